@@ -1,0 +1,56 @@
+"""Read and validate the stack's configuration inside a Pulumi program.
+
+Values come through ``pulumi.Config`` (so ``pulumi config set --path`` and CI overrides work);
+every key the runtime was given in the project's namespace is enumerated so that a typo is an
+error, not silently ignored. All problems are raised together as one ``pulumi.RunError``, which
+``pulumi preview`` prints without a stack trace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from components.settings import NAMESPACE, TOP_LEVEL_KEYS, Settings, SettingsError, parse_settings
+
+
+def namespace_keys() -> list[str]:
+    """Every configuration key (without namespace) the runtime was given for this project."""
+    given = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    prefix = f"{NAMESPACE}:"
+    return sorted(k[len(prefix) :] for k in given if k.startswith(prefix))
+
+
+def load_settings(project_dir: Path) -> Settings:
+    """The validated settings of the current stack, or a ``pulumi.RunError`` naming each problem."""
+    config = pulumi.Config(NAMESPACE)
+    values: dict = {}
+    problems: list[str] = []
+    for key in sorted(set(namespace_keys()) | set(TOP_LEVEL_KEYS)):
+        if key not in TOP_LEVEL_KEYS:
+            values[key] = None  # reported by parse_settings as unknown
+            continue
+        try:
+            value = config.get_object(key)
+        except pulumi.ConfigTypeError:
+            raw = config.get(key)
+            problems.append(
+                f"{key}: {raw!r} is not structured configuration; set it in Pulumi.<stack>.yaml "
+                f"or with pulumi config set --path '{key}.<field>' <value>"
+            )
+            continue
+        if value is not None:
+            values[key] = value
+    try:
+        settings = parse_settings(values, project_dir)
+    except SettingsError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        stack = pulumi.get_stack()
+        listing = "\n".join(f"  - {p}" for p in problems)
+        raise pulumi.RunError(
+            f"{len(problems)} problem(s) in the {NAMESPACE} configuration of stack '{stack}':\n{listing}"
+        )
+    return settings

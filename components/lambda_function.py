@@ -1,0 +1,118 @@
+"""The function, its execution role, its log group and its least-privilege policy."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from components.packaging import build_package, write_package
+from components.settings import FunctionSettings
+
+BUILD_DIR = ".build"
+
+
+def assume_role_policy() -> str:
+    """Trust policy: only the Lambda service may assume the execution role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
+def execution_policy(log_group_arn: str, tracing_active: bool) -> str:
+    """Write to its own log group only; X-Ray only with active tracing.
+
+    Deliberately not AWSLambdaBasicExecutionRole, which grants the log actions on ``*``.
+    X-Ray has no resource-level permissions, hence ``*`` for those two actions.
+    """
+    statements = [
+        {
+            "Sid": "WriteOwnLogGroup",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [log_group_arn, f"{log_group_arn}:*"],
+        }
+    ]
+    if tracing_active:
+        statements.append(
+            {
+                "Sid": "ActiveTracing",
+                "Effect": "Allow",
+                "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                "Resource": "*",
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+@dataclass
+class FunctionParts:
+    """What ``create_function`` made, for wiring and outputs."""
+
+    function: aws.lambda_.Function
+    role: aws.iam.Role
+    log_group: aws.cloudwatch.LogGroup
+    policy: aws.iam.RolePolicy
+    package_size: int
+
+
+def create_function(
+    name: str, function_name: str, fs: FunctionSettings, project_dir: Path, parent: pulumi.Resource
+) -> FunctionParts:
+    """Create the role, log group, policy and function, children of ``parent``."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    package = build_package(project_dir / fs.code_dir)
+    archive_path = write_package(package, project_dir / BUILD_DIR, name)
+
+    role = aws.iam.Role(
+        f"{name}-role",
+        assume_role_policy=assume_role_policy(),
+        description=f"Execution role of the {function_name} function",
+        opts=opts,
+    )
+    # Created by us, before the function, so Lambda never creates one that keeps logs forever.
+    log_group = aws.cloudwatch.LogGroup(
+        f"{name}-fn-logs",
+        name=f"/aws/lambda/{function_name}",
+        retention_in_days=fs.log_retention_days,
+        opts=opts,
+    )
+    tracing_active = fs.tracing == "Active"
+    policy = aws.iam.RolePolicy(
+        f"{name}-fn-policy",
+        role=role.id,
+        policy=log_group.arn.apply(lambda arn: execution_policy(arn, tracing_active)),
+        opts=opts,
+    )
+    function = aws.lambda_.Function(
+        f"{name}-fn",
+        name=function_name,
+        role=role.arn,
+        runtime=fs.runtime,
+        architectures=[fs.architecture],
+        handler=fs.handler,
+        code=pulumi.FileArchive(str(archive_path)),
+        source_code_hash=package.sha256_base64,
+        memory_size=fs.memory_size,
+        timeout=fs.timeout,
+        reserved_concurrent_executions=fs.reserved_concurrency,
+        tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode=fs.tracing),
+        environment=(aws.lambda_.FunctionEnvironmentArgs(variables=dict(fs.environment)) if fs.environment else None),
+        logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+        # The policy must exist before the first invocation writes logs or traces, and Lambda
+        # refuses active tracing while the role lacks the X-Ray actions.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy, log_group]),
+    )
+    return FunctionParts(function, role, log_group, policy, package.size)

@@ -1,0 +1,168 @@
+"""Listeners and listener rules, rendered from the plain rule model to provider arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import rules as r
+from components.settings import LoadBalancerSettings
+
+
+@dataclass(frozen=True)
+class _ActionClasses:
+    action: type
+    fixed_response: type
+    redirect: type
+
+
+_DEFAULT = _ActionClasses(
+    aws.lb.ListenerDefaultActionArgs,
+    aws.lb.ListenerDefaultActionFixedResponseArgs,
+    aws.lb.ListenerDefaultActionRedirectArgs,
+)
+_RULE = _ActionClasses(
+    aws.lb.ListenerRuleActionArgs,
+    aws.lb.ListenerRuleActionFixedResponseArgs,
+    aws.lb.ListenerRuleActionRedirectArgs,
+)
+
+
+def _redirect_part(value: str, placeholder: str) -> str | None:
+    """None for a part that keeps the request's own (the API's default), else the value."""
+    return None if value == placeholder else value
+
+
+def render_action(action: r.Action, target_group_arn: pulumi.Input[str], classes: _ActionClasses):
+    """One action as the SDK's ``*Args`` (default-action or rule-action family)."""
+    if isinstance(action, r.FixedResponse):
+        return classes.action(
+            type="fixed-response",
+            fixed_response=classes.fixed_response(
+                content_type=action.content_type,
+                status_code=str(action.status_code),
+                message_body=action.body or None,
+            ),
+        )
+    if isinstance(action, r.Redirect):
+        return classes.action(
+            type="redirect",
+            redirect=classes.redirect(
+                status_code=action.status_code,
+                protocol=_redirect_part(action.protocol, "#{protocol}"),
+                host=_redirect_part(action.host, "#{host}"),
+                port=_redirect_part(action.port, "#{port}"),
+                path=_redirect_part(action.path, "/#{path}"),
+                query=_redirect_part(action.query, "#{query}"),
+            ),
+        )
+    return classes.action(type="forward", target_group_arn=target_group_arn)
+
+
+def render_condition(condition: r.Condition) -> aws.lb.ListenerRuleConditionArgs:
+    """One condition as ``ListenerRuleConditionArgs`` (each holds exactly one condition type)."""
+    if isinstance(condition, r.PathPattern):
+        return aws.lb.ListenerRuleConditionArgs(
+            path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(condition.values))
+        )
+    if isinstance(condition, r.HostHeader):
+        return aws.lb.ListenerRuleConditionArgs(
+            host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=list(condition.values))
+        )
+    if isinstance(condition, r.HttpHeader):
+        return aws.lb.ListenerRuleConditionArgs(
+            http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                http_header_name=condition.name, values=list(condition.values)
+            )
+        )
+    if isinstance(condition, r.RequestMethod):
+        return aws.lb.ListenerRuleConditionArgs(
+            http_request_method=aws.lb.ListenerRuleConditionHttpRequestMethodArgs(values=list(condition.values))
+        )
+    if isinstance(condition, r.QueryString):
+        return aws.lb.ListenerRuleConditionArgs(
+            query_strings=[
+                aws.lb.ListenerRuleConditionQueryStringArgs(key=key, value=value) for key, value in condition.pairs
+            ]
+        )
+    if isinstance(condition, r.SourceIp):
+        return aws.lb.ListenerRuleConditionArgs(
+            source_ip=aws.lb.ListenerRuleConditionSourceIpArgs(values=list(condition.values))
+        )
+    raise TypeError(f"unknown condition {condition!r}")
+
+
+@dataclass
+class Listeners:
+    """The serving listener (HTTPS with a certificate, else HTTP) and all listeners."""
+
+    serving: aws.lb.Listener
+    all: list[aws.lb.Listener]
+
+
+def create_listeners(
+    name: str,
+    lb_settings: LoadBalancerSettings,
+    load_balancer: aws.lb.LoadBalancer,
+    target_group_arn: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> Listeners:
+    """HTTPS on 443 plus HTTP on 80 redirecting to it (301), or HTTP on 80 alone."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    default = render_action(lb_settings.default_action, target_group_arn, _DEFAULT)
+    if not lb_settings.https:
+        http = aws.lb.Listener(
+            f"{name}-http", load_balancer_arn=load_balancer.arn, port=80, protocol="HTTP",
+            default_actions=[default], opts=opts,
+        )  # fmt: skip
+        return Listeners(serving=http, all=[http])
+    https = aws.lb.Listener(
+        f"{name}-https",
+        load_balancer_arn=load_balancer.arn,
+        port=443,
+        protocol="HTTPS",
+        # Never left unset: the API's default policy still allows TLS 1.0 (SECURITY-BASELINE ELB.17).
+        ssl_policy=lb_settings.ssl_policy,
+        certificate_arn=lb_settings.certificate_arn,
+        default_actions=[default],
+        opts=opts,
+    )
+    listeners = [https]
+    if lb_settings.http_redirect:
+        redirect = r.Redirect(status_code="HTTP_301", protocol="HTTPS", port="443")
+        listeners.insert(
+            0,
+            aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=load_balancer.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[render_action(redirect, target_group_arn, _DEFAULT)],
+                opts=opts,
+            ),  # fmt: skip
+        )
+    return Listeners(serving=https, all=listeners)
+
+
+def create_rules(
+    name: str,
+    routes: tuple[r.Rule, ...],
+    listener: aws.lb.Listener,
+    target_group_arn: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> list[aws.lb.ListenerRule]:
+    """One rule per route on the serving listener, named by priority (not list position), so
+    reordering the routes list replaces nothing."""
+    return [
+        aws.lb.ListenerRule(
+            f"{name}-rule-{rule.priority}",
+            listener_arn=listener.arn,
+            priority=rule.priority,
+            conditions=[render_condition(c) for c in rule.conditions],
+            actions=[render_action(rule.action, target_group_arn, _RULE)],
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        for rule in routes
+    ]

@@ -1,0 +1,152 @@
+"""``LambdaAlbService``: a Python Lambda function behind an Application Load Balancer."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from components.access_logs import create_access_log_bucket
+from components.lambda_function import create_function
+from components.listener import create_listeners, create_rules
+from components.network import create_security_group, resolve_network
+from components.settings import Settings
+
+TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
+_FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class LambdaAlbService(pulumi.ComponentResource):
+    """The function, its target group and invoke permission, the load balancer, its listeners,
+    rules and security group, and the access-log bucket, all children of this component.
+
+    Attributes (also the stack's exports): ``url``, ``alb_dns_name``, ``alb_arn``,
+    ``listener_arns``, ``target_group_arn``, ``function_name``, ``function_arn``,
+    ``log_group_name``, ``access_logs_bucket`` (None when access logs are disabled).
+    """
+
+    url: pulumi.Output[str]
+    alb_dns_name: pulumi.Output[str]
+    alb_arn: pulumi.Output[str]
+    listener_arns: pulumi.Output[list]
+    target_group_arn: pulumi.Output[str]
+    function_name: pulumi.Output[str]
+    function_arn: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
+    access_logs_bucket: pulumi.Output[str] | None
+
+    def __init__(
+        self,
+        name: str,
+        args: Settings,
+        project_dir: Path,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        """``name`` is also the function's name (at most 64 characters); ``args`` the validated
+        settings; ``project_dir`` where ``function.codeDir`` is resolved."""
+        if not _FUNCTION_NAME_RE.match(name):
+            raise pulumi.RunError(
+                f"LambdaAlbService name {name!r} is also the function's name: use at most 64 letters, "
+                "digits, - and _ (rename the stack, e.g. prod-eu rather than prod.eu)"
+            )
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        lb_settings = args.load_balancer
+        # Looked up first: a missing default VPC stops the program before anything is created.
+        vpc_id, subnet_ids = resolve_network(lb_settings)
+        child = pulumi.ResourceOptions(parent=self)
+
+        fn = create_function(name, name, args.function, project_dir, self)
+
+        target_group = aws.lb.TargetGroup(
+            f"{name}-tg",
+            target_type="lambda",
+            lambda_multi_value_headers_enabled=lb_settings.multi_value_headers,
+            health_check=_health_check_args(lb_settings),
+            opts=child,
+        )
+        permission = aws.lambda_.Permission(
+            f"{name}-invoke",
+            function=fn.function.name,
+            action="lambda:InvokeFunction",
+            principal="elasticloadbalancing.amazonaws.com",
+            source_arn=target_group.arn,
+            opts=child,
+        )
+        aws.lb.TargetGroupAttachment(
+            f"{name}-attach",
+            target_group_arn=target_group.arn,
+            target_id=fn.function.arn,
+            # Registration fails unless the load balancer may already invoke the function
+            # (ALB-SEMANTICS section 5); nothing in the data flow says so.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+
+        lb_dependencies: list[pulumi.Resource] = []
+        access_logs = None
+        self.access_logs_bucket = None
+        if args.access_logs.enabled:
+            logs = create_access_log_bucket(name, args.access_logs, self)
+            # ALB checks that it can write to the bucket when logging is switched on.
+            lb_dependencies = logs.dependencies
+            access_logs = aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=logs.bucket.id, prefix=args.access_logs.prefix or None, enabled=True
+            )
+            self.access_logs_bucket = logs.bucket.id
+
+        security_group = create_security_group(name, lb_settings, vpc_id, self)
+        load_balancer = aws.lb.LoadBalancer(
+            f"{name}-lb",
+            load_balancer_type="application",
+            internal=lb_settings.internal,
+            subnets=subnet_ids,
+            security_groups=[security_group.id],
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode=lb_settings.desync_mitigation_mode,
+            idle_timeout=lb_settings.idle_timeout,
+            enable_deletion_protection=lb_settings.deletion_protection,
+            access_logs=access_logs,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=lb_dependencies),
+        )
+        listeners = create_listeners(name, lb_settings, load_balancer, target_group.arn, self)
+        create_rules(name, args.routes, listeners.serving, target_group.arn, self)
+
+        scheme = "https" if lb_settings.https else "http"
+        self.url = load_balancer.dns_name.apply(lambda dns: f"{scheme}://{dns}/")
+        self.alb_dns_name = load_balancer.dns_name
+        self.alb_arn = load_balancer.arn
+        self.listener_arns = pulumi.Output.all(*[listener.arn for listener in listeners.all])
+        self.target_group_arn = target_group.arn
+        self.function_name = fn.function.name
+        self.function_arn = fn.function.arn
+        self.log_group_name = fn.log_group.name
+        self.register_outputs(
+            {
+                "url": self.url,
+                "albDnsName": self.alb_dns_name,
+                "albArn": self.alb_arn,
+                "listenerArns": self.listener_arns,
+                "targetGroupArn": self.target_group_arn,
+                "functionName": self.function_name,
+                "functionArn": self.function_arn,
+                "logGroupName": self.log_group_name,
+                "accessLogsBucket": self.access_logs_bucket,
+            }
+        )
+
+
+def _health_check_args(lb_settings) -> aws.lb.TargetGroupHealthCheckArgs:
+    """Off unless configured: each health check of a Lambda target is a billed invocation."""
+    check = lb_settings.health_check
+    if not check.enabled:
+        return aws.lb.TargetGroupHealthCheckArgs(enabled=False)
+    return aws.lb.TargetGroupHealthCheckArgs(
+        enabled=True,
+        path=check.path,
+        interval=check.interval,
+        timeout=check.timeout,
+        healthy_threshold=check.healthy_threshold,
+        unhealthy_threshold=check.unhealthy_threshold,
+        matcher=check.matcher,
+    )

@@ -1,0 +1,72 @@
+"""Read a stack's configuration from ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml`` without the CLI.
+
+This is how the local ALB and the tests see the same values ``pulumi up`` would: the stack file's
+keys win over the project's declared defaults (no deep merge, as the Pulumi CLI does). Plain
+Python; the Pulumi program itself reads its configuration through ``pulumi.Config``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class StackFileError(Exception):
+    """A project or stack file is missing or not valid YAML."""
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise StackFileError(f"{path}: no such file") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise StackFileError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise StackFileError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def project_name(project_dir: Path) -> str:
+    """The ``name:`` of the project in ``Pulumi.yaml``."""
+    return str(_read_yaml(project_dir / "Pulumi.yaml").get("name", ""))
+
+
+def stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
+    """Every configuration value of ``stack``, keyed by full name (``lambda-alb:function``).
+
+    Values are decoded YAML (objects stay objects). Secure (encrypted) values are left out: only
+    the CLI can decrypt them.
+    """
+    project = _read_yaml(project_dir / "Pulumi.yaml")
+    name = project.get("name", "")
+    merged: dict[str, Any] = {}
+    for key, declaration in (project.get("config") or {}).items():
+        full = key if ":" in key else f"{name}:{key}"
+        if isinstance(declaration, dict) and ("default" in declaration or "value" in declaration):
+            merged[full] = declaration.get("default", declaration.get("value"))
+        elif not isinstance(declaration, dict):
+            merged[full] = declaration
+    stack_values = _read_yaml(project_dir / f"Pulumi.{stack}.yaml").get("config") or {}
+    for key, value in stack_values.items():
+        full = key if ":" in key else f"{name}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            continue
+        merged[full] = value
+    return merged
+
+
+def as_runtime_config(values: dict[str, Any]) -> dict[str, str]:
+    """Encode values the way the CLI hands them to a program: strings, objects as JSON."""
+    encoded = {}
+    for key, value in values.items():
+        if isinstance(value, str):
+            encoded[key] = value
+        else:
+            encoded[key] = json.dumps(value)
+    return encoded

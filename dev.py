@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""The project's single entry point; needs only Python 3.11+ on the machine.
+
+python3 dev.py setup   create .venv and install requirements-dev.txt (when they changed)
+python3 dev.py test    setup, then lint and the whole test suite
+python3 dev.py bench   setup, then print the foundation benchmark's numbers
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+STAMP = VENV / ".requirements.sha256"
+REQUIREMENTS = ("requirements.txt", "requirements-dev.txt")
+
+
+def _run(*args: str) -> None:
+    result = subprocess.run(args, cwd=ROOT)
+    if result.returncode:
+        sys.exit(result.returncode)
+
+
+def setup() -> None:
+    """Create the virtualenv and install the pinned requirements, skipping work already done."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 the machine has
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    digest = hashlib.sha256(b"".join((ROOT / f).read_bytes() for f in REQUIREMENTS)).hexdigest()
+    if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == digest:
+        return
+    if not PYTHON.exists():
+        _run(sys.executable, "-m", "venv", str(VENV))
+    _run(str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", "requirements-dev.txt")
+    STAMP.write_text(digest)
+
+
+def test() -> None:
+    setup()
+    _run(str(PYTHON), "-m", "ruff", "check", ".")
+    _run(str(PYTHON), "-m", "ruff", "format", "--check", ".")
+    _run(str(PYTHON), "-m", "pytest")
+
+
+def bench() -> None:
+    setup()
+    _run(str(PYTHON), "benchmarks/foundation.py")
+
+
+COMMANDS = {"setup": setup, "test": test, "bench": bench}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    COMMANDS[sys.argv[1]]()

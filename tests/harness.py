@@ -1,0 +1,188 @@
+"""Evaluate the real Pulumi program under Pulumi's mocks and record the resource graph.
+
+Follows Pulumi's documented unit-testing pattern (``pulumi.runtime.set_mocks``), with a monitor
+that also records what the mocks alone do not show: each resource's parent, its dependencies
+(``depends_on`` and data flow) and its ``retain_on_delete``/``protect`` options, plus the stack's
+exports. Each evaluation runs in a fresh ``contextvars.Context`` so stacks never leak into each
+other.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.stackfiles import as_runtime_config, stack_config
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "111122223333"
+PROJECT = "lambda-alb"
+
+
+def _service(typ: str) -> str:
+    return typ.split(":")[1].split("/")[0]
+
+
+class AwsMocks(pulumi.runtime.Mocks):
+    """Answers resources and invokes the way the AWS provider does, with camelCase outputs."""
+
+    def __init__(self, region: str = "us-east-1", default_vpc: bool = True, default_subnets: int = 3):
+        self.region = region
+        self.default_vpc = default_vpc
+        self.default_subnets = default_subnets
+        self.invokes: list[str] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        inputs = dict(args.inputs)
+        name, typ, region = args.name, args.typ, self.region
+        outputs = dict(inputs)
+        resource_id = f"{name}-id"
+        arn = f"arn:aws:{_service(typ)}:{region}:{ACCOUNT}:{name}"
+        if typ == "aws:lb/loadBalancer:LoadBalancer":
+            outputs["dnsName"] = f"{name}-1234567890.{region}.elb.amazonaws.com"
+            arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/app/{name}/50dc6c495c0c9188"
+            outputs["arnSuffix"] = arn.split(":loadbalancer/")[1]
+        elif typ == "aws:lb/targetGroup:TargetGroup":
+            arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:targetgroup/{name}/73e2d6bc24d8a067"
+            outputs["arnSuffix"] = arn.split(":")[-1]
+        elif typ == "aws:lb/listener:Listener":
+            arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:listener/app/lb/50dc6c495c0c9188/{name}"
+        elif typ == "aws:lambda/function:Function":
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{inputs['name']}"
+        elif typ == "aws:cloudwatch/logGroup:LogGroup":
+            arn = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{inputs['name']}"
+        elif typ == "aws:s3/bucket:Bucket":
+            resource_id = f"{name}-0a1b2c3"
+            outputs["bucket"] = resource_id
+            arn = f"arn:aws:s3:::{resource_id}"
+        elif typ == "aws:iam/role:Role":
+            arn = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+        outputs.setdefault("arn", arn)
+        outputs.setdefault("name", name)
+        return resource_id, outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        token = args.token
+        self.invokes.append(token)
+        if token == "aws:index/getRegion:getRegion":
+            return {"region": self.region, "name": self.region, "id": self.region}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDA", "id": ACCOUNT}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if token == "aws:ec2/getVpcs:getVpcs":
+            assert args.args["filters"] == [{"name": "is-default", "values": ["true"]}]
+            return {"ids": ["vpc-0a1b2c3d4e5f60718"] if self.default_vpc else [], "id": self.region}
+        if token == "aws:ec2/getSubnets:getSubnets":
+            assert {"name": "default-for-az", "values": ["true"]} in args.args["filters"]
+            ids = [f"subnet-0a1b2c3d4e5f6071{i}" for i in range(self.default_subnets)]
+            return {"ids": ids, "id": self.region}
+        if token == "aws:ec2/getSubnet:getSubnet":
+            return {"id": args.args.get("id"), "vpcId": "vpc-0fedcba9876543210", "availabilityZone": "us-east-1a"}
+        raise NotImplementedError(f"unmocked invoke {token}")
+
+
+@dataclass
+class Registration:
+    """One resource registration as the engine would receive it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    dependencies: list[str]
+    retain_on_delete: bool
+    protect: bool
+    custom: bool
+    inputs: dict = field(default_factory=dict)
+
+
+class RecordingMonitor(MockMonitor):
+    """A mock monitor that keeps every registration and the stack's outputs."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self.stack_outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        self.registrations.append(
+            Registration(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                dependencies=list(request.dependencies),
+                retain_on_delete=request.retainOnDelete,
+                protect=request.protect,
+                custom=request.custom,
+                inputs=rpc.deserialize_properties(request.object) if request.custom else {},
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        if request.urn.endswith(f"::{PROJECT}-{self._stack}") or "pulumi:pulumi:Stack" in request.urn:
+            self.stack_outputs = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+@dataclass
+class Graph:
+    """The recorded program: registrations, exports and the invokes it made."""
+
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+    invokes: list[str]
+
+    def of_type(self, typ: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == typ]
+
+    def one(self, typ: str) -> Registration:
+        found = self.of_type(typ)
+        assert len(found) == 1, f"expected one {typ}, found {[r.name for r in found]}"
+        return found[0]
+
+    def named(self, name: str) -> Registration:
+        return next(r for r in self.registrations if r.name == name)
+
+    def depends_on(self, dependent: Registration, dependency: Registration) -> bool:
+        return dependency.urn in dependent.dependencies
+
+
+def load_stack(stack: str) -> dict[str, Any]:
+    """The real ``Pulumi.<stack>.yaml`` merged over ``Pulumi.yaml``'s defaults."""
+    return stack_config(ROOT, stack)
+
+
+def evaluate(
+    config: dict[str, Any],
+    stack: str = "dev",
+    mocks: AwsMocks | None = None,
+    monitor: RecordingMonitor | None = None,
+) -> Graph:
+    """Run ``__main__.py`` under mocks with ``config`` (full keys, decoded values).
+
+    Pass your own ``monitor`` to inspect what was registered when the program fails.
+    """
+    mocks = mocks or AwsMocks(region=str(config.get("aws:region", "us-east-1")))
+    monitor = monitor or RecordingMonitor(mocks)
+    monitor._stack = stack
+
+    def program():
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_all_config(as_runtime_config(config))
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
+
+    contextvars.Context().run(program)
+    return Graph(monitor.registrations, monitor.stack_outputs, mocks.invokes)
