@@ -1,0 +1,66 @@
+"""Packaging is deterministic and holds only source files."""
+
+import shutil
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+from components.packaging import build_package, write_package
+
+FUNCTION_DIR = Path(__file__).resolve().parent.parent / "function"
+
+
+def test_package_holds_only_source_files(tmp_path):
+    code = tmp_path / "fn"
+    shutil.copytree(FUNCTION_DIR, code, ignore=shutil.ignore_patterns("__pycache__"))
+    (code / "__pycache__").mkdir()
+    (code / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\0")
+    (code / "stale.pyc").write_bytes(b"\0")
+    (code / "tests").mkdir()
+    (code / "tests" / "test_app.py").write_text("")
+    (code / "test_local.py").write_text("")
+    (code / ".env").write_text("SECRET=1")
+    (code / "lib").mkdir()
+    (code / "lib" / "util.py").write_text("X = 1\n")
+    package = build_package(code)
+    assert package.files == ("app.py", "lib/util.py")
+    assert zipfile.ZipFile(BytesIO(package.data)).namelist() == ["app.py", "lib/util.py"]
+
+
+def test_building_twice_gives_identical_bytes_despite_new_mtimes_and_caches(tmp_path):
+    code = tmp_path / "fn"
+    shutil.copytree(FUNCTION_DIR, code, ignore=shutil.ignore_patterns("__pycache__"))
+    first = build_package(code)
+    (code / "app.py").touch()
+    (code / "__pycache__").mkdir()
+    (code / "__pycache__" / "app.cpython-313.pyc").write_bytes(b"new")
+    second = build_package(code)
+    assert first.data == second.data
+    assert first.sha256_base64 == second.sha256_base64
+
+
+def test_a_source_change_changes_the_hash(tmp_path):
+    code = tmp_path / "fn"
+    shutil.copytree(FUNCTION_DIR, code, ignore=shutil.ignore_patterns("__pycache__"))
+    before = build_package(code).sha256_base64
+    (code / "app.py").write_text((code / "app.py").read_text() + "\n# changed\n")
+    assert build_package(code).sha256_base64 != before
+
+
+def test_entries_have_fixed_time_and_mode(tmp_path):
+    package = build_package(FUNCTION_DIR)
+    for info in zipfile.ZipFile(BytesIO(package.data)).infolist():
+        assert info.date_time == (1980, 1, 1, 0, 0, 0)
+        assert info.external_attr >> 16 == 0o644
+
+
+def test_write_package_leaves_an_unchanged_file_alone(tmp_path):
+    package = build_package(FUNCTION_DIR)
+    path = write_package(package, tmp_path, "svc")
+    stamp = path.stat().st_mtime_ns
+    assert write_package(package, tmp_path, "svc").stat().st_mtime_ns == stamp
+    assert path.read_bytes() == package.data
+
+
+def test_real_package_is_small():
+    assert build_package(FUNCTION_DIR).size < 16 * 1024
