@@ -8,8 +8,6 @@ and logs one JSON line per request. It never logs the raw event, and redacts cre
 import json
 import sys
 import time
-import traceback
-from http import HTTPStatus
 
 HELLO_HTML = "<h1>Hello from Lambda!</h1>"
 REDACTED = "[redacted]"
@@ -18,6 +16,8 @@ SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "apikey"}
 )
 ROUTES = {"/": "home", "/health": "health"}
+# The statuses this function answers (a literal table: http.HTTPStatus costs ~1 ms of cold start).
+REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error"}
 READ_METHODS = ("GET", "HEAD")
 
 
@@ -26,7 +26,7 @@ class BadEvent(ValueError):
 
 
 def _status_line(status):
-    return f"{status} {HTTPStatus(status).phrase}"
+    return f"{status} {REASONS[status]}"
 
 
 def respond(status, body, content_type, multi_value, headers=None):
@@ -118,6 +118,8 @@ def handler(event, context):
         record.update(level="WARN", error=f"malformed event: {exc}")
         response = _json(400, {"error": "Bad Request", "requestId": request_id}, multi_value)
     except Exception as exc:  # noqa: BLE001 - the client gets a 500, the log gets the traceback
+        import traceback  # only on this path: it costs ~4 ms of cold start
+
         record.update(level="ERROR", error=repr(exc), traceback=traceback.format_exc())
         response = _json(500, {"error": "Internal Server Error", "requestId": request_id}, multi_value)
     record.update(status=response["statusCode"], durationMs=round((time.perf_counter() - started) * 1000, 3))

@@ -1,0 +1,53 @@
+"""The README and Pulumi.yaml stay true to the settings model."""
+
+from pathlib import Path
+
+import yaml
+
+from components import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_documents_every_configuration_key():
+    keys = (
+        list(settings.FUNCTION_KEYS)
+        + list(settings.LOAD_BALANCER_KEYS)
+        + [f"healthCheck.{k}" for k in settings.HEALTH_CHECK_KEYS]
+        + list(settings.ROUTE_KEYS)
+        + list(settings.ACCESS_LOG_KEYS)
+    )
+    missing = [k for k in keys if k != "healthCheck" and f"`{k}`" not in README]
+    assert not missing
+
+
+def test_readme_states_the_code_defaults():
+    for value in (
+        settings.DEFAULT_RUNTIME,
+        settings.DEFAULT_SSL_POLICY,
+        f"`{settings.DEFAULT_MEMORY_MB}`",
+        f"`{settings.DEFAULT_TIMEOUT_S}`",
+        f"`{settings.DEFAULT_LOG_RETENTION_DAYS}`",
+        f"`{settings.DEFAULT_LOG_EXPIRATION_DAYS}`",
+    ):
+        assert value in README
+
+
+def test_pulumi_yaml_declares_every_key_with_type_description_and_default():
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["name"] == settings.NAMESPACE
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
+    declared = project["config"]
+    assert set(declared) == set(settings.TOP_LEVEL_KEYS)
+    for key, declaration in declared.items():
+        assert declaration["type"] in ("object", "array"), key
+        assert declaration["description"], key
+        assert "default" in declaration, key
+    assert declared["routes"]["items"] == {"type": "object"}
+
+
+def test_stack_files_hold_only_data_of_known_namespaces():
+    for stack in ("dev", "prod"):
+        config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+        assert {key.split(":")[0] for key in config} <= {"aws", settings.NAMESPACE}
