@@ -13,7 +13,14 @@ from pathlib import Path
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.settings import NAMESPACE, TOP_LEVEL_KEYS, Settings, SettingsError, parse_settings
+from components.settings import (
+    NAMESPACE,
+    PLACEHOLDER_CERTIFICATE_ARN,
+    TOP_LEVEL_KEYS,
+    Settings,
+    SettingsError,
+    parse_settings,
+)
 
 
 def namespace_keys() -> list[str]:
@@ -43,10 +50,13 @@ def load_settings(project_dir: Path) -> Settings:
             continue
         if value is not None:
             values[key] = value
+    settings = None
     try:
         settings = parse_settings(values, project_dir)
     except SettingsError as exc:
         problems.extend(exc.problems)
+    if settings is not None:
+        problems.extend(_certificate_problems(settings))
     if problems:
         stack = pulumi.get_stack()
         listing = "\n".join(f"  - {p}" for p in problems)
@@ -54,3 +64,26 @@ def load_settings(project_dir: Path) -> Settings:
             f"{len(problems)} problem(s) in the {NAMESPACE} configuration of stack '{stack}':\n{listing}"
         )
     return settings
+
+
+def _certificate_problems(settings: Settings) -> list[str]:
+    """The certificate must be in the stack's region, and the documented placeholder may be
+    previewed but never deployed (the HTTPS listener would fail after the load balancer exists)."""
+    arn = settings.load_balancer.certificate_arn
+    if arn is None:
+        return []
+    key = "loadBalancer.certificateArn"
+    if arn == PLACEHOLDER_CERTIFICATE_ARN:
+        message = (
+            f"{key}: still the placeholder from Pulumi.<stack>.yaml; replace it with an ACM certificate "
+            "issued in this stack's region for your domain"
+        )
+        if pulumi.runtime.is_dry_run():
+            pulumi.log.warn(f"{message} before `pulumi up`")
+            return []
+        return [message]
+    region = pulumi.Config("aws").get("region")
+    cert_region = arn.split(":")[3]
+    if region and cert_region and cert_region != region:
+        return [f"{key}: {arn!r} is in {cert_region}; a load balancer in {region} needs a certificate from {region}"]
+    return []

@@ -17,8 +17,7 @@ def resolve_network(lb: LoadBalancerSettings) -> tuple[pulumi.Input[str], list[s
     zone). Raises ``pulumi.RunError`` before any resource exists when there is no default VPC.
     """
     if lb.subnet_ids:
-        vpc_id = lb.vpc_id or aws.ec2.get_subnet_output(id=lb.subnet_ids[0]).vpc_id
-        return vpc_id, list(lb.subnet_ids)
+        return _configured_subnets(lb), list(lb.subnet_ids)
     region = aws.config.region or "the stack's region"
     # get_vpcs answers an empty list where get_vpc(default=True) would fail the whole program
     # with the provider's own error and a stack trace.
@@ -44,6 +43,27 @@ def resolve_network(lb: LoadBalancerSettings) -> tuple[pulumi.Input[str], list[s
             "different availability zones. Set loadBalancer.subnetIds."
         )
     return vpc_id, ids
+
+
+def _configured_subnets(lb: LoadBalancerSettings) -> str:
+    """The configured subnets' VPC, after checking they share one VPC and span distinct zones."""
+    subnets = [aws.ec2.get_subnet(id=subnet_id) for subnet_id in lb.subnet_ids]
+    problems = []
+    vpcs = {s.vpc_id for s in subnets}
+    if lb.vpc_id and vpcs != {lb.vpc_id}:
+        outside = [s.id for s in subnets if s.vpc_id != lb.vpc_id]
+        problems.append(f"loadBalancer.subnetIds: {', '.join(outside)} not in loadBalancer.vpcId {lb.vpc_id}")
+    elif len(vpcs) > 1:
+        problems.append(f"loadBalancer.subnetIds: the subnets are in several VPCs ({', '.join(sorted(vpcs))})")
+    zones = {s.availability_zone for s in subnets}
+    if len(zones) < 2:
+        problems.append(
+            f"loadBalancer.subnetIds: all in {', '.join(sorted(zones))}; an Application Load Balancer needs "
+            "subnets in at least two availability zones"
+        )
+    if problems:
+        raise pulumi.RunError("\n".join(problems))
+    return lb.vpc_id or subnets[0].vpc_id
 
 
 def create_security_group(

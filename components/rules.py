@@ -35,6 +35,7 @@ REDIRECT_PROTOCOLS = ("HTTP", "HTTPS", "#{protocol}")
 _METHOD_RE = re.compile(r"^[A-Z_-]+$")
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _HOST_RE = re.compile(r"^[A-Za-z0-9.*?-]+$")
+_REDIRECT_HOST_RE = re.compile(r"^([A-Za-z0-9-]+|#\{host\})(\.([A-Za-z0-9-]+|#\{host\}))*$")
 # ALB accepts these characters in a path pattern (A-Z, a-z, 0-9, _ - . $ / ~ " ' @ : + & * ?).
 _PATH_RE = re.compile(r"""^[A-Za-z0-9_\-.$/~"'@:+&*?]+$""")
 
@@ -194,7 +195,9 @@ class HttpHeader:
 
     def problems(self, path: str) -> list[str]:
         out = []
-        if not _HEADER_NAME_RE.match(self.name) or len(self.name) > MAX_HEADER_NAME_LENGTH:
+        if self.name.lower() == "host":
+            out.append(f"{path}.{self.name}: ALB refuses a header condition on Host; use hosts instead")
+        elif not _HEADER_NAME_RE.match(self.name) or len(self.name) > MAX_HEADER_NAME_LENGTH:
             out.append(
                 f"{path}: {self.name!r} is not a header name; use one HTTP token of at most "
                 f"{MAX_HEADER_NAME_LENGTH} characters (letters, digits, - and the like)"
@@ -396,6 +399,8 @@ class Redirect:
             out.append(f"{path}.port: {self.port!r} is not a port; use 1-65535 or #{{port}}")
         if not self.path.startswith("/"):
             out.append(f"{path}.path: {self.path!r} must start with /")
+        if self.host != "#{host}" and not _REDIRECT_HOST_RE.match(self.host):
+            out.append(f"{path}.host: {self.host!r} is not a host name (letters, digits, - and ., or #{{host}})")
         if self.query.startswith("?"):
             out.append(f"{path}.query: {self.query!r} must not start with ?; ALB adds it")
         for field in ("host", "path", "query"):

@@ -15,7 +15,10 @@ from components.network import create_security_group, resolve_network
 from components.settings import Settings
 
 TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
-_FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# The provider names the load balancer and target group "<name>-lb-<7 random>" and
+# "<name>-tg-<7 random>"; AWS allows 32 characters.
+MAX_NAME_LENGTH = 32 - len("-lb-") - 7
+_NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9-]{{0,{MAX_NAME_LENGTH - 1}}}$")
 
 
 class LambdaAlbService(pulumi.ComponentResource):
@@ -46,15 +49,17 @@ class LambdaAlbService(pulumi.ComponentResource):
     ) -> None:
         """``name`` is also the function's name (at most 64 characters); ``args`` the validated
         settings; ``project_dir`` where ``function.codeDir`` is resolved."""
-        if not _FUNCTION_NAME_RE.match(name):
+        if not _NAME_RE.match(name):
             raise pulumi.RunError(
-                f"LambdaAlbService name {name!r} is also the function's name: use at most 64 letters, "
-                "digits, - and _ (rename the stack, e.g. prod-eu rather than prod.eu)"
+                f"LambdaAlbService name {name!r} names the function, load balancer and target group: use at "
+                f"most {MAX_NAME_LENGTH} letters, digits and - (with the lambda-alb- prefix, a stack name "
+                f"of at most {MAX_NAME_LENGTH - len('lambda-alb-')} characters such as prod or staging)"
             )
-        super().__init__(TYPE_TOKEN, name, None, opts)
         lb_settings = args.load_balancer
-        # Looked up first: a missing default VPC stops the program before anything is created.
+        # Looked up before anything is registered: a missing default VPC, or subnets in one zone,
+        # stop the program with nothing created.
         vpc_id, subnet_ids = resolve_network(lb_settings)
+        super().__init__(TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
         fn = create_function(name, name, args.function, project_dir, self)

@@ -52,13 +52,27 @@ RESERVED_ENV_KEYS = frozenset(
     }
 )  # fmt: skip
 MAX_ENV_BYTES = 4096
-_ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_ENV_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]+$")  # Lambda: at least two characters
 _HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 DEFAULT_ALLOWED_CIDRS = ("0.0.0.0/0",)
 DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-# Only TLS 1.3 policies that also refuse TLS 1.0/1.1 (SECURITY-BASELINE ELB.17).
-_SSL_POLICY_RE = re.compile(r"^ELBSecurityPolicy-TLS13-1-[23](-[A-Za-z0-9]+)*-\d{4}-\d{2}$")
+# The TLS 1.3 policies that also refuse TLS 1.0/1.1 (SECURITY-BASELINE ELB.17).
+SSL_POLICIES = (
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+)
+# The documented placeholder in Pulumi.prod.yaml: previews work with it, deploys refuse it.
+PLACEHOLDER_CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
 DESYNC_MODES = ("defensive", "strictest")
 DEFAULT_DESYNC_MODE = "defensive"
 DEFAULT_IDLE_TIMEOUT_S = 60
@@ -295,9 +309,12 @@ def _parse_function(raw: Any, rd: _Reader, project_dir: Path | None) -> Function
     environment = _parse_environment(d.get("environment"), rd, f"{path}.environment")
     code_dir = rd.string(d, "codeDir", path, DEFAULT_CODE_DIR)
     handler = rd.string(
-        d, "handler", path, DEFAULT_HANDLER,
+        d,
+        "handler",
+        path,
+        DEFAULT_HANDLER,
         _check_pattern(_HANDLER_RE, "a handler; write module.function, e.g. app.handler"),
-    )  # fmt: skip
+    )
     if project_dir is not None and "codeDir" not in _bad_keys(rd, path) and "handler" not in _bad_keys(rd, path):
         code_path = project_dir / code_dir
         if not code_path.is_dir():
@@ -361,7 +378,10 @@ def _parse_environment(raw: Any, rd: _Reader, path: str) -> dict[str, str]:
     env = {}
     for key, value in raw.items():
         if not isinstance(key, str) or not _ENV_KEY_RE.match(key):
-            rd.add(f"{path}.{key}: not a valid variable name; use letters, digits and _, starting with a letter")
+            rd.add(
+                f"{path}.{key}: not a valid variable name; use at least two letters, digits and _, "
+                "starting with a letter"
+            )
         elif key in RESERVED_ENV_KEYS:
             rd.add(f"{path}.{key}: reserved by AWS Lambda, which sets it itself; choose another name")
         elif not isinstance(value, str):
@@ -386,7 +406,7 @@ def _parse_health_check(raw: Any, rd: _Reader) -> HealthCheck:
             path,
             default.path,
             lambda v: None if v.startswith("/") and len(v) <= 1024 else "must start with / (at most 1024 characters)",
-        ),  # fmt: skip
+        ),
         interval=rd.integer(d, "interval", path, default.interval, *HEALTH_INTERVAL_RANGE_S, " seconds"),
         timeout=rd.integer(d, "timeout", path, default.timeout, *HEALTH_TIMEOUT_RANGE_S, " seconds"),
         healthy_threshold=rd.integer(d, "healthyThreshold", path, default.healthy_threshold, *HEALTH_THRESHOLD_RANGE),
@@ -491,17 +511,8 @@ def _parse_load_balancer(raw: Any, rd: _Reader) -> LoadBalancerSettings:
             path,
             None,
             _check_pattern(_CERT_ARN_RE, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"),
-        ),  # fmt: skip
-        ssl_policy=rd.string(
-            d,
-            "sslPolicy",
-            path,
-            DEFAULT_SSL_POLICY,
-            _check_pattern(
-                _SSL_POLICY_RE,
-                f"a TLS 1.3 policy that refuses TLS 1.0/1.1; use e.g. {DEFAULT_SSL_POLICY}",
-            ),
-        ),  # fmt: skip
+        ),
+        ssl_policy=rd.choice(d, "sslPolicy", path, DEFAULT_SSL_POLICY, SSL_POLICIES),
         http_redirect=rd.boolean(d, "httpRedirect", path, default.http_redirect),
         deletion_protection=rd.boolean(d, "deletionProtection", path, default.deletion_protection),
         idle_timeout=rd.integer(d, "idleTimeout", path, default.idle_timeout, *IDLE_TIMEOUT_RANGE_S, " seconds"),

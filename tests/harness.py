@@ -18,7 +18,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.settings import set_root_resource
+from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
 from components.stackfiles import as_runtime_config, stack_config
@@ -35,8 +36,17 @@ def _service(typ: str) -> str:
 class AwsMocks(pulumi.runtime.Mocks):
     """Answers resources and invokes the way the AWS provider does, with camelCase outputs."""
 
-    def __init__(self, region: str = "us-east-1", default_vpc: bool = True, default_subnets: int = 3):
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        default_vpc: bool = True,
+        default_subnets: int = 3,
+        subnet_vpc: str = "vpc-0123456789abcdef0",
+        subnet_zones: str = "abcdef",
+    ):
         self.region = region
+        self.subnet_vpc = subnet_vpc
+        self.subnet_zones = subnet_zones
         self.default_vpc = default_vpc
         self.default_subnets = default_subnets
         self.invokes: list[str] = []
@@ -87,7 +97,9 @@ class AwsMocks(pulumi.runtime.Mocks):
             ids = [f"subnet-0a1b2c3d4e5f6071{i}" for i in range(self.default_subnets)]
             return {"ids": ids, "id": self.region}
         if token == "aws:ec2/getSubnet:getSubnet":
-            return {"id": args.args.get("id"), "vpcId": "vpc-0fedcba9876543210", "availabilityZone": "us-east-1a"}
+            subnet_id = args.args["id"]
+            zone = self.subnet_zones[int(subnet_id[-1], 16) % len(self.subnet_zones)]
+            return {"id": subnet_id, "vpcId": self.subnet_vpc, "availabilityZone": f"{self.region}{zone}"}
         raise NotImplementedError(f"unmocked invoke {token}")
 
 
@@ -114,6 +126,10 @@ class RecordingMonitor(MockMonitor):
         self.registrations: list[Registration] = []
         self.stack_outputs: dict[str, Any] = {}
 
+    def program_resources(self) -> list[Registration]:
+        """Everything the program registered besides the root Stack (components included)."""
+        return [r for r in self.registrations if r.type != "pulumi:pulumi:Stack"]
+
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         self.registrations.append(
@@ -132,7 +148,7 @@ class RecordingMonitor(MockMonitor):
         return response
 
     def RegisterResourceOutputs(self, request):
-        if request.urn.endswith(f"::{PROJECT}-{self._stack}") or "pulumi:pulumi:Stack" in request.urn:
+        if "::pulumi:pulumi:Stack::" in request.urn:
             self.stack_outputs = rpc.deserialize_properties(request.outputs)
         return super().RegisterResourceOutputs(request)
 
@@ -170,6 +186,7 @@ def evaluate(
     stack: str = "dev",
     mocks: AwsMocks | None = None,
     monitor: RecordingMonitor | None = None,
+    preview: bool = False,
 ) -> Graph:
     """Run ``__main__.py`` under mocks with ``config`` (full keys, decoded values).
 
@@ -177,12 +194,13 @@ def evaluate(
     """
     mocks = mocks or AwsMocks(region=str(config.get("aws:region", "us-east-1")))
     monitor = monitor or RecordingMonitor(mocks)
-    monitor._stack = stack
 
     def program():
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
         pulumi.runtime.set_all_config(as_runtime_config(config))
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
+        set_root_resource(None)  # set_mocks made a root Stack; run_in_stack makes the program's own
+        # As the Python language host runs a program: inside a Stack whose exports are registered last.
+        _sync_await(run_in_stack(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
 
     contextvars.Context().run(program)
     return Graph(monitor.registrations, monitor.stack_outputs, mocks.invokes)

@@ -18,7 +18,7 @@ def test_typo_in_a_top_level_key_is_an_error_with_a_hint_and_nothing_is_created(
     config["lambda-alb:fucntion"] = {"memorySize": 512}
     message, monitor = failing(config)
     assert "lambda-alb:fucntion: unknown key (did you mean 'function'?)" in message
-    assert not [r for r in monitor.registrations if r.custom]
+    assert monitor.program_resources() == []
 
 
 def test_all_problems_are_listed_in_one_error_naming_the_stack():
@@ -30,7 +30,7 @@ def test_all_problems_are_listed_in_one_error_naming_the_stack():
     assert "  - function.memorySize: 5 is outside 128-10240 MB" in message
     assert "  - function.timeout: 0 is outside 1-900 seconds" in message
     assert "  - routes[0].fixedResponse.statusCode: 302 is not allowed" in message
-    assert not [r for r in monitor.registrations if r.custom]
+    assert monitor.program_resources() == []
 
 
 def test_a_plain_string_where_an_object_belongs_is_explained():
@@ -56,8 +56,36 @@ def test_a_path_override_changes_the_deployed_value():
     assert graph.one("aws:lambda/function:Function").inputs["memorySize"] == 1024
 
 
-def test_a_stack_name_that_cannot_name_a_function_is_refused():
+@pytest.mark.parametrize("stack", ["dev.eu", "production-eu", "dev_1"])
+def test_a_stack_name_that_cannot_name_the_load_balancer_is_refused(stack):
     monitor = RecordingMonitor(AwsMocks())
-    with pytest.raises(pulumi.RunError, match="is also the function's name"):
-        evaluate(load_stack("dev"), "dev.eu", monitor=monitor)
-    assert not [r for r in monitor.registrations if r.custom]
+    with pytest.raises(pulumi.RunError, match="names the function, load balancer and target group"):
+        evaluate(load_stack("dev"), stack, monitor=monitor)
+    assert monitor.program_resources() == []
+
+
+def test_the_longest_allowed_stack_name_keeps_generated_names_within_32_characters():
+    graph = evaluate(load_stack("dev"), "production")
+    for typ in ("aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup"):
+        assert len(graph.one(typ).name) + len("-1234567") <= 32
+
+
+def test_the_placeholder_certificate_previews_with_a_warning_but_never_deploys():
+    config = load_stack("prod")
+    assert config["lambda-alb:loadBalancer"]["certificateArn"].endswith("00000000-0000-0000-0000-000000000000")
+    graph = evaluate(config, "prod", preview=True)
+    assert graph.outputs["url"].startswith("https://")
+    monitor = RecordingMonitor(AwsMocks())
+    with pytest.raises(pulumi.RunError, match="loadBalancer.certificateArn: still the placeholder"):
+        evaluate(config, "prod", monitor=monitor)
+    assert monitor.program_resources() == []
+
+
+def test_a_certificate_from_another_region_is_refused():
+    config = load_stack("prod")
+    config["lambda-alb:loadBalancer"] = {
+        **config["lambda-alb:loadBalancer"],
+        "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/2b7e1c4a-0d3e-4f6a-9b8c-1d2e3f4a5b6c",
+    }
+    message, _ = failing(config)
+    assert "is in eu-west-1; a load balancer in us-east-1 needs a certificate from us-east-1" in message

@@ -102,6 +102,9 @@ def test_log_line_has_request_and_trace_ids_and_redacts_credentials(capsys):
     assert isinstance(log["durationMs"], float)
     assert "s3cret" not in json.dumps(log)
     assert log["headers"]["authorization"] == "[redacted]"
+    assert log["headers"]["cookie"] == "[redacted]"
+    assert log["headers"]["x-forwarded-for"] == "[redacted]"  # client addresses are personal data
+    assert log["headers"]["user-agent"] == evt["headers"]["user-agent"]
     assert "body" not in log and "queryStringParameters" not in log  # never the raw event
 
 

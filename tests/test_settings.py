@@ -55,6 +55,7 @@ def test_real_stack_files_are_valid(stack):
         ({"function": {"environment": {"AWS_REGION": "x"}}}, "function.environment.AWS_REGION: reserved by AWS"),
         ({"function": {"environment": {"DEBUG": 1}}}, "function.environment.DEBUG: 1 is not a string"),
         ({"function": {"handler": "app"}}, "function.handler: 'app' is not a handler"),
+        ({"function": {"environment": {"X": "1"}}}, "function.environment.X: not a valid variable name"),
         ({"function": {"handler": "missing.handler"}}, "function/missing.py does not exist"),
         ({"function": {"codeDir": "nowhere"}}, "function.codeDir: 'nowhere' is not a directory"),
         ({"loadBalancer": {"idleTimeout": 0}}, "loadBalancer.idleTimeout: 0 is outside 1-4000 seconds"),
@@ -74,7 +75,7 @@ def test_real_stack_files_are_valid(stack):
                     "sslPolicy": "ELBSecurityPolicy-2016-08",
                 }
             },
-            "loadBalancer.sslPolicy: 'ELBSecurityPolicy-2016-08' is not a TLS 1.3 policy",
+            "loadBalancer.sslPolicy: 'ELBSecurityPolicy-2016-08' is not allowed",
         ),
         (
             {"loadBalancer": {"healthCheck": {"interval": 20, "timeout": 30}}},
@@ -205,6 +206,18 @@ def test_redirect_from_https_to_http_is_refused():
     assert found == [
         "routes[0].redirect.protocol: HTTP on the HTTPS listener; ALB does not allow redirects from HTTPS to HTTP"
     ]
+
+
+def test_a_header_condition_on_host_points_to_hosts():
+    (found,) = route_problems({"priority": 1, "headers": {"Host": ["a.example.com"]}})
+    assert found == "routes[0].headers.Host: ALB refuses a header condition on Host; use hosts instead"
+
+
+def test_a_redirect_host_must_be_a_host_name():
+    (found,) = route_problems(
+        {"priority": 1, "pathPatterns": ["/a"], "redirect": {"host": "a b/c", "statusCode": "HTTP_301"}}
+    )
+    assert found.startswith("routes[0].redirect.host: 'a b/c' is not a host name")
 
 
 def test_source_ip_and_query_string_values_are_checked():
