@@ -52,9 +52,17 @@ def bench() -> None:
     _run(str(PYTHON), "benchmarks/foundation.py")
 
 
-COMMANDS = {"setup": setup, "test": test, "bench": bench}
+def serve(*args: str) -> None:
+    setup()
+    if "--stack" not in args:
+        args = ("--stack", "dev", *args)
+    os.chdir(ROOT)
+    os.execv(str(PYTHON), [str(PYTHON), "-m", "localalb", "serve", *args])
+
+
+COMMANDS = {"setup": setup, "test": test, "bench": bench, "serve": serve}
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS or (len(sys.argv) > 2 and sys.argv[1] != "serve"):
         sys.exit(__doc__)
-    COMMANDS[sys.argv[1]]()
+    COMMANDS[sys.argv[1]](*sys.argv[2:])

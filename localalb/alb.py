@@ -1,0 +1,286 @@
+"""ALB behaviour as pure functions: the request event, response validation and rule actions.
+
+Facts from ../shared/ALB-SEMANTICS.md sections 1-3. No I/O here, so every rule is unit-testable.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import time
+from dataclasses import dataclass
+
+from components import rules as r
+
+MAX_BODY_BYTES = 1024 * 1024  # request body, and the function's response JSON
+MAX_HEADER_LINE = 16 * 1024  # request line or one header
+MAX_HEADERS_TOTAL = 64 * 1024
+MAX_RESPONSE_HEADERS = 32 * 1024
+MAX_FORWARDED_FOR = 30
+TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml")
+# Connection-level headers the load balancer never passes on (RFC 9110 7.6.1), plus the length
+# it computes itself.
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length"}
+)
+
+
+class AlbError(Exception):
+    """The load balancer answers ``status`` itself; ``reason`` goes to the access log."""
+
+    def __init__(self, status: int, reason: str, detail: str = ""):
+        super().__init__(detail or reason)
+        self.status = status
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One client request as the listener sees it (header names lower-cased, values raw bytes)."""
+
+    method: str
+    raw_path: bytes
+    raw_query: bytes
+    headers: tuple[tuple[bytes, bytes], ...]
+    body: bytes
+    client_ip: str
+    client_port: int
+    listener_port: int
+    protocol: str = "http"
+
+    def rule_request(self) -> r.Request:
+        """The request as the rule model sees it (decoded as latin-1 so no byte is lost)."""
+        return r.Request(
+            method=self.method,
+            path=self.raw_path.decode("latin-1"),
+            query=self.raw_query.decode("latin-1"),
+            headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.headers),
+            source_ip=self.client_ip,
+        )
+
+
+def new_trace_id(now: float | None = None) -> str:
+    """An X-Ray trace id as ALB writes it: ``Root=1-<8 hex epoch seconds>-<24 hex>``."""
+    seconds = int(now if now is not None else time.time())
+    return f"Root=1-{seconds:08x}-{os.urandom(12).hex()}"
+
+
+def check_request_limits(request: HttpRequest) -> None:
+    """What ALB refuses before any rule runs (raises ``AlbError``)."""
+    if request.method == "TRACE":
+        raise AlbError(405, "-", "TRACE is not allowed")
+    upgrade = next((v for k, v in request.headers if k == b"upgrade"), None)
+    if upgrade is not None and upgrade.strip().lower() == b"websocket":
+        raise AlbError(400, "-", "WebSocket upgrade to a Lambda target")
+    if len(request.method) + len(request.raw_path) + len(request.raw_query) + 11 > MAX_HEADER_LINE:
+        raise AlbError(400, "-", "request line over 16 KB")
+    total = 0
+    for name, value in request.headers:
+        line = len(name) + len(value) + 4
+        if line > MAX_HEADER_LINE:
+            raise AlbError(400, "-", f"header {name.decode('latin-1')} over 16 KB")
+        total += line
+    if total > MAX_HEADERS_TOTAL:
+        raise AlbError(400, "-", "headers over 64 KB in total")
+    forwarded = [v for k, v in request.headers if k == b"x-forwarded-for"]
+    if forwarded and sum(len([a for a in v.split(b",") if a.strip()]) for v in forwarded) > MAX_FORWARDED_FOR:
+        raise AlbError(463, "-", "more than 30 addresses in X-Forwarded-For")
+    if len(request.body) > MAX_BODY_BYTES:
+        raise AlbError(413, "-", "request body over 1 MB")
+
+
+def _text(value: bytes, what: str) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AlbError(400, "LambdaBadRequest", f"{what} is not valid UTF-8") from None
+
+
+def _is_text(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media.startswith("text/") or media in TEXT_TYPES
+
+
+def _query_pairs(raw_query: bytes) -> list[tuple[str, str]]:
+    pairs = []
+    for part in raw_query.split(b"&"):
+        if part:
+            key, _, value = part.partition(b"=")
+            pairs.append((_text(key, "the query string"), _text(value, "the query string")))
+    return pairs
+
+
+def build_event(request: HttpRequest, multi_value: bool, target_group_arn: str, trace_id: str) -> dict:
+    """The event the function receives (ALB-SEMANTICS section 1), in exactly one header mode."""
+    headers: list[tuple[str, str]] = []
+    forwarded_for = None
+    for name, value in request.headers:
+        key = _text(name, "a header name")
+        if key in ("x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id"):
+            if key == "x-forwarded-for":
+                forwarded_for = _text(value, "X-Forwarded-For")
+            continue
+        headers.append((key, _text(value, f"header {key}")))
+    client_chain = f"{forwarded_for}, {request.client_ip}" if forwarded_for else request.client_ip
+    headers += [
+        ("x-amzn-trace-id", trace_id),
+        ("x-forwarded-for", client_chain),
+        ("x-forwarded-port", str(request.listener_port)),
+        ("x-forwarded-proto", request.protocol),
+    ]
+    query = _query_pairs(request.raw_query)
+    event: dict = {
+        "requestContext": {"elb": {"targetGroupArn": target_group_arn}},
+        "httpMethod": request.method,
+        "path": _text(request.raw_path, "the path"),
+    }
+    if multi_value:
+        multi_headers: dict[str, list[str]] = {}
+        for key, value in headers:
+            multi_headers.setdefault(key, []).append(value)
+        multi_query: dict[str, list[str]] = {}
+        for key, value in query:
+            multi_query.setdefault(key, []).append(value)
+        event["multiValueQueryStringParameters"] = multi_query
+        event["multiValueHeaders"] = multi_headers
+    else:
+        event["queryStringParameters"] = dict(query)  # last value wins
+        event["headers"] = dict(headers)
+    body, encoded = _event_body(request)
+    event["body"] = body
+    event["isBase64Encoded"] = encoded
+    return event
+
+
+def _event_body(request: HttpRequest) -> tuple[str, bool]:
+    if not request.body:
+        return "", False
+    header = dict(request.headers)
+    if b"content-encoding" not in header and _is_text(header.get(b"content-type", b"").decode("latin-1")):
+        return _text(request.body, "the body"), False
+    return base64.b64encode(request.body).decode("ascii"), True
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """What the load balancer sends back to the client."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+def parse_lambda_response(payload: bytes, multi_value: bool) -> HttpResponse:
+    """Validate the function's result as ALB does; ``AlbError(502, ...)`` for every invalid shape."""
+    if len(payload) > MAX_BODY_BYTES:
+        raise AlbError(502, "LambdaResponseTooLarge", "response over 1 MB")
+    try:
+        result = json.loads(payload)
+    except ValueError:
+        raise AlbError(502, "LambdaInvalidResponse", "response is not JSON") from None
+    if not isinstance(result, dict):
+        raise AlbError(502, "LambdaInvalidResponse", f"response is a {type(result).__name__}, not an object")
+    status = result.get("statusCode")
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise AlbError(502, "LambdaInvalidResponse", f"statusCode {status!r} is not an integer status")
+    for key in ("body", "statusDescription", "headers", "multiValueHeaders", "isBase64Encoded"):
+        if key in result and result[key] is None:
+            raise AlbError(502, "LambdaInvalidResponse", f"{key} is null")
+    headers = _response_headers(result, multi_value)
+    body = _response_body(result)
+    if sum(len(k) + len(v) + 4 for k, v in headers) > MAX_RESPONSE_HEADERS:
+        raise AlbError(502, "LambdaInvalidResponse", "response headers over 32 KB")
+    if not any(k.lower() == "content-type" for k, _ in headers):
+        headers.append(("content-type", "application/octet-stream"))
+    return HttpResponse(status, tuple(headers), body)
+
+
+def _response_headers(result: dict, multi_value: bool) -> list[tuple[str, str]]:
+    # ALB reads only the header field of the target group's mode; the other is ignored.
+    field = "multiValueHeaders" if multi_value else "headers"
+    raw = result.get(field, {})
+    if not isinstance(raw, dict):
+        raise AlbError(502, "LambdaInvalidResponse", f"{field} is not an object")
+    headers = []
+    for name, value in raw.items():
+        values = value if multi_value else [value]
+        if multi_value and not isinstance(value, list):
+            raise AlbError(502, "LambdaInvalidResponse", f"multiValueHeaders[{name!r}] is not a list")
+        for item in values:
+            if not isinstance(item, str):
+                raise AlbError(502, "LambdaInvalidResponse", f"header {name!r} has a non-string value {item!r}")
+            if name.lower() not in HOP_BY_HOP:
+                headers.append((name, item))
+    return headers
+
+
+def _response_body(result: dict) -> bytes:
+    body = result.get("body", "")
+    if not isinstance(body, str):
+        raise AlbError(502, "LambdaInvalidResponse", "body is not a string")
+    encoded = result.get("isBase64Encoded", False)
+    if not isinstance(encoded, bool):
+        raise AlbError(502, "LambdaInvalidResponse", "isBase64Encoded is not a boolean")
+    if not encoded:
+        return body.encode("utf-8")
+    try:
+        return base64.b64decode(body, validate=True)  # line breaks are invalid, as on ALB
+    except (binascii.Error, ValueError):
+        raise AlbError(502, "LambdaInvalidResponse", "body is not valid base64") from None
+
+
+def fixed_response(action: r.FixedResponse) -> HttpResponse:
+    """A fixed-response action's answer."""
+    return HttpResponse(action.status_code, (("content-type", action.content_type),), action.body.encode("utf-8"))
+
+
+def redirect_location(action: r.Redirect, request: HttpRequest) -> str:
+    """The ``Location`` of a redirect action, with ``#{...}`` placeholders filled from the request."""
+    host_header = next((v.decode("latin-1") for k, v in request.headers if k == b"host"), "")
+    host = r.Request("GET", "/", headers=(("host", host_header),)).host or "localhost"
+    values = {
+        "#{protocol}": request.protocol,
+        "#{host}": host,
+        "#{port}": str(request.listener_port),
+        "#{path}": request.raw_path.decode("latin-1").lstrip("/"),
+        "#{query}": request.raw_query.decode("latin-1"),
+    }
+
+    def fill(text: str) -> str:
+        for placeholder, value in values.items():
+            text = text.replace(placeholder, value)
+        return text
+
+    protocol = fill(action.protocol).lower()
+    port = fill(action.port)
+    default_port = {"http": "80", "https": "443"}.get(protocol)
+    authority = fill(action.host) if port == default_port else f"{fill(action.host)}:{port}"
+    query = fill(action.query)
+    return f"{protocol}://{authority}{fill(action.path)}" + (f"?{query}" if query else "")
+
+
+def redirect_response(action: r.Redirect, request: HttpRequest) -> HttpResponse:
+    status = 301 if action.status_code == "HTTP_301" else 302
+    return HttpResponse(status, (("location", redirect_location(action, request)), ("content-type", "text/html")), b"")
+
+
+def error_response(status: int) -> HttpResponse:
+    """The load balancer's own error page."""
+    phrase = {
+        400: "Bad Request",
+        405: "Method Not Allowed",
+        413: "Request Entity Too Large",
+        463: "",
+        502: "Bad Gateway",
+        503: "Service Temporarily Unavailable",
+        504: "Gateway Time-out",
+    }.get(status, "")
+    title = f"{status} {phrase}".strip()
+    page = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
+    )
+    return HttpResponse(status, (("content-type", "text/html"), ("server", "awselb/2.0")), page.encode())

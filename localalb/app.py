@@ -1,0 +1,205 @@
+"""The local load balancer as an ASGI application: limits, rules, actions, the function, access logs.
+
+uvicorn does the HTTP; everything here is ALB behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from components import rules as r
+from localalb import alb
+from localalb.accesslog import AccessLog, AccessRecord
+from localalb.config import LocalStack
+from localalb.pool import Throttled, WorkerPool
+
+FLUSH_INTERVAL_S = 0.5
+
+
+class LocalAlbApp:
+    """Serves one stack's serving listener: its rules in priority order, then its default action."""
+
+    def __init__(self, stack: LocalStack, log_dir: Path, quiet: bool = False, out=None):
+        self.stack = stack
+        self.lb = stack.settings.load_balancer
+        self.rules = tuple(sorted(stack.settings.routes, key=lambda rule: rule.priority))
+        self.multi_value = self.lb.multi_value_headers
+        self.quiet = quiet
+        self.out = out or sys.stdout
+        self.pool = WorkerPool(stack, quiet=quiet, announce=self.say)
+        self.access_log = AccessLog(log_dir, f"app/{stack.function_name}/local")
+        self._flusher: asyncio.Task | None = None
+
+    def say(self, line: str) -> None:
+        if not self.quiet:
+            print(line, file=self.out, flush=True)
+
+    # --- ASGI -------------------------------------------------------------------------------
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive, send):
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.pool.start()
+                self._flusher = asyncio.create_task(self._flush_periodically())
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._flusher:
+                    self._flusher.cancel()
+                await self.pool.close()
+                self.access_log.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _flush_periodically(self):
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            self.access_log.flush()
+
+    async def _read_body(self, scope, receive) -> bytes | None:
+        """The whole body, or None once it passes 1 MB (ALB answers 413 without invoking)."""
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > alb.MAX_BODY_BYTES:
+                return None
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > alb.MAX_BODY_BYTES:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
+
+    async def _http(self, scope, receive, send):
+        received = time.time()
+        started = time.perf_counter()
+        body = await self._read_body(scope, receive)
+        client_ip, client_port = scope.get("client") or ("127.0.0.1", 0)
+        request = alb.HttpRequest(
+            method=scope["method"],
+            raw_path=scope.get("raw_path") or scope["path"].encode(),
+            raw_query=scope.get("query_string", b""),
+            headers=tuple(scope["headers"]),
+            body=body or b"",
+            client_ip=client_ip,
+            client_port=client_port,
+            listener_port=scope["server"][1] if scope.get("server") else 80,
+        )
+        record = AccessRecord(
+            received=received,
+            client=f"{client_ip}:{client_port}",
+            elb_status=0,
+            request_line=self._request_line(request),
+            user_agent=next((v.decode("latin-1") for k, v in request.headers if k == b"user-agent"), "-"),
+            received_bytes=len(request.body),
+        )
+        response = await self._respond(request, body is None, record)
+        record.request_time = time.perf_counter() - started - max(record.target_time, 0)
+        record.elb_status = response.status
+        await self._send(send, response, record)
+        record.response_time = 0.0
+        self.access_log.write(record)
+        if not self.quiet:
+            self._summarise(request, record)
+
+    async def _respond(self, request: alb.HttpRequest, too_large: bool, record: AccessRecord) -> alb.HttpResponse:
+        try:
+            if too_large:
+                raise alb.AlbError(413, "-", "request body over 1 MB")
+            alb.check_request_limits(request)
+        except alb.AlbError as exc:
+            record.error_reason = exc.reason
+            return alb.error_response(exc.status)
+        rule = r.first_match(self.rules, request.rule_request())
+        action = rule.action if rule else self.lb.default_action
+        record.matched_rule = str(rule.priority) if rule else "0"
+        record.actions = action.kind
+        if isinstance(action, r.FixedResponse):
+            return alb.fixed_response(action)
+        if isinstance(action, r.Redirect):
+            response = alb.redirect_response(action, request)
+            record.redirect_url = dict(response.headers)["location"]
+            return response
+        return await self._forward(request, record)
+
+    async def _forward(self, request: alb.HttpRequest, record: AccessRecord) -> alb.HttpResponse:
+        trace_id = (
+            next(
+                (v.decode("latin-1") for k, v in request.headers if k == b"x-amzn-trace-id" and v.startswith(b"Root=")),
+                None,
+            )
+            or alb.new_trace_id()
+        )
+        record.trace_id = trace_id
+        record.target_group_arn = self.stack.target_group_arn
+        try:
+            event = alb.build_event(request, self.multi_value, self.stack.target_group_arn, trace_id)
+        except alb.AlbError as exc:
+            record.error_reason = exc.reason
+            return alb.error_response(exc.status)
+        invoked = time.perf_counter()
+        try:
+            outcome = await self.pool.invoke(event)
+        except Throttled:
+            record.error_reason = "LambdaThrottling"
+            return alb.error_response(502)
+        record.target_time = time.perf_counter() - invoked
+        if outcome.cold:
+            self.say(f"  cold start: init {outcome.init_ms or 0:.1f} ms (request {outcome.request_id})")
+        if outcome.failure == "timeout":
+            record.error_reason = "LambdaUnhandled"
+            self.say(f"  [{outcome.request_id}] Task timed out after {self.pool.timeout_s} seconds")
+            return alb.error_response(502)
+        if outcome.failure == "crash":
+            record.error_reason = "LambdaUnhandled"
+            self.say(f"  [{outcome.request_id}] the execution environment exited (Runtime.ExitError)")
+            return alb.error_response(502)
+        if outcome.error is not None:
+            record.error_reason = "LambdaUnhandled"
+            self.say(
+                f"  [{outcome.request_id}] {outcome.error['errorType']}: {outcome.error['errorMessage']}\n"
+                + "".join(outcome.error.get("stackTrace", []))
+            )
+            return alb.error_response(502)
+        try:
+            response = alb.parse_lambda_response(outcome.payload, self.multi_value)
+        except alb.AlbError as exc:
+            record.error_reason = exc.reason
+            self.say(f"  [{outcome.request_id}] {exc.reason}: {exc.detail}")
+            return alb.error_response(exc.status)
+        record.target_status = response.status
+        return response
+
+    async def _send(self, send, response: alb.HttpResponse, record: AccessRecord) -> None:
+        headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers]
+        headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})
+        record.sent_bytes = len(response.body) + sum(len(k) + len(v) + 4 for k, v in headers)
+
+    @staticmethod
+    def _request_line(request: alb.HttpRequest) -> str:
+        host = next((v.decode("latin-1") for k, v in request.headers if k == b"host"), "-")
+        query = b"?" + request.raw_query if request.raw_query else b""
+        target = (request.raw_path + query).decode("latin-1")
+        return f"{request.method} {request.protocol}://{host}{target} HTTP/1.1"
+
+    def _summarise(self, request: alb.HttpRequest, record: AccessRecord) -> None:
+        rule = "default" if record.matched_rule == "0" else f"rule {record.matched_rule}"
+        extra = f" {record.error_reason}" if record.error_reason != "-" else ""
+        total_ms = (record.request_time + max(record.target_time, 0)) * 1000
+        self.say(
+            f"{request.method} {request.raw_path.decode('latin-1')} -> {record.elb_status}"
+            f"  {record.actions} ({rule}){extra}  {total_ms:.1f} ms"
+        )

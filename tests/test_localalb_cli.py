@@ -1,0 +1,186 @@
+"""The local ALB as a user runs it: the command line, its console, reloads and shutdown."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from localalb.__main__ import main
+from localalb.config import load_stack
+from localalb.server import make_server
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    shutil.copytree(HERE / "localalb_project", tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
+def get(port: int, path: str = "/") -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_help_says_development_only(capsys):
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    out = capsys.readouterr().out
+    assert "development only" in out.lower()
+    assert "--stack" in out and "127.0.0.1" in out
+
+
+def test_invalid_stack_configuration_is_reported_like_pulumi_does(project, capsys):
+    (project / "Pulumi.broken.yaml").write_text(
+        "config:\n  lambda-alb:function:\n    memroySize: 512\n  lambda-alb:routes:\n    - priority: 0\n"
+    )
+    assert main(["serve", "--stack", "broken", "--project-dir", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert "function.memroySize: unknown key (did you mean 'memorySize'?)" in err
+    assert "routes[0].priority: 0 is outside 1-50000" in err
+
+
+def test_a_missing_stack_file_is_named(project, capsys):
+    assert main(["serve", "--stack", "nope", "--project-dir", str(project)]) == 2
+    assert "Pulumi.nope.yaml: no such file" in capsys.readouterr().err
+
+
+class Running:
+    """``python -m localalb serve`` in a subprocess, with its console collected line by line."""
+
+    def __init__(self, project: Path, stack: str, *extra: str):
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "localalb",
+                "serve",
+                "--stack",
+                stack,
+                "--port",
+                "0",
+                "--project-dir",
+                str(project),
+                *extra,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self.port = int(self.wait_for(r"on http://127\.0\.0\.1:(\d+)").group(1))
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str, timeout: float = 15) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                match = re.search(pattern, line)
+                if match:
+                    return match
+            time.sleep(0.05)
+        raise AssertionError(f"{pattern!r} never printed; console:\n" + "\n".join(self.lines))
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_the_server_and_every_worker(project, sig):
+    running = Running(project, "multi")
+    try:
+        status, body = get(running.port, "/state")
+        assert status == 200
+        worker = json.loads(body)["pid"]
+        assert _alive(worker)
+        running.process.send_signal(sig)
+        running.process.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(worker)
+    finally:
+        running.stop()
+
+
+def test_console_shows_requests_cold_starts_and_function_logs_with_request_id(project):
+    running = Running(project, "single")
+    try:
+        assert get(running.port, "/print")[0] == 200
+        running.wait_for(r"cold start: init [\d.]+ ms")
+        line = running.wait_for(r"\[([0-9a-f-]{36})\] hello from the function")
+        assert len(line.group(1)) == 36
+        running.wait_for(r"GET /print -> 200 +forward \(default\)")
+        assert get(running.port, "/raise")[0] == 502
+        running.wait_for(r"ValueError: boom")
+    finally:
+        running.stop()
+
+
+def test_changing_the_code_reloads_the_function_without_a_restart(project):
+    code = project / "handlers" / "version.py"
+    code.write_text('def handler(event, context):\n    return {"statusCode": 200, "body": "v1"}\n')
+    (project / "Pulumi.reload.yaml").write_text(
+        "config:\n  lambda-alb:function:\n    codeDir: handlers\n    handler: version.handler\n"
+    )
+    server = make_server(load_stack(project, "reload"), log_dir=project / "logs", quiet=True).start()
+    try:
+        assert get(server.port) == (200, b"v1")
+        code.write_text('def handler(event, context):\n    return {"statusCode": 200, "body": "v2"}\n')
+        deadline = time.monotonic() + 10
+        while get(server.port) != (200, b"v2"):
+            assert time.monotonic() < deadline, "the new code was never served"
+            time.sleep(0.1)
+    finally:
+        server.stop()
+
+
+def test_a_function_that_fails_to_import_gives_502_and_recovers_once_fixed(project):
+    code = project / "handlers" / "broken.py"
+    code.write_text("raise RuntimeError('import failed')\n")
+    (project / "Pulumi.broken-import.yaml").write_text(
+        "config:\n  lambda-alb:function:\n    codeDir: handlers\n    handler: broken.handler\n"
+    )
+    server = make_server(load_stack(project, "broken-import"), log_dir=project / "logs", quiet=True).start()
+    try:
+        assert get(server.port)[0] == 502
+        code.write_text('def handler(event, context):\n    return {"statusCode": 200, "body": "fixed"}\n')
+        deadline = time.monotonic() + 10
+        while get(server.port) != (200, b"fixed"):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        server.stop()
