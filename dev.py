@@ -52,6 +52,11 @@ def bench() -> None:
     _run(str(PYTHON), "benchmarks/foundation.py")
 
 
+def bench_local() -> None:
+    setup()
+    _run(str(PYTHON), "benchmarks/localalb.py")
+
+
 def serve(*args: str) -> None:
     setup()
     if "--stack" not in args:
@@ -60,7 +65,7 @@ def serve(*args: str) -> None:
     os.execv(str(PYTHON), [str(PYTHON), "-m", "localalb", "serve", *args])
 
 
-COMMANDS = {"setup": setup, "test": test, "bench": bench, "serve": serve}
+COMMANDS = {"setup": setup, "test": test, "bench": bench, "bench-local": bench_local, "serve": serve}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS or (len(sys.argv) > 2 and sys.argv[1] != "serve"):

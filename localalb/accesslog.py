@@ -6,13 +6,25 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+_SECONDS: dict[int, str] = {}
+
 
 def _iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1_000_000):06d}Z"
+    whole = int(ts)
+    prefix = _SECONDS.get(whole)
+    if prefix is None:
+        if len(_SECONDS) > 4:
+            _SECONDS.clear()
+        prefix = _SECONDS[whole] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+    return f"{prefix}.{int((ts - whole) * 1_000_000):06d}Z"
 
 
 def _quoted(value: str) -> str:
-    return '"' + (value or "-").replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if not value or value == "-":
+        return '"-"'
+    if '"' in value or "\\" in value:
+        value = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{value}"'
 
 
 @dataclass

@@ -16,7 +16,7 @@ from localalb.accesslog import AccessLog, AccessRecord
 from localalb.config import LocalStack
 from localalb.pool import Throttled, WorkerPool
 
-FLUSH_INTERVAL_S = 0.5
+FLUSH_INTERVAL_S = 0.2  # console and access log are written in batches, at most this late
 
 
 class LocalAlbApp:
@@ -35,7 +35,7 @@ class LocalAlbApp:
 
     def say(self, line: str) -> None:
         if not self.quiet:
-            print(line, file=self.out, flush=True)
+            self.out.write(line + "\n")
 
     # --- ASGI -------------------------------------------------------------------------------
 
@@ -57,6 +57,7 @@ class LocalAlbApp:
                     self._flusher.cancel()
                 await self.pool.close()
                 self.access_log.close()
+                self.out.flush()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -64,6 +65,7 @@ class LocalAlbApp:
         while True:
             await asyncio.sleep(FLUSH_INTERVAL_S)
             self.access_log.flush()
+            self.out.flush()
 
     async def _read_body(self, scope, receive) -> bytes | None:
         """The whole body, or None once it passes 1 MB (ALB answers 413 without invoking)."""
@@ -121,7 +123,7 @@ class LocalAlbApp:
         except alb.AlbError as exc:
             record.error_reason = exc.reason
             return alb.error_response(exc.status)
-        rule = r.first_match(self.rules, request.rule_request())
+        rule = r.first_match(self.rules, request.rule_request()) if self.rules else None
         action = rule.action if rule else self.lb.default_action
         record.matched_rule = str(rule.priority) if rule else "0"
         record.actions = action.kind

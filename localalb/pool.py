@@ -24,7 +24,9 @@ from pathlib import Path
 from components.packaging import source_files
 from localalb.config import LocalStack
 
-_LENGTHS = struct.Struct(">II")
+REQUEST = struct.Struct(">I36sI")  # event length, request id, timeout (ms); see worker.py
+ANSWER = struct.Struct(">BdI")  # kind, duration (ms), payload length
+READY, INIT_ERROR, RESULT, ERROR = range(4)
 WORKER_SCRIPT = Path(__file__).resolve().parent / "worker.py"
 INIT_ALLOWANCE_S = 10.0  # Lambda's init phase has its own 10-second limit
 # Without reserved concurrency, the local cap on simultaneous environments (Lambda's account
@@ -50,29 +52,70 @@ class Invocation:
     duration_ms: float = 0.0
 
 
-class _Worker:
-    def __init__(self, process: asyncio.subprocess.Process, reader, writer, generation: int, number: int):
-        self.process = process
-        self.reader = reader
-        self.writer = writer
+class _Worker(asyncio.Protocol):
+    """The server's end of one worker's socket: frames in, one awaited answer at a time."""
+
+    def __init__(self, generation: int, number: int):
+        self.process: asyncio.subprocess.Process | None = None
+        self.transport: asyncio.Transport | None = None
         self.generation = generation
         self.number = number
+        self._buffer = bytearray()
+        self._waiter: asyncio.Future | None = None
+        self._lost = False
 
-    async def call(self, meta: dict, event: bytes) -> tuple[dict, bytes]:
-        encoded = json.dumps(meta, separators=(",", ":")).encode()
-        self.writer.write(_LENGTHS.pack(len(encoded), len(event)) + encoded + event)
-        return await self.answer()
+    # asyncio.Protocol
+    def connection_made(self, transport) -> None:
+        self.transport = transport
 
-    async def answer(self) -> tuple[dict, bytes]:
-        meta_size, payload_size = _LENGTHS.unpack(await self.reader.readexactly(_LENGTHS.size))
-        answer = json.loads(await self.reader.readexactly(meta_size))
-        return answer, await self.reader.readexactly(payload_size)
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        self._deliver()
+
+    def connection_lost(self, exc) -> None:
+        self._lost = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(ConnectionError("the worker exited"))
+
+    def _deliver(self) -> None:
+        waiter, buffer = self._waiter, self._buffer
+        if waiter is None or waiter.done() or len(buffer) < ANSWER.size:
+            return
+        kind, duration_ms, size = ANSWER.unpack_from(buffer)
+        if len(buffer) < ANSWER.size + size:
+            return
+        payload = bytes(buffer[ANSWER.size : ANSWER.size + size])
+        del buffer[: ANSWER.size + size]
+        waiter.set_result((kind, duration_ms, payload))
+
+    async def answer(self, timeout: float) -> tuple[int, float, bytes]:
+        """The next frame from the worker; TimeoutError after ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        self._deliver()
+        if self._lost and not waiter.done():
+            raise ConnectionError("the worker exited")
+        timer = loop.call_later(timeout, _expire, waiter)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def send(self, request_id: str, timeout_ms: int, event: bytes) -> None:
+        self.transport.write(REQUEST.pack(len(event), request_id.encode(), timeout_ms) + event)
 
     def kill(self) -> None:
         """Stop the worker and anything it started (it leads its own process group)."""
-        self.writer.close()
+        if self.transport is not None:
+            self.transport.close()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _expire(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 class WorkerPool:
@@ -139,6 +182,7 @@ class WorkerPool:
         number = self._numbers
         env = dict(self._env)
         env["LOCALALB_FD"] = str(child.fileno())
+        env["LOCALALB_QUIET"] = "1" if self.quiet else "0"
         env["AWS_LAMBDA_LOG_STREAM_NAME"] = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
         output = asyncio.subprocess.DEVNULL if self.quiet else None
         try:
@@ -156,22 +200,23 @@ class WorkerPool:
             )
         finally:
             child.close()
-        reader, writer = await asyncio.open_unix_connection(sock=parent)
-        worker = _Worker(process, reader, writer, self.generation, number)
+        worker = _Worker(self.generation, number)
+        worker.process = process
+        await asyncio.get_running_loop().connect_accepted_socket(lambda: worker, sock=parent)
         self._all.add(worker)
         return worker
 
     async def _init(self, worker: _Worker, outcome: Invocation) -> bool:
         """Wait for a new worker's init phase (10 s at most, as in Lambda); False when it failed."""
         try:
-            answer, _ = await asyncio.wait_for(worker.answer(), INIT_ALLOWANCE_S)
+            kind, outcome.init_ms, payload = await worker.answer(INIT_ALLOWANCE_S)
         except TimeoutError:
             outcome.failure = "timeout"
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except ConnectionError:
             outcome.failure = "crash"
         else:
-            outcome.init_ms = answer.get("initMs")
-            outcome.error = answer.get("error")
+            if kind == INIT_ERROR:
+                outcome.error = json.loads(payload)
         if outcome.failure or outcome.error:
             self._discard(worker)
             return False
@@ -198,21 +243,20 @@ class WorkerPool:
                 self.cold_starts += 1
                 if not await self._init(worker, outcome):
                     return outcome
-            meta = {"requestId": request_id, "timeoutMs": self.timeout_s * 1000}
+            worker.send(request_id, self.timeout_s * 1000, json.dumps(event, separators=(",", ":")).encode())
             try:
-                answer, payload = await asyncio.wait_for(
-                    worker.call(meta, json.dumps(event, separators=(",", ":")).encode()), self.timeout_s
-                )
+                kind, outcome.duration_ms, payload = await worker.answer(self.timeout_s)
             except TimeoutError:
                 outcome.failure = "timeout"
-            except (asyncio.IncompleteReadError, ConnectionError):
+            except ConnectionError:
                 outcome.failure = "crash"
             if outcome.failure:
                 self._discard(worker)
                 return outcome
-            outcome.duration_ms = answer.get("durationMs", 0.0)
-            outcome.error = answer.get("error")
-            outcome.payload = payload if outcome.error is None else None
+            if kind == ERROR:
+                outcome.error = json.loads(payload)
+            else:
+                outcome.payload = payload
             if worker.generation != self.generation:
                 self._discard(worker)  # the code changed while it ran
             else:

@@ -1,8 +1,10 @@
 """A Lambda execution environment: one process, one request at a time, reused while warm.
 
-Started by the pool as ``python -m localalb.worker`` with a socket on the fd named by
-``LOCALALB_FD``. A frame is two 4-byte big-endian lengths, a JSON object and a raw payload
-(the event for a request; the handler's JSON result for an answer, passed through unparsed). The handler is imported
+Started by the pool as ``python worker.py`` with a socket on the fd named by ``LOCALALB_FD``.
+Frames are binary headers and a JSON payload, so the hot path parses only the event and encodes
+only the result: a request is ``REQUEST`` (payload length, request id, timeout in ms) and the event;
+an answer is ``ANSWER`` (kind, duration in ms, payload length) and the result, the error or, once
+after the init phase, ``{"initMs": ...}``. The handler is imported
 once (the "init" phase, timed and reported with the first answer), so module state survives
 between requests as in a real execution environment.
 """
@@ -20,24 +22,31 @@ import sys
 import time
 import traceback
 
-_LENGTHS = struct.Struct(">II")
+REQUEST = struct.Struct(">I36sI")
+ANSWER = struct.Struct(">BdI")
+READY, INIT_ERROR, RESULT, ERROR = range(4)
 
 
 class _Context:
     """The ``context`` argument, with the attributes the Lambda Python runtime provides."""
 
+    # Fixed for the life of the execution environment; read once by ``main``.
+    function_name = function_version = memory_limit_in_mb = invoked_function_arn = ""
+    log_group_name = log_stream_name = ""
+    identity = client_context = None
+
     def __init__(self, request_id: str, deadline_ms: float) -> None:
-        env = os.environ
         self.aws_request_id = request_id
-        self.function_name = env["AWS_LAMBDA_FUNCTION_NAME"]
-        self.function_version = env["AWS_LAMBDA_FUNCTION_VERSION"]
-        self.memory_limit_in_mb = env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
-        self.invoked_function_arn = env["LOCALALB_FUNCTION_ARN"]
-        self.log_group_name = env["AWS_LAMBDA_LOG_GROUP_NAME"]
-        self.log_stream_name = env["AWS_LAMBDA_LOG_STREAM_NAME"]
-        self.identity = None
-        self.client_context = None
         self._deadline_ms = deadline_ms
+
+    @classmethod
+    def configure(cls, env) -> None:
+        cls.function_name = env["AWS_LAMBDA_FUNCTION_NAME"]
+        cls.function_version = env["AWS_LAMBDA_FUNCTION_VERSION"]
+        cls.memory_limit_in_mb = env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+        cls.invoked_function_arn = env["LOCALALB_FUNCTION_ARN"]
+        cls.log_group_name = env["AWS_LAMBDA_LOG_GROUP_NAME"]
+        cls.log_stream_name = env["AWS_LAMBDA_LOG_STREAM_NAME"]
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int(self._deadline_ms - time.time() * 1000))
@@ -55,6 +64,8 @@ class _TaggedStream(io.TextIOBase):
         return True
 
     def write(self, text: str) -> int:
+        if self._target is None:
+            return len(text)  # --quiet: the function's output is discarded here, not in a pipe
         self._pending += text
         if "\n" in self._pending:
             *lines, self._pending = self._pending.split("\n")
@@ -63,26 +74,38 @@ class _TaggedStream(io.TextIOBase):
         return len(text)
 
     def flush(self) -> None:
+        if self._target is None:
+            return
         if self._pending:
             self._target.write(f"[{self.request_id}] {self._pending}\n")
             self._pending = ""
         self._target.flush()
 
 
-def _recv_exactly(sock: socket.socket, size: int) -> bytes:
-    chunks = []
-    while size:
-        chunk = sock.recv(size)
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
+class _Channel:
+    """The worker's end of the socket, reading whole frames with as few system calls as possible."""
 
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = bytearray()
 
-def _send(sock: socket.socket, meta: dict, payload: bytes = b"") -> None:
-    encoded = json.dumps(meta, separators=(",", ":")).encode()
-    sock.sendall(_LENGTHS.pack(len(encoded), len(payload)) + encoded + payload)
+    def _fill(self, size: int) -> None:
+        while len(self.buffer) < size:
+            chunk = self.sock.recv(max(65536, size - len(self.buffer)))
+            if not chunk:
+                raise EOFError
+            self.buffer += chunk
+
+    def receive(self) -> tuple[str, int, bytes]:
+        self._fill(REQUEST.size)
+        size, request_id, timeout_ms = REQUEST.unpack_from(self.buffer)
+        self._fill(REQUEST.size + size)
+        payload = bytes(self.buffer[REQUEST.size : REQUEST.size + size])
+        del self.buffer[: REQUEST.size + size]
+        return request_id.decode(), timeout_ms, payload
+
+    def send(self, kind: int, duration_ms: float, payload: bytes) -> None:
+        self.sock.sendall(ANSWER.pack(kind, duration_ms, len(payload)) + payload)
 
 
 def _error(kind: str, exc: BaseException) -> dict:
@@ -97,8 +120,10 @@ def main() -> None:
     # The pool stops workers itself; a Ctrl-C meant for the server must not interrupt a handler.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    sock = socket.socket(fileno=int(os.environ["LOCALALB_FD"]))
-    out, err = _TaggedStream(sys.stdout), _TaggedStream(sys.stderr)
+    channel = _Channel(socket.socket(fileno=int(os.environ["LOCALALB_FD"])))
+    _Context.configure(os.environ)
+    quiet = os.environ.get("LOCALALB_QUIET") == "1"
+    out, err = _TaggedStream(None if quiet else sys.stdout), _TaggedStream(None if quiet else sys.stderr)
     sys.stdout, sys.stderr = out, err
     code_dir, handler_name = os.environ["LAMBDA_TASK_ROOT"], os.environ["_HANDLER"]
     os.chdir(code_dir)
@@ -106,40 +131,33 @@ def main() -> None:
     module_name, _, function_name = handler_name.rpartition(".")
 
     started = time.perf_counter()
-    init_error = None
-    handler = None
     try:
         handler = getattr(importlib.import_module(module_name), function_name)
     except Exception as exc:  # noqa: BLE001 - reported to the server as Lambda reports init errors
-        init_error = _error("Runtime.ImportModuleError", exc)
         traceback.print_exc()
-    init_ms = (time.perf_counter() - started) * 1000
-    # The init phase ends here, as in Lambda: report it before the first invocation.
-    _send(sock, {"initMs": init_ms, "error": init_error} if init_error else {"initMs": init_ms})
-    if init_error is not None:
-        return  # Lambda discards an environment whose init failed
-    while True:
-        try:
-            meta_size, payload_size = _LENGTHS.unpack(_recv_exactly(sock, _LENGTHS.size))
-            request = json.loads(_recv_exactly(sock, meta_size))
-            event = json.loads(_recv_exactly(sock, payload_size))
-        except (EOFError, OSError):
-            return  # the server closed our socket: stop
-        out.request_id = err.request_id = request["requestId"]
-        answer: dict = {}
-        invoke_started = time.perf_counter()
-        payload = b""
-        try:
-            deadline_ms = time.time() * 1000 + request["timeoutMs"]
-            result = handler(event, _Context(request["requestId"], deadline_ms))
-            payload = json.dumps(result, separators=(",", ":")).encode()
-        except Exception as exc:  # noqa: BLE001 - an unhandled function error, as Lambda reports it
-            answer["error"] = _error("Runtime.Unhandled", exc)
-            print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}), file=sys.stderr)
         out.flush()
         err.flush()
-        answer["durationMs"] = (time.perf_counter() - invoke_started) * 1000
-        _send(sock, answer, payload)
+        init_ms = (time.perf_counter() - started) * 1000
+        channel.send(INIT_ERROR, init_ms, json.dumps(_error("Runtime.ImportModuleError", exc)).encode())
+        return  # Lambda discards an environment whose init failed
+    # The init phase ends here, as in Lambda: report it before the first invocation.
+    channel.send(READY, (time.perf_counter() - started) * 1000, b"")
+    while True:
+        try:
+            request_id, timeout_ms, event = channel.receive()
+        except (EOFError, OSError):
+            return  # the server closed our socket: stop
+        out.request_id = err.request_id = request_id
+        invoke_started = time.perf_counter()
+        try:
+            context = _Context(request_id, time.time() * 1000 + timeout_ms)
+            kind, payload = RESULT, json.dumps(handler(json.loads(event), context), separators=(",", ":")).encode()
+        except Exception as exc:  # noqa: BLE001 - an unhandled function error, as Lambda reports it
+            print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}), file=sys.stderr)
+            kind, payload = ERROR, json.dumps(_error("Runtime.Unhandled", exc)).encode()
+        out.flush()
+        err.flush()
+        channel.send(kind, (time.perf_counter() - invoke_started) * 1000, payload)
 
 
 if __name__ == "__main__":
