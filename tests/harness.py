@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import runpy
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,9 @@ class AwsMocks(pulumi.runtime.Mocks):
             outputs["bucket"] = resource_id
             arn = f"arn:aws:s3:::{resource_id}"
         elif typ == "aws:iam/role:Role":
-            arn = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+            arn = f"arn:aws:iam::{ACCOUNT}:role/{inputs.get('name', name)}"
+        elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
         outputs.setdefault("arn", arn)
         outputs.setdefault("name", name)
         return resource_id, outputs
@@ -96,6 +99,11 @@ class AwsMocks(pulumi.runtime.Mocks):
             assert {"name": "default-for-az", "values": ["true"]} in args.args["filters"]
             ids = [f"subnet-0a1b2c3d4e5f6071{i}" for i in range(self.default_subnets)]
             return {"ids": ids, "id": self.region}
+        if token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
+            return {
+                "arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com",
+                "url": args.args["url"],
+            }
         if token == "aws:ec2/getSubnet:getSubnet":
             subnet_id = args.args["id"]
             zone = self.subnet_zones[int(subnet_id[-1], 16) % len(self.subnet_zones)]
@@ -187,6 +195,8 @@ def evaluate(
     mocks: AwsMocks | None = None,
     monitor: RecordingMonitor | None = None,
     preview: bool = False,
+    program_dir: Path = ROOT,
+    project: str = PROJECT,
 ) -> Graph:
     """Run ``__main__.py`` under mocks with ``config`` (full keys, decoded values).
 
@@ -196,11 +206,16 @@ def evaluate(
     monitor = monitor or RecordingMonitor(mocks)
 
     def program():
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
         pulumi.runtime.set_all_config(as_runtime_config(config))
         set_root_resource(None)  # set_mocks made a root Stack; run_in_stack makes the program's own
         # As the Python language host runs a program: inside a Stack whose exports are registered last.
-        _sync_await(run_in_stack(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
+        _sync_await(run_in_stack(lambda: runpy.run_path(str(program_dir / "__main__.py"), run_name="__main__")))
 
-    contextvars.Context().run(program)
+    # The language host runs a program from its own folder, so its local modules import.
+    sys.path.insert(0, str(program_dir))
+    try:
+        contextvars.Context().run(program)
+    finally:
+        sys.path.remove(str(program_dir))
     return Graph(monitor.registrations, monitor.stack_outputs, mocks.invokes)
