@@ -81,7 +81,15 @@ def _statement(sid: str, actions: list[str], resources: list[str] | str, conditi
 
 # What `pulumi preview` reads: the program's lookups and, with --refresh, the resources' state.
 READ_ACTIONS = {
-    "Lookups": ["ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "sts:GetCallerIdentity"],
+    "Lookups": [
+        "ec2:DescribeVpcs",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeSecurityGroups",
+        "sts:GetCallerIdentity",
+        "route53:ListHostedZones",
+        "route53:ListHostedZonesByName",
+        "route53:GetHostedZone",
+    ],
     "ReadState": [
         "ec2:DescribeSecurityGroupRules",
         "ec2:DescribeNetworkInterfaces",
@@ -100,6 +108,7 @@ READ_ACTIONS = {
         "lambda:GetPolicy",
         "lambda:ListVersionsByFunction",
         "lambda:ListTags",
+        "lambda:GetAlias",
         "iam:GetRole",
         "iam:GetRolePolicy",
         "iam:ListRolePolicies",
@@ -112,6 +121,24 @@ READ_ACTIONS = {
         "s3:GetLifecycleConfiguration",
         "s3:GetReplicationConfiguration",
         "s3:ListBucket",
+        "acm:DescribeCertificate",
+        "acm:ListTagsForCertificate",
+        "route53:GetChange",
+        "route53:ListResourceRecordSets",
+        "wafv2:GetWebACL",
+        "wafv2:GetWebACLForResource",
+        "wafv2:GetLoggingConfiguration",
+        "wafv2:ListTagsForResource",
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:GetDashboard",
+        "cloudwatch:ListTagsForResource",
+        "sns:GetTopicAttributes",
+        "sns:GetSubscriptionAttributes",
+        "sns:ListTagsForResource",
+        "kms:DescribeKey",
+        "kms:GetKeyPolicy",
+        "kms:GetKeyRotationStatus",
+        "kms:ListResourceTags",
     ],
 }
 
@@ -201,6 +228,10 @@ def deploy_policy(account: str, prefix: str, state_bucket: str = "") -> str:
                 "lambda:TagResource",
                 "lambda:UntagResource",
                 "lambda:InvokeFunction",  # the smoke check's direct invoke
+                "lambda:PublishVersion",
+                "lambda:CreateAlias",
+                "lambda:UpdateAlias",
+                "lambda:DeleteAlias",
             ],
             f"arn:aws:lambda:*:{account}:function:{prefix}-*",
         ),
@@ -235,7 +266,84 @@ def deploy_policy(account: str, prefix: str, state_bucket: str = "") -> str:
                 "logs:TagResource",
                 "logs:UntagResource",
             ],
-            f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{prefix}-*",
+            [
+                f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{prefix}-*",
+                f"arn:aws:logs:*:{account}:log-group:aws-waf-logs-{prefix}-*",
+            ],
+        ),
+        _statement(
+            # WAF logging to CloudWatch adds a resource policy for delivery.logs.amazonaws.com.
+            "WafLogDelivery",
+            [
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+            ],
+            "*",
+        ),
+        _statement(
+            "Waf",
+            [
+                "wafv2:CreateWebACL",
+                "wafv2:UpdateWebACL",
+                "wafv2:DeleteWebACL",
+                "wafv2:AssociateWebACL",
+                "wafv2:DisassociateWebACL",
+                "wafv2:PutLoggingConfiguration",
+                "wafv2:DeleteLoggingConfiguration",
+                "wafv2:TagResource",
+                "wafv2:UntagResource",
+            ],
+            [
+                f"arn:aws:wafv2:*:{account}:regional/webacl/{prefix}-*/*",
+                f"arn:aws:wafv2:*:{account}:regional/managedruleset/*/*",
+                f"{elb}:loadbalancer/app/{prefix}-*",
+            ],
+        ),
+        _statement(
+            "CustomDomain",
+            [
+                "acm:RequestCertificate",
+                "acm:DeleteCertificate",
+                "acm:AddTagsToCertificate",
+                "route53:ChangeResourceRecordSets",
+            ],
+            "*",
+        ),
+        _statement(
+            "Alarms",
+            [
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:TagResource",
+                "cloudwatch:PutDashboard",
+                "cloudwatch:DeleteDashboards",
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:SetTopicAttributes",
+                "sns:Subscribe",
+                "sns:Unsubscribe",
+                "sns:TagResource",
+            ],
+            [
+                f"arn:aws:cloudwatch:*:{account}:alarm:{prefix}-*",
+                f"arn:aws:cloudwatch::{account}:dashboard/{prefix}-*",
+                f"arn:aws:sns:*:{account}:{prefix}-*",
+            ],
+        ),
+        _statement(
+            # A new key has no ARN to scope by; key deletion waits 30 days and can be cancelled.
+            "AlarmTopicKey",
+            [
+                "kms:CreateKey",
+                "kms:EnableKeyRotation",
+                "kms:PutKeyPolicy",
+                "kms:UpdateKeyDescription",
+                "kms:ScheduleKeyDeletion",
+                "kms:TagResource",
+            ],
+            "*",
         ),
         _statement(
             "AccessLogBucket",

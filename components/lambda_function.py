@@ -57,6 +57,10 @@ def execution_policy(log_group_arn: str, tracing_active: bool) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
+LIVE_ALIAS = "live"
+STABLE_ALIAS = "stable"
+
+
 @dataclass
 class FunctionParts:
     """What ``create_function`` made, for wiring and outputs."""
@@ -66,6 +70,8 @@ class FunctionParts:
     log_group: aws.cloudwatch.LogGroup
     policy: aws.iam.RolePolicy
     package_size: int
+    live: aws.lambda_.Alias  # what the load balancer invokes
+    stable: aws.lambda_.Alias | None  # during a canary: the previous version
 
 
 def create_function(
@@ -111,8 +117,30 @@ def create_function(
         tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode=fs.tracing),
         environment=(aws.lambda_.FunctionEnvironmentArgs(variables=dict(fs.environment)) if fs.environment else None),
         logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+        # Every code or configuration change publishes a new immutable version for `live` to serve.
+        publish=True,
         # The policy must exist before the first invocation writes logs or traces, and Lambda
         # refuses active tracing while the role lacks the X-Ray actions.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy, log_group]),
     )
-    return FunctionParts(function, role, log_group, policy, package.size)
+    # The load balancer invokes the alias, never $LATEST: a bad release is rolled back by pinning
+    # `live` to the previous version (function.liveVersion), without touching the code.
+    live = aws.lambda_.Alias(
+        f"{name}-live",
+        name=LIVE_ALIAS,
+        function_name=function.name,
+        function_version=fs.live_version or function.version,
+        description="What the load balancer serves",
+        opts=opts,
+    )
+    stable = None
+    if fs.canary_weight:
+        stable = aws.lambda_.Alias(
+            f"{name}-stable",
+            name=STABLE_ALIAS,
+            function_name=function.name,
+            function_version=fs.stable_version,
+            description="The previous release, serving the rest of the traffic during a canary",
+            opts=opts,
+        )
+    return FunctionParts(function, role, log_group, policy, package.size, live, stable)

@@ -16,18 +16,35 @@ class _ActionClasses:
     action: type
     fixed_response: type
     redirect: type
+    forward: type
+    forward_target_group: type
 
 
 _DEFAULT = _ActionClasses(
     aws.lb.ListenerDefaultActionArgs,
     aws.lb.ListenerDefaultActionFixedResponseArgs,
     aws.lb.ListenerDefaultActionRedirectArgs,
+    aws.lb.ListenerDefaultActionForwardArgs,
+    aws.lb.ListenerDefaultActionForwardTargetGroupArgs,
 )
 _RULE = _ActionClasses(
     aws.lb.ListenerRuleActionArgs,
     aws.lb.ListenerRuleActionFixedResponseArgs,
     aws.lb.ListenerRuleActionRedirectArgs,
+    aws.lb.ListenerRuleActionForwardArgs,
+    aws.lb.ListenerRuleActionForwardTargetGroupArgs,
 )
+
+
+@dataclass(frozen=True)
+class ForwardTo:
+    """Where a forward action sends requests: one target group, or several by weight (a canary)."""
+
+    target_groups: tuple[tuple[pulumi.Input[str], int], ...]
+
+    @classmethod
+    def one(cls, arn: pulumi.Input[str]) -> ForwardTo:
+        return cls(((arn, 100),))
 
 
 def _redirect_part(value: str, placeholder: str) -> str | None:
@@ -35,7 +52,7 @@ def _redirect_part(value: str, placeholder: str) -> str | None:
     return None if value == placeholder else value
 
 
-def render_action(action: r.Action, target_group_arn: pulumi.Input[str], classes: _ActionClasses):
+def render_action(action: r.Action, forward: ForwardTo, classes: _ActionClasses):
     """One action as the SDK's ``*Args`` (default-action or rule-action family)."""
     if isinstance(action, r.FixedResponse):
         return classes.action(
@@ -58,7 +75,16 @@ def render_action(action: r.Action, target_group_arn: pulumi.Input[str], classes
                 query=_redirect_part(action.query, "#{query}"),
             ),
         )
-    return classes.action(type="forward", target_group_arn=target_group_arn)
+    if len(forward.target_groups) == 1:
+        return classes.action(type="forward", target_group_arn=forward.target_groups[0][0])
+    return classes.action(
+        type="forward",
+        forward=classes.forward(
+            target_groups=[
+                classes.forward_target_group(arn=arn, weight=weight) for arn, weight in forward.target_groups
+            ]
+        ),
+    )
 
 
 def render_condition(condition: r.Condition) -> aws.lb.ListenerRuleConditionArgs:
@@ -106,12 +132,13 @@ def create_listeners(
     name: str,
     lb_settings: LoadBalancerSettings,
     load_balancer: aws.lb.LoadBalancer,
-    target_group_arn: pulumi.Input[str],
+    forward: ForwardTo,
+    certificate_arn: pulumi.Input[str] | None,
     parent: pulumi.Resource,
 ) -> Listeners:
     """HTTPS on 443 plus HTTP on 80 redirecting to it (301), or HTTP on 80 alone."""
     opts = pulumi.ResourceOptions(parent=parent)
-    default = render_action(lb_settings.default_action, target_group_arn, _DEFAULT)
+    default = render_action(lb_settings.default_action, forward, _DEFAULT)
     if not lb_settings.https:
         http = aws.lb.Listener(
             f"{name}-http", load_balancer_arn=load_balancer.arn, port=80, protocol="HTTP",
@@ -125,7 +152,7 @@ def create_listeners(
         protocol="HTTPS",
         # Never left unset: the API's default policy still allows TLS 1.0 (SECURITY-BASELINE ELB.17).
         ssl_policy=lb_settings.ssl_policy,
-        certificate_arn=lb_settings.certificate_arn,
+        certificate_arn=certificate_arn,
         default_actions=[default],
         opts=opts,
     )
@@ -139,9 +166,9 @@ def create_listeners(
                 load_balancer_arn=load_balancer.arn,
                 port=80,
                 protocol="HTTP",
-                default_actions=[render_action(redirect, target_group_arn, _DEFAULT)],
+                default_actions=[render_action(redirect, forward, _DEFAULT)],
                 opts=opts,
-            ),  # fmt: skip
+            ),
         )
     return Listeners(serving=https, all=listeners)
 
@@ -150,7 +177,7 @@ def create_rules(
     name: str,
     routes: tuple[r.Rule, ...],
     listener: aws.lb.Listener,
-    target_group_arn: pulumi.Input[str],
+    forward: ForwardTo,
     parent: pulumi.Resource,
 ) -> list[aws.lb.ListenerRule]:
     """One rule per route on the serving listener, named by priority (not list position), so
@@ -161,7 +188,7 @@ def create_rules(
             listener_arn=listener.arn,
             priority=rule.priority,
             conditions=[render_condition(c) for c in rule.conditions],
-            actions=[render_action(rule.action, target_group_arn, _RULE)],
+            actions=[render_action(rule.action, forward, _RULE)],
             opts=pulumi.ResourceOptions(parent=parent),
         )
         for rule in routes

@@ -9,10 +9,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.access_logs import create_access_log_bucket
+from components.domain import create_alias_record, create_certificate
 from components.lambda_function import create_function
-from components.listener import create_listeners, create_rules
+from components.listener import ForwardTo, create_listeners, create_rules
+from components.monitoring import Observed, create_alarms, create_dashboard
 from components.network import create_security_group, resolve_network
-from components.settings import Settings
+from components.settings import LoadBalancerSettings, Settings
+from components.waf import create_waf
 
 TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
 # The provider names the load balancer and target group "<name>-lb-<7 random>" and
@@ -27,7 +30,9 @@ class LambdaAlbService(pulumi.ComponentResource):
 
     Attributes (also the stack's exports): ``url``, ``alb_dns_name``, ``alb_arn``,
     ``listener_arns``, ``target_group_arn``, ``function_name``, ``function_arn``,
-    ``log_group_name``, ``access_logs_bucket`` (None when access logs are disabled).
+    ``log_group_name``, ``access_logs_bucket`` (None when access logs are disabled),
+    ``function_version``, ``live_alias_arn``, and, when configured, ``web_acl_arn``,
+    ``alarm_topic_arn`` and ``dashboard_url``.
     """
 
     url: pulumi.Output[str]
@@ -39,6 +44,11 @@ class LambdaAlbService(pulumi.ComponentResource):
     function_arn: pulumi.Output[str]
     log_group_name: pulumi.Output[str]
     access_logs_bucket: pulumi.Output[str] | None
+    function_version: pulumi.Output[str]
+    live_alias_arn: pulumi.Output[str]
+    web_acl_arn: pulumi.Output[str] | None
+    alarm_topic_arn: pulumi.Output[str] | None
+    dashboard_url: pulumi.Output[str] | None
 
     def __init__(
         self,
@@ -60,33 +70,16 @@ class LambdaAlbService(pulumi.ComponentResource):
         # stop the program with nothing created.
         vpc_id, subnet_ids = resolve_network(lb_settings)
         super().__init__(TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
 
         fn = create_function(name, name, args.function, project_dir, self)
 
-        target_group = aws.lb.TargetGroup(
-            f"{name}-tg",
-            target_type="lambda",
-            lambda_multi_value_headers_enabled=lb_settings.multi_value_headers,
-            health_check=_health_check_args(lb_settings),
-            opts=child,
-        )
-        permission = aws.lambda_.Permission(
-            f"{name}-invoke",
-            function=fn.function.name,
-            action="lambda:InvokeFunction",
-            principal="elasticloadbalancing.amazonaws.com",
-            source_arn=target_group.arn,
-            opts=child,
-        )
-        aws.lb.TargetGroupAttachment(
-            f"{name}-attach",
-            target_group_arn=target_group.arn,
-            target_id=fn.function.arn,
-            # Registration fails unless the load balancer may already invoke the function
-            # (ALB-SEMANTICS section 5); nothing in the data flow says so.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
-        )
+        live_tg = self._target(name, "", fn.live, lb_settings)
+        forward = ForwardTo.one(live_tg.arn)
+        if fn.stable is not None:
+            # A canary: `live` (the new version) gets canaryWeight percent, `stable` the rest.
+            stable_tg = self._target(name, "-stable", fn.stable, lb_settings)
+            weight = args.function.canary_weight
+            forward = ForwardTo(((live_tg.arn, weight), (stable_tg.arn, 100 - weight)))
 
         lb_dependencies: list[pulumi.Resource] = []
         access_logs = None
@@ -99,6 +92,12 @@ class LambdaAlbService(pulumi.ComponentResource):
                 bucket=logs.bucket.id, prefix=args.access_logs.prefix or None, enabled=True
             )
             self.access_logs_bucket = logs.bucket.id
+
+        domain = None
+        certificate_arn: pulumi.Input[str] | None = lb_settings.certificate_arn
+        if lb_settings.domain_name:
+            domain = create_certificate(name, lb_settings.domain_name, lb_settings.hosted_zone_name, self)
+            certificate_arn = domain.certificate_arn
 
         security_group = create_security_group(name, lb_settings, vpc_id, self)
         load_balancer = aws.lb.LoadBalancer(
@@ -114,17 +113,30 @@ class LambdaAlbService(pulumi.ComponentResource):
             access_logs=access_logs,
             opts=pulumi.ResourceOptions(parent=self, depends_on=lb_dependencies),
         )
-        listeners = create_listeners(name, lb_settings, load_balancer, target_group.arn, self)
-        create_rules(name, args.routes, listeners.serving, target_group.arn, self)
+        listeners = create_listeners(name, lb_settings, load_balancer, forward, certificate_arn, self)
+        create_rules(name, args.routes, listeners.serving, forward, self)
 
         scheme = "https" if lb_settings.https else "http"
-        self.url = load_balancer.dns_name.apply(lambda dns: f"{scheme}://{dns}/")
+        if domain is not None:
+            create_alias_record(name, lb_settings.domain_name, domain, load_balancer, self)
+            self.url = pulumi.Output.from_input(f"https://{lb_settings.domain_name}/")
+        else:
+            self.url = load_balancer.dns_name.apply(lambda dns: f"{scheme}://{dns}/")
+
+        self.web_acl_arn = create_waf(name, args.waf, load_balancer, self) if args.waf.enabled else None
+        observed = Observed(load_balancer.arn_suffix, live_tg.arn_suffix, fn.function.name)
+        self.alarm_topic_arn = None
+        if args.monitoring.alarms:
+            self.alarm_topic_arn = create_alarms(name, args.monitoring, args.function, observed, self).arn
+        self.dashboard_url = create_dashboard(name, observed, self) if args.monitoring.dashboard else None
         self.alb_dns_name = load_balancer.dns_name
         self.alb_arn = load_balancer.arn
         self.listener_arns = pulumi.Output.all(*[listener.arn for listener in listeners.all])
-        self.target_group_arn = target_group.arn
+        self.target_group_arn = live_tg.arn
         self.function_name = fn.function.name
         self.function_arn = fn.function.arn
+        self.function_version = fn.function.version
+        self.live_alias_arn = fn.live.arn
         self.log_group_name = fn.log_group.name
         self.register_outputs(
             {
@@ -137,8 +149,44 @@ class LambdaAlbService(pulumi.ComponentResource):
                 "functionArn": self.function_arn,
                 "logGroupName": self.log_group_name,
                 "accessLogsBucket": self.access_logs_bucket,
+                "functionVersion": self.function_version,
+                "liveAliasArn": self.live_alias_arn,
+                "webAclArn": self.web_acl_arn,
+                "alarmTopicArn": self.alarm_topic_arn,
+                "dashboardUrl": self.dashboard_url,
             }
         )
+
+    def _target(
+        self, name: str, suffix: str, alias: aws.lambda_.Alias, lb_settings: LoadBalancerSettings
+    ) -> aws.lb.TargetGroup:
+        """A target group for ``alias``, the permission to invoke that alias, and the registration."""
+        child = pulumi.ResourceOptions(parent=self)
+        target_group = aws.lb.TargetGroup(
+            f"{name}-tg{suffix}",
+            target_type="lambda",
+            lambda_multi_value_headers_enabled=lb_settings.multi_value_headers,
+            health_check=_health_check_args(lb_settings),
+            opts=child,
+        )
+        permission = aws.lambda_.Permission(
+            f"{name}-invoke{suffix}",
+            function=alias.function_name,
+            qualifier=alias.name,
+            action="lambda:InvokeFunction",
+            principal="elasticloadbalancing.amazonaws.com",
+            source_arn=target_group.arn,
+            opts=child,
+        )
+        aws.lb.TargetGroupAttachment(
+            f"{name}-attach{suffix}",
+            target_group_arn=target_group.arn,
+            target_id=alias.arn,
+            # Registration fails unless the load balancer may already invoke the alias
+            # (ALB-SEMANTICS section 5); nothing in the data flow says so.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+        return target_group
 
 
 def _health_check_args(lb_settings) -> aws.lb.TargetGroupHealthCheckArgs:

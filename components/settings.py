@@ -91,6 +91,13 @@ HEALTH_TIMEOUT_RANGE_S = (2, 120)
 HEALTH_THRESHOLD_RANGE = (2, 10)
 _MATCHER_RE = re.compile(r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")
 
+DEFAULT_WAF_RATE_LIMIT = 2000
+WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)  # AWS's minimum and maximum per 5-minute window
+_WEB_ACL_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:wafv2:[a-z0-9-]+:\d{12}:regional/webacl/[\w-]+/[\w-]+$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_VERSION_RE = re.compile(r"^[1-9][0-9]*$")
+
 DEFAULT_LOG_PREFIX = "alb"
 DEFAULT_LOG_EXPIRATION_DAYS = 90
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
@@ -121,6 +128,10 @@ class FunctionSettings:
     environment: Mapping[str, str] = field(default_factory=dict)  # no AWS-reserved keys
     code_dir: str = DEFAULT_CODE_DIR  # relative to the project root
     handler: str = DEFAULT_HANDLER  # module.function inside code_dir
+    # Releases: every change publishes a version and the `live` alias serves it, unless pinned.
+    live_version: str | None = None  # pin `live` to this published version (a rollback)
+    canary_weight: int = 0  # percent of traffic to `live` while `stable` serves the rest
+    stable_version: str | None = None  # the version `stable` serves during a canary
 
 
 @dataclass(frozen=True)
@@ -153,11 +164,13 @@ class LoadBalancerSettings:
     multi_value_headers: bool = False  # lambda.multi_value_headers.enabled on the target group
     health_check: HealthCheck = field(default_factory=HealthCheck)
     default_action: r.Action = field(default_factory=r.Forward)
+    domain_name: str | None = None  # with hosted_zone_name: an ACM certificate and an alias record
+    hosted_zone_name: str | None = None  # the public Route 53 zone that holds domain_name
 
     @property
     def https(self) -> bool:
-        """True when the serving listener is HTTPS (a certificate is configured)."""
-        return self.certificate_arn is not None
+        """True when the serving listener is HTTPS (a certificate, or a domain to get one for)."""
+        return self.certificate_arn is not None or self.domain_name is not None
 
     def listener_ports(self) -> tuple[int, ...]:
         """The ports the load balancer listens on, hence the ports its security group opens."""
@@ -178,6 +191,30 @@ class AccessLogSettings:
 
 
 @dataclass(frozen=True)
+class MonitoringSettings:
+    """Alarms (to an encrypted SNS topic) and a dashboard: ``monitoring``. Off unless configured."""
+
+    alarms: bool = False
+    dashboard: bool = False
+    alarm_email: str | None = None  # subscribed to the alarm topic (confirm the e-mail AWS sends)
+    elb_5xx_threshold: int = 10  # load-balancer 5xx per minute, 3 of 5 minutes
+    target_5xx_threshold: int = 10  # function 5xx per minute, 3 of 5 minutes
+    errors_threshold: int = 5  # Lambda Errors per minute, 3 of 5 minutes
+    latency_p99_seconds: float = 2.0  # TargetResponseTime p99 over 5 minutes
+    duration_p99_percent: int = 80  # Lambda Duration p99 as a percentage of the timeout
+
+
+@dataclass(frozen=True)
+class WafSettings:
+    """A WAFv2 web ACL in front of the load balancer: ``waf``. Off unless configured."""
+
+    enabled: bool = False
+    rate_limit: int = DEFAULT_WAF_RATE_LIMIT  # requests per 5 minutes per client IP
+    web_acl_arn: str | None = None  # associate this existing web ACL instead of creating one
+    log_retention_days: int = 365  # the aws-waf-logs-* log group; at least 365
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the component needs; the component's typed args."""
 
@@ -185,6 +222,8 @@ class Settings:
     load_balancer: LoadBalancerSettings = field(default_factory=LoadBalancerSettings)
     routes: tuple[r.Rule, ...] = ()
     access_logs: AccessLogSettings = field(default_factory=AccessLogSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    waf: WafSettings = field(default_factory=WafSettings)
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -200,11 +239,14 @@ FUNCTION_KEYS = {
     "environment": "environment",
     "codeDir": "code_dir",
     "handler": "handler",
+    "liveVersion": "live_version",
+    "canaryWeight": "canary_weight",
+    "stableVersion": "stable_version",
 }
 LOAD_BALANCER_KEYS = (
     "internal", "vpcId", "subnetIds", "allowedCidrs", "certificateArn", "sslPolicy",
     "httpRedirect", "deletionProtection", "idleTimeout", "desyncMitigationMode",
-    "multiValueHeaders", "healthCheck", "defaultAction",
+    "multiValueHeaders", "healthCheck", "defaultAction", "domainName", "hostedZoneName",
 )  # fmt: skip
 HEALTH_CHECK_KEYS = (
     "enabled", "path", "interval", "timeout", "healthyThreshold", "unhealthyThreshold", "matcher",
@@ -216,7 +258,12 @@ ROUTE_KEYS = (
 FIXED_RESPONSE_KEYS = ("statusCode", "contentType", "body")
 REDIRECT_KEYS = ("protocol", "host", "port", "path", "query", "statusCode")
 ACCESS_LOG_KEYS = ("enabled", "prefix", "expirationDays", "forceDestroy", "protect")
-TOP_LEVEL_KEYS = ("function", "loadBalancer", "routes", "accessLogs")
+MONITORING_KEYS = (
+    "alarms", "dashboard", "alarmEmail", "elb5xxThreshold", "target5xxThreshold", "errorsThreshold",
+    "latencyP99Seconds", "durationP99Percent",
+)  # fmt: skip
+WAF_KEYS = ("enabled", "rateLimit", "webAclArn", "logRetentionDays")
+TOP_LEVEL_KEYS = ("function", "loadBalancer", "routes", "accessLogs", "monitoring", "waf")
 
 
 def did_you_mean(word: str, choices) -> str:
@@ -338,7 +385,40 @@ def _parse_function(raw: Any, rd: _Reader, project_dir: Path | None) -> Function
         environment=environment,
         code_dir=code_dir,
         handler=handler,
+        **_parse_release(d, rd, path),
     )
+
+
+def _version(d: dict, rd: _Reader, path: str, key: str) -> str | None:
+    value = d.get(key)
+    if value is None:
+        return None
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not _VERSION_RE.match(text):
+        rd.add(
+            f"{path}.{key}: {value!r} is not a published version; use its number, e.g. 7 "
+            "(see the functionVersion output)"
+        )
+        return None
+    return text
+
+
+def _parse_release(d: dict, rd: _Reader, path: str) -> dict:
+    """The live alias pin and the canary: ``canaryWeight`` percent to live, the rest to ``stableVersion``."""
+    weight = rd.integer(d, "canaryWeight", path, 0, 0, 100, " percent")
+    stable = _version(d, rd, path, "stableVersion")
+    if weight and stable is None and "stableVersion" not in d:
+        rd.add(
+            f"{path}.canaryWeight: {weight} needs {path}.stableVersion, the version that serves the other "
+            f"{100 - weight} percent (the functionVersion output before this release)"
+        )
+    if stable is not None and not weight and "canaryWeight" not in d:
+        rd.add(f"{path}.stableVersion: set without {path}.canaryWeight; give the canary's percentage (1-100)")
+    return {
+        "live_version": _version(d, rd, path, "liveVersion"),
+        "canary_weight": weight or 0,
+        "stable_version": stable,
+    }
 
 
 def _bad_keys(rd: _Reader, path: str) -> set[str]:
@@ -520,10 +600,13 @@ def _parse_load_balancer(raw: Any, rd: _Reader) -> LoadBalancerSettings:
         multi_value_headers=rd.boolean(d, "multiValueHeaders", path, default.multi_value_headers),
         health_check=_parse_health_check(d.get("healthCheck"), rd),
         default_action=_parse_default_action(d.get("defaultAction"), rd),
+        domain_name=_lower_or_none(d.get("domainName")),
+        hosted_zone_name=_lower_or_none(d.get("hostedZoneName")),
     )
-    if d.get("httpRedirect") is True and lb.certificate_arn is None and "certificateArn" not in d:
+    _check_domain(d, rd, path)
+    if d.get("httpRedirect") is True and not lb.https and "certificateArn" not in d:
         rd.add(f"{path}.httpRedirect: true needs {path}.certificateArn (there is no HTTPS listener to redirect to)")
-    if ("sslPolicy" in d) and lb.certificate_arn is None and "certificateArn" not in d:
+    if ("sslPolicy" in d) and not lb.https and "certificateArn" not in d:
         rd.add(f"{path}.sslPolicy: set, but without {path}.certificateArn there is no HTTPS listener to use it")
     rules_needed = len(cidrs) * len(lb.listener_ports())
     if rules_needed > MAX_SG_RULES:
@@ -532,6 +615,94 @@ def _parse_load_balancer(raw: Any, rd: _Reader) -> LoadBalancerSettings:
             f"security-group rules; at most {MAX_SG_RULES} are allowed"
         )
     return lb
+
+
+def _lower_or_none(value: Any) -> Any:
+    return value.lower().rstrip(".") if isinstance(value, str) else value
+
+
+def _check_domain(d: dict, rd: _Reader, path: str) -> None:
+    """domainName and hostedZoneName come together, name a public DNS name inside that zone, and
+    replace certificateArn (the certificate is then issued and validated by the stack)."""
+    domain, zone = _lower_or_none(d.get("domainName")), _lower_or_none(d.get("hostedZoneName"))
+    if domain is None and zone is None:
+        return
+    for key, value in (("domainName", domain), ("hostedZoneName", zone)):
+        if value is None:
+            other = "hostedZoneName" if key == "domainName" else "domainName"
+            rd.add(f"{path}.{key}: missing; {path}.{other} needs it (the certificate is validated in that zone)")
+        elif not isinstance(value, str) or not _DOMAIN_RE.match(value):
+            rd.add(f"{path}.{key}: {d.get(key)!r} is not a DNS name such as app.example.com")
+    both_valid = all(isinstance(v, str) and _DOMAIN_RE.match(v) for v in (domain, zone))
+    if both_valid and domain != zone and not domain.endswith("." + zone):
+        rd.add(f"{path}.domainName: {domain!r} is outside the zone {zone!r}; use a name that ends with .{zone}")
+    if "certificateArn" in d and domain is not None:
+        rd.add(f"{path}.certificateArn: set with {path}.domainName; give one (the domain gets its own certificate)")
+
+
+def _parse_monitoring(raw: Any, rd: _Reader) -> MonitoringSettings:
+    path = "monitoring"
+    d = rd.obj(raw, path, MONITORING_KEYS)
+    default = MonitoringSettings()
+    email = rd.string(d, "alarmEmail", path, None, lambda v: None if _EMAIL_RE.match(v) else "is not an e-mail address")
+    latency = d.get("latencyP99Seconds", default.latency_p99_seconds)
+    if isinstance(latency, bool) or not isinstance(latency, (int, float)) or not 0 < latency <= 4000:
+        rd.add(f"{path}.latencyP99Seconds: {latency!r} is not a number of seconds in (0, 4000]")
+        latency = default.latency_p99_seconds
+    settings = MonitoringSettings(
+        alarms=rd.boolean(d, "alarms", path, default.alarms),
+        dashboard=rd.boolean(d, "dashboard", path, default.dashboard),
+        alarm_email=email,
+        elb_5xx_threshold=rd.integer(d, "elb5xxThreshold", path, default.elb_5xx_threshold, 1, None),
+        target_5xx_threshold=rd.integer(d, "target5xxThreshold", path, default.target_5xx_threshold, 1, None),
+        errors_threshold=rd.integer(d, "errorsThreshold", path, default.errors_threshold, 1, None),
+        latency_p99_seconds=float(latency),
+        duration_p99_percent=rd.integer(
+            d, "durationP99Percent", path, default.duration_p99_percent, 1, 100, " percent"
+        ),
+    )
+    if email is not None and not settings.alarms:
+        rd.add(f"{path}.alarmEmail: set while {path}.alarms is off; nothing would be sent (set alarms: true)")
+    return settings
+
+
+def _parse_waf(raw: Any, rd: _Reader) -> WafSettings:
+    path = "waf"
+    d = rd.obj(raw, path, WAF_KEYS)
+    default = WafSettings()
+    lo, hi = WAF_RATE_LIMIT_RANGE
+    waf = WafSettings(
+        enabled=rd.boolean(d, "enabled", path, default.enabled),
+        rate_limit=rd.integer(d, "rateLimit", path, default.rate_limit, lo, hi, " requests per 5 minutes per IP"),
+        web_acl_arn=rd.string(
+            d,
+            "webAclArn",
+            path,
+            None,
+            _check_pattern(
+                _WEB_ACL_ARN_RE,
+                "a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>)",
+            ),
+        ),  # fmt: skip
+        log_retention_days=_parse_retention_at_least(d, rd, path, 365),
+    )
+    if waf.web_acl_arn and ("rateLimit" in d or "logRetentionDays" in d):
+        rd.add(
+            f"{path}.webAclArn: an existing web ACL keeps its own rules and logging; "
+            "remove rateLimit and logRetentionDays"
+        )
+    if waf.web_acl_arn and not waf.enabled:
+        rd.add(f"{path}.webAclArn: set while {path}.enabled is false; set enabled: true to associate it")
+    return waf
+
+
+def _parse_retention_at_least(d: dict, rd: _Reader, path: str, minimum: int) -> int:
+    value = d.get("logRetentionDays", minimum)
+    allowed = [v for v in LOG_RETENTION_DAYS if v >= minimum]
+    if isinstance(value, bool) or value not in allowed:
+        rd.add(f"{path}.logRetentionDays: {value!r} is not allowed; use one of {', '.join(map(str, allowed))}")
+        return minimum
+    return value
 
 
 def _parse_routes(raw: Any, rd: _Reader) -> tuple[r.Rule, ...]:
@@ -663,6 +834,8 @@ def parse_settings(values: Mapping[str, Any], project_dir: Path | None = None) -
         load_balancer=lb,
         routes=_parse_routes(values.get("routes"), rd),
         access_logs=_parse_access_logs(values.get("accessLogs"), rd),
+        monitoring=_parse_monitoring(values.get("monitoring"), rd),
+        waf=_parse_waf(values.get("waf"), rd),
     )
     if lb.https:
         actions = [(f"routes[{i}].redirect", rule.action) for i, rule in enumerate(settings.routes)]

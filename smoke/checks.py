@@ -105,9 +105,14 @@ def judge_target_health(descriptions: list[dict], function_arn: str) -> Result:
     return Result(name, False, f"expected {function_arn} registered, found {registered or 'no target'}")
 
 
+def served_arn(outputs: dict) -> str:
+    """What the load balancer invokes: the `live` alias (older stacks: the function itself)."""
+    return outputs.get("liveAliasArn") or outputs["functionArn"]
+
+
 def check_target_group(elbv2, outputs: dict) -> Result:
     descriptions = elbv2.describe_target_health(TargetGroupArn=outputs["targetGroupArn"])["TargetHealthDescriptions"]
-    return judge_target_health(descriptions, outputs["functionArn"])
+    return judge_target_health(descriptions, served_arn(outputs))
 
 
 def check_function(lambda_client, outputs: dict) -> Result:
@@ -124,7 +129,8 @@ def check_function(lambda_client, outputs: dict) -> Result:
 
 def check_invoke(lambda_client, outputs: dict) -> Result:
     name = "direct invoke"
-    response = lambda_client.invoke(FunctionName=outputs["functionName"], Payload=json.dumps(alb_event()).encode())
+    # The same alias the load balancer invokes.
+    response = lambda_client.invoke(FunctionName=served_arn(outputs), Payload=json.dumps(alb_event()).encode())
     payload = response["Payload"].read().decode("utf-8", "replace")
     if response.get("FunctionError"):
         return Result(
@@ -136,7 +142,7 @@ def check_invoke(lambda_client, outputs: dict) -> Result:
         return Result(name, False, f"expected a JSON ALB response, found {payload[:200]!r}")
     if not isinstance(result, dict) or result.get("statusCode") != 200 or HELLO not in str(result.get("body")):
         return Result(name, False, f"expected statusCode 200 with {HELLO}, found {payload[:300]}")
-    return Result(name, True, "GET / returned 200 with the hello body")
+    return Result(name, True, f"GET / to {served_arn(outputs).rsplit(':', 1)[-1]} returned 200 with the hello body")
 
 
 def check_url(outputs: dict, options: Options) -> Result:

@@ -60,6 +60,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         arn = f"arn:aws:{_service(typ)}:{region}:{ACCOUNT}:{name}"
         if typ == "aws:lb/loadBalancer:LoadBalancer":
             outputs["dnsName"] = f"{name}-1234567890.{region}.elb.amazonaws.com"
+            outputs["zoneId"] = "Z35SXDOTRQ7X7K"
             arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/app/{name}/50dc6c495c0c9188"
             outputs["arnSuffix"] = arn.split(":loadbalancer/")[1]
         elif typ == "aws:lb/targetGroup:TargetGroup":
@@ -69,6 +70,23 @@ class AwsMocks(pulumi.runtime.Mocks):
             arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:listener/app/lb/50dc6c495c0c9188/{name}"
         elif typ == "aws:lambda/function:Function":
             arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{inputs['name']}"
+            outputs["version"] = "7"  # what publish=True returns: the newest version's number
+        elif typ == "aws:lambda/alias:Alias":
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{inputs['functionName']}:{inputs['name']}"
+        elif typ == "aws:acm/certificate:Certificate":
+            arn = f"arn:aws:acm:{region}:{ACCOUNT}:certificate/{name}"
+            outputs["domainValidationOptions"] = [
+                {
+                    "domainName": inputs["domainName"],
+                    "resourceRecordName": f"_x1.{inputs['domainName']}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": "_x2.acm-validations.aws.",
+                }
+            ]
+        elif typ == "aws:acm/certificateValidation:CertificateValidation":
+            outputs["certificateArn"] = inputs["certificateArn"]
+        elif typ == "aws:route53/record:Record":
+            outputs["fqdn"] = inputs["name"].rstrip(".")
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
             arn = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{inputs['name']}"
         elif typ == "aws:s3/bucket:Bucket":
@@ -99,6 +117,8 @@ class AwsMocks(pulumi.runtime.Mocks):
             assert {"name": "default-for-az", "values": ["true"]} in args.args["filters"]
             ids = [f"subnet-0a1b2c3d4e5f6071{i}" for i in range(self.default_subnets)]
             return {"ids": ids, "id": self.region}
+        if token == "aws:route53/getZone:getZone":
+            return {"name": args.args["name"], "zoneId": "Z0123456789ABCDEFGHIJ", "id": "Z0123456789ABCDEFGHIJ"}
         if token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
             return {
                 "arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com",

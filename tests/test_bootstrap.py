@@ -93,7 +93,14 @@ def test_deploy_roles_manage_only_the_projects_resources(graph):
         for statement in policy_of(graph, role)["Statement"]:
             assert "*" not in statement["Action"], statement
             assert not any(a.endswith(":*") for a in statement["Action"]), statement
-            if statement["Sid"] in ("Function", "FunctionRole", "FunctionLogs", "AccessLogBucket", "LoadBalancing"):
+            if statement["Sid"] in (
+                "Function",
+                "FunctionRole",
+                "FunctionLogs",
+                "AccessLogBucket",
+                "LoadBalancing",
+                "Alarms",
+            ):
                 resources = (
                     statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
                 )

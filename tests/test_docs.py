@@ -17,6 +17,8 @@ def test_readme_documents_every_configuration_key():
         + [f"healthCheck.{k}" for k in settings.HEALTH_CHECK_KEYS]
         + list(settings.ROUTE_KEYS)
         + list(settings.ACCESS_LOG_KEYS)
+        + list(settings.MONITORING_KEYS)
+        + list(settings.WAF_KEYS)
     )
     missing = [k for k in keys if k != "healthCheck" and f"`{k}`" not in README]
     assert not missing

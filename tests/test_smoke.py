@@ -74,10 +74,12 @@ def _deploy() -> dict:
         Handler="app.handler",
         Code={"ZipFile": archive.getvalue()},
     )
+    version = awslambda.publish_version(FunctionName="lambda-alb-dev")["Version"]
+    live = awslambda.create_alias(FunctionName="lambda-alb-dev", Name="live", FunctionVersion=version)["AliasArn"]
     elbv2 = boto3.client("elbv2", region_name=REGION)
     lb = elbv2.create_load_balancer(Name="lambda-alb-dev-lb", Subnets=subnets, Type="application")["LoadBalancers"][0]
     tg = elbv2.create_target_group(Name="lambda-alb-dev-tg", TargetType="lambda")["TargetGroups"][0]
-    elbv2.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": function["FunctionArn"]}])
+    elbv2.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": live}])
     listener = elbv2.create_listener(
         LoadBalancerArn=lb["LoadBalancerArn"],
         Protocol="HTTP",
@@ -93,6 +95,8 @@ def _deploy() -> dict:
         "targetGroupArn": tg["TargetGroupArn"],
         "functionName": "lambda-alb-dev",
         "functionArn": function["FunctionArn"],
+        "functionVersion": version,
+        "liveAliasArn": live,
         "logGroupName": "/aws/lambda/lambda-alb-dev",
         "accessLogsBucket": "lambda-alb-dev-access-logs-0a1b2c3",
     }
@@ -139,11 +143,11 @@ def test_the_cli_prints_one_line_per_check_and_exits_0(deployed, tmp_path, capsy
 
 def test_an_unregistered_function_fails_the_target_group_check(deployed):
     boto3.client("elbv2", region_name=REGION).deregister_targets(
-        TargetGroupArn=deployed["targetGroupArn"], Targets=[{"Id": deployed["functionArn"]}]
+        TargetGroupArn=deployed["targetGroupArn"], Targets=[{"Id": deployed["liveAliasArn"]}]
     )
     result = by_name(run_checks(deployed, fast(timeout=5)))["target group"]
     assert not result.ok
-    assert result.detail.startswith(f"expected {deployed['functionArn']} registered, found ")
+    assert result.detail.startswith(f"expected {deployed['liveAliasArn']} registered, found ")
 
 
 def test_a_bad_function_answer_fails_the_invoke_check(deployed):

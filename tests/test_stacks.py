@@ -29,7 +29,10 @@ EXPORTS = {
     "functionArn",
     "logGroupName",
     "accessLogsBucket",
+    "functionVersion",
+    "liveAliasArn",
 }
+PROD_ONLY_EXPORTS = {"webAclArn", "alarmTopicArn", "dashboardUrl"}
 
 
 @pytest.fixture(params=["dev", "prod"])
@@ -44,8 +47,8 @@ def test_every_resource_is_a_child_of_the_component(graph):
     assert all(r.parent == component.urn for r in children), [r.name for r in children if r.parent != component.urn]
 
 
-def test_stack_exports_every_documented_output(graph):
-    assert set(graph.outputs) == EXPORTS
+def test_stack_exports_every_documented_output(graph, prod):
+    assert set(graph.outputs) == (EXPORTS | PROD_ONLY_EXPORTS if graph is prod else EXPORTS)
     assert graph.outputs["functionArn"].endswith(f":function:{graph.outputs['functionName']}")
     assert graph.outputs["logGroupName"] == f"/aws/lambda/{graph.outputs['functionName']}"
     assert graph.outputs["url"].endswith(graph.outputs["albDnsName"] + "/")
@@ -57,18 +60,20 @@ def test_attachment_waits_for_invoke_permission(graph):
     assert graph.depends_on(attachment, permission)
 
 
-def test_invoke_permission_is_scoped_to_the_target_group(graph):
+def test_invoke_permission_is_scoped_to_the_target_group_and_the_live_alias(graph):
     permission = graph.one("aws:lambda/permission:Permission").inputs
     target_group_arn = graph.outputs["targetGroupArn"]
     assert permission["principal"] == "elasticloadbalancing.amazonaws.com"
     assert permission["action"] == "lambda:InvokeFunction"
     assert permission["sourceArn"] == target_group_arn
     assert permission["function"] == graph.outputs["functionName"]
+    assert permission["qualifier"] == "live"
 
 
-def test_attachment_registers_the_function_in_the_target_group(graph):
+def test_attachment_registers_the_live_alias_in_the_target_group(graph):
     attachment = graph.one("aws:lb/targetGroupAttachment:TargetGroupAttachment").inputs
-    assert attachment["targetId"] == graph.outputs["functionArn"]
+    assert attachment["targetId"] == graph.outputs["liveAliasArn"]
+    assert attachment["targetId"] == f"{graph.outputs['functionArn']}:live"
     assert attachment["targetGroupArn"] == graph.outputs["targetGroupArn"]
 
 
@@ -126,7 +131,7 @@ def test_function_policy_is_least_privilege_on_its_own_log_group(graph):
 def test_function_waits_for_its_policy_and_log_group(graph):
     function = graph.one(FUNCTION)
     assert graph.depends_on(function, graph.one("aws:iam/rolePolicy:RolePolicy"))
-    assert graph.depends_on(function, graph.one("aws:cloudwatch/logGroup:LogGroup"))
+    assert graph.depends_on(function, function_logs(graph))
 
 
 def test_function_defaults_runtime_arm64_and_json_logs(graph):
@@ -183,7 +188,7 @@ def test_dev_tears_down_cleanly(dev):
     assert dev.one(LB).inputs["enableDeletionProtection"] is False
     bucket = dev.one(BUCKET)
     assert bucket.inputs["forceDestroy"] is True and not bucket.retain_on_delete
-    assert dev.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] <= 30
+    assert function_logs(dev).inputs["retentionInDays"] <= 30
 
 
 def test_prod_serves_https_with_tls13_and_redirects_http_with_301(prod):
@@ -204,7 +209,7 @@ def test_prod_keeps_its_logs_and_load_balancer(prod):
     bucket = prod.one(BUCKET)
     assert bucket.retain_on_delete and bucket.inputs["forceDestroy"] is False
     assert prod.one("aws:s3/bucketPolicy:BucketPolicy").retain_on_delete
-    assert prod.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] >= 365
+    assert function_logs(prod).inputs["retentionInDays"] >= 365
 
 
 def test_prod_reserves_concurrency_and_traces_actively(prod):
@@ -359,3 +364,8 @@ def test_reordering_routes_keeps_every_rule_name():
     config["lambda-alb:routes"] = list(reversed(config["lambda-alb:routes"]))
     after = {r.name for r in evaluate(config, "prod", preview=True).of_type(RULE)}
     assert before == after
+
+
+def function_logs(graph: Graph):
+    """The function's own log group (prod also has the WAF's)."""
+    return graph.named(f"{graph.outputs['functionName']}-fn-logs")

@@ -1,0 +1,217 @@
+"""Alarms to an encrypted SNS topic, and a dashboard: what an on-call engineer looks at."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.settings import FunctionSettings, MonitoringSettings
+
+
+def alarm_key_policy(account_id: str, partition: str = "aws") -> str:
+    """The topic key: the account administers it; CloudWatch may encrypt alarm notifications with it.
+
+    With the AWS-managed SNS key, CloudWatch cannot use the key and alarm notifications are
+    silently dropped; hence a customer-managed key that grants the service.
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministersTheKey",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CloudWatchAlarmsEncryptNotifications",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                },
+            ],
+        }
+    )
+
+
+def topic_policy(topic_arn: str, account_id: str) -> str:
+    """CloudWatch alarms of this account may publish to the topic."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "CloudWatchAlarmsPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": topic_arn,
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                }
+            ],
+        }
+    )
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One alarm: a metric, a statistic, a threshold, and how long it must be breached."""
+
+    key: str
+    description: str
+    namespace: str
+    metric: str
+    dimensions: str  # "lb", "lb+tg" or "fn"
+    threshold: float
+    statistic: str | None = "Sum"
+    extended_statistic: str | None = None
+    period: int = 60
+    evaluation_periods: int = 5
+    datapoints_to_alarm: int = 3
+
+
+def alarm_specs(monitoring: MonitoringSettings, function: FunctionSettings) -> list[AlarmSpec]:
+    """The six alarms. Missing data (no traffic) is not breaching: a quiet service is healthy."""
+    duration_limit_ms = function.timeout * 1000 * monitoring.duration_p99_percent / 100
+    return [
+        AlarmSpec("elb-5xx", "The load balancer answers 5xx itself (bad responses, timeouts, throttles)",
+                  "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "lb", monitoring.elb_5xx_threshold),
+        AlarmSpec("target-5xx", "The function answers 5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count",
+                  "lb+tg", monitoring.target_5xx_threshold),
+        AlarmSpec("errors", "The function raises or times out", "AWS/Lambda", "Errors", "fn",
+                  monitoring.errors_threshold),
+        AlarmSpec("throttles", "Invocations are throttled (reserved concurrency reached)", "AWS/Lambda",
+                  "Throttles", "fn", 1, evaluation_periods=1, datapoints_to_alarm=1),
+        AlarmSpec("duration-p99", f"Duration p99 passes {monitoring.duration_p99_percent}% of the timeout",
+                  "AWS/Lambda", "Duration", "fn", duration_limit_ms, statistic=None, extended_statistic="p99",
+                  period=300, evaluation_periods=3, datapoints_to_alarm=2),
+        AlarmSpec("latency-p99", f"Response time p99 over {monitoring.latency_p99_seconds:g} s",
+                  "AWS/ApplicationELB", "TargetResponseTime", "lb", monitoring.latency_p99_seconds, statistic=None,
+                  extended_statistic="p99", period=300, evaluation_periods=3, datapoints_to_alarm=2),
+    ]  # fmt: skip
+
+
+@dataclass
+class Observed:
+    """What the alarms and the dashboard look at."""
+
+    lb_suffix: pulumi.Input[str]
+    tg_suffix: pulumi.Input[str]
+    function_name: pulumi.Input[str]
+
+
+def create_alarms(
+    name: str, monitoring: MonitoringSettings, function: FunctionSettings, observed: Observed, parent: pulumi.Resource
+) -> aws.sns.Topic:
+    """The KMS key, the topic (and its e-mail subscription) and one alarm per ``alarm_specs``."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    identity = aws.get_caller_identity_output()
+    partition = aws.get_partition_output()
+    key = aws.kms.Key(
+        f"{name}-alarms-key",
+        description=f"Encrypts the {name} alarm topic",
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        policy=pulumi.Output.all(identity.account_id, partition.partition).apply(lambda a: alarm_key_policy(*a)),
+        opts=opts,
+    )
+    topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=key.arn, opts=opts)
+    aws.sns.TopicPolicy(
+        f"{name}-alarms-policy",
+        arn=topic.arn,
+        policy=pulumi.Output.all(topic.arn, identity.account_id).apply(lambda a: topic_policy(*a)),
+        opts=opts,
+    )
+    if monitoring.alarm_email:
+        aws.sns.TopicSubscription(
+            f"{name}-alarms-email", topic=topic.arn, protocol="email", endpoint=monitoring.alarm_email, opts=opts
+        )
+    dimensions = {
+        "lb": {"LoadBalancer": observed.lb_suffix},
+        "lb+tg": {"LoadBalancer": observed.lb_suffix, "TargetGroup": observed.tg_suffix},
+        # All versions together: a canary's errors count as much as live's.
+        "fn": {"FunctionName": observed.function_name},
+    }
+    for spec in alarm_specs(monitoring, function):
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-alarm-{spec.key}",
+            alarm_description=spec.description,
+            namespace=spec.namespace,
+            metric_name=spec.metric,
+            dimensions=dimensions[spec.dimensions],
+            statistic=spec.statistic,
+            extended_statistic=spec.extended_statistic,
+            period=spec.period,
+            evaluation_periods=spec.evaluation_periods,
+            datapoints_to_alarm=spec.datapoints_to_alarm,
+            threshold=spec.threshold,
+            comparison_operator="GreaterThanOrEqualToThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic.arn],
+            ok_actions=[topic.arn],
+            opts=opts,
+        )
+    return topic
+
+
+def dashboard_body(region: str, lb_suffix: str, tg_suffix: str, function_name: str) -> str:
+    """One page: requests, 4xx/5xx, latency p50/p99, invocations, errors, throttles, duration, concurrency."""
+    lb, fn = ["LoadBalancer", lb_suffix], ["FunctionName", function_name]
+    elb = "AWS/ApplicationELB"
+
+    def widget(title: str, metrics: list, x: int, y: int, stat: str = "Sum") -> dict:
+        return {
+            "type": "metric",
+            "x": x,
+            "y": y,
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": region,
+                "stat": stat,
+                "period": 60,
+                "view": "timeSeries",
+                "metrics": metrics,
+            },
+        }
+
+    widgets = [
+        widget("Requests", [[elb, "RequestCount", *lb]], 0, 0),
+        widget("4xx and 5xx", [
+            [elb, "HTTPCode_ELB_4XX_Count", *lb], [elb, "HTTPCode_ELB_5XX_Count", *lb],
+            [elb, "HTTPCode_Target_4XX_Count", *lb, "TargetGroup", tg_suffix],
+            [elb, "HTTPCode_Target_5XX_Count", *lb, "TargetGroup", tg_suffix],
+        ], 12, 0),
+        widget("Response time", [
+            [elb, "TargetResponseTime", *lb, {"stat": "p50"}], [elb, "TargetResponseTime", *lb, {"stat": "p99"}],
+        ], 0, 6, "p99"),
+        widget("Invocations, errors, throttles", [
+            ["AWS/Lambda", "Invocations", *fn], ["AWS/Lambda", "Errors", *fn], ["AWS/Lambda", "Throttles", *fn],
+        ], 12, 6),
+        widget("Duration", [
+            ["AWS/Lambda", "Duration", *fn, {"stat": "p50"}], ["AWS/Lambda", "Duration", *fn, {"stat": "p99"}],
+        ], 0, 12, "p99"),
+        widget("Concurrency", [["AWS/Lambda", "ConcurrentExecutions", *fn]], 12, 12, "Maximum"),
+    ]  # fmt: skip
+    return json.dumps({"widgets": widgets})
+
+
+def create_dashboard(name: str, observed: Observed, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The dashboard; returns its console URL."""
+    region = aws.get_region_output().region
+    body = pulumi.Output.all(region, observed.lb_suffix, observed.tg_suffix, observed.function_name).apply(
+        lambda a: dashboard_body(*a)
+    )
+    dashboard = aws.cloudwatch.Dashboard(
+        f"{name}-dashboard", dashboard_name=name, dashboard_body=body, opts=pulumi.ResourceOptions(parent=parent)
+    )
+    return pulumi.Output.all(region, dashboard.dashboard_name).apply(
+        lambda a: f"https://{a[0]}.console.aws.amazon.com/cloudwatch/home?region={a[0]}#dashboards/dashboard/{a[1]}"
+    )

@@ -1,0 +1,105 @@
+"""A WAFv2 web ACL in front of the load balancer, with its logging; or an existing ACL associated."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.settings import WafSettings
+
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesAnonymousIpList",
+)
+REDACTED_HEADERS = ("authorization", "cookie")
+
+
+def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgs:
+    return aws.wafv2.WebAclVisibilityConfigArgs(
+        cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+    )
+
+
+def _rule_visibility(metric: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
+    return aws.wafv2.WebAclRuleVisibilityConfigArgs(
+        cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+    )
+
+
+def web_acl_rules(name: str, rate_limit: int) -> list[aws.wafv2.WebAclRuleArgs]:
+    """The rate limit first (cheapest to evaluate), then AWS's managed rule groups."""
+    rules = [
+        aws.wafv2.WebAclRuleArgs(
+            name="rate-limit-per-ip",
+            priority=0,
+            action=aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()),
+            statement=aws.wafv2.WebAclRuleStatementArgs(
+                rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                    limit=rate_limit, aggregate_key_type="IP"
+                )
+            ),
+            visibility_config=_rule_visibility(f"{name}-rate-limit"),
+        )
+    ]
+    for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1):
+        rules.append(
+            aws.wafv2.WebAclRuleArgs(
+                name=group,
+                priority=priority,
+                override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
+                    none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()
+                ),
+                statement=aws.wafv2.WebAclRuleStatementArgs(
+                    managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                        vendor_name="AWS", name=group
+                    )
+                ),
+                visibility_config=_rule_visibility(f"{name}-{group}"),
+            )
+        )
+    return rules
+
+
+def create_waf(
+    name: str, waf: WafSettings, load_balancer: aws.lb.LoadBalancer, parent: pulumi.Resource
+) -> pulumi.Output[str]:
+    """Associate a web ACL with the load balancer; returns the ACL's ARN."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    if waf.web_acl_arn:
+        acl_arn: pulumi.Input[str] = waf.web_acl_arn
+    else:
+        acl = aws.wafv2.WebAcl(
+            f"{name}-waf",
+            scope="REGIONAL",
+            description=f"{name}: rate limit and AWS managed rules",
+            default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
+            rules=web_acl_rules(name, waf.rate_limit),
+            visibility_config=_visibility(f"{name}-waf"),
+            opts=opts,
+        )
+        # WAF only logs to a log group whose name starts with aws-waf-logs-.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-waf-logs",
+            name=f"aws-waf-logs-{name}",
+            retention_in_days=waf.log_retention_days,
+            opts=opts,
+        )
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-waf-logging",
+            resource_arn=acl.arn,
+            log_destination_configs=[log_group.arn],
+            redacted_fields=[
+                aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                    single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name=header)
+                )
+                for header in REDACTED_HEADERS
+            ],
+            opts=opts,
+        )
+        acl_arn = acl.arn
+    aws.wafv2.WebAclAssociation(
+        f"{name}-waf-association", resource_arn=load_balancer.arn, web_acl_arn=acl_arn, opts=opts
+    )
+    return pulumi.Output.from_input(acl_arn)

@@ -1,0 +1,288 @@
+"""Production operations under mocks: alarms, dashboard, WAF, custom domain, alias releases, canary."""
+
+import json
+
+import pytest
+
+from components.settings import SettingsError, parse_settings
+from tests.harness import ACCOUNT, Graph, evaluate, load_stack
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+LISTENER = "aws:lb/listener:Listener"
+
+
+def with_(stack: str, **sections) -> dict:
+    config = load_stack(stack)
+    for key, changes in sections.items():
+        current = config.get(f"lambda-alb:{key}") or {}
+        config[f"lambda-alb:{key}"] = {**current, **changes}
+    return config
+
+
+# --- present in prod, absent in dev -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typ",
+    [
+        ALARM,
+        WEB_ACL,
+        "aws:wafv2/webAclAssociation:WebAclAssociation",
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+        "aws:sns/topic:Topic",
+        "aws:kms/key:Key",
+        "aws:cloudwatch/dashboard:Dashboard",
+    ],
+)
+def test_operations_resources_exist_in_prod_and_not_in_dev(dev: Graph, prod: Graph, typ):
+    assert prod.of_type(typ)
+    assert not dev.of_type(typ)
+
+
+def test_prod_alarms_cover_the_six_signals_and_notify_the_topic(prod):
+    alarms = {r.inputs["metricName"]: r.inputs for r in prod.of_type(ALARM)}
+    assert set(alarms) == {
+        "HTTPCode_ELB_5XX_Count",
+        "HTTPCode_Target_5XX_Count",
+        "Errors",
+        "Throttles",
+        "Duration",
+        "TargetResponseTime",
+    }
+    topic_arn = prod.outputs["alarmTopicArn"]
+    for alarm in alarms.values():
+        assert alarm["alarmActions"] == [topic_arn] and alarm["okActions"] == [topic_arn]
+        assert alarm["treatMissingData"] == "notBreaching"
+        assert alarm["alarmDescription"]
+    lb_suffix = prod.outputs["albArn"].split(":loadbalancer/")[1]
+    assert alarms["HTTPCode_ELB_5XX_Count"]["dimensions"] == {"LoadBalancer": lb_suffix}
+    assert set(alarms["HTTPCode_Target_5XX_Count"]["dimensions"]) == {"LoadBalancer", "TargetGroup"}
+    assert alarms["Errors"]["dimensions"] == {"FunctionName": "lambda-alb-prod"}
+    # prod's timeout is 15 s: Duration p99 alarms at 80% of it.
+    assert alarms["Duration"]["extendedStatistic"] == "p99" and alarms["Duration"]["threshold"] == 12000
+    assert alarms["TargetResponseTime"]["extendedStatistic"] == "p99"
+
+
+def test_alarm_topic_is_encrypted_with_a_rotating_key_cloudwatch_may_use(prod):
+    key = prod.one("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    policy = json.loads(key.inputs["policy"])
+    cloudwatch = next(s for s in policy["Statement"] if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"})
+    assert sorted(cloudwatch["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    admin = next(s for s in policy["Statement"] if s["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"})
+    assert admin["Action"] == "kms:*"
+    topic = prod.one("aws:sns/topic:Topic")
+    assert topic.inputs["kmsMasterKeyId"] == f"arn:aws:kms:us-east-1:{ACCOUNT}:{key.name}"
+    topic_policy = json.loads(prod.one("aws:sns/topicPolicy:TopicPolicy").inputs["policy"])
+    assert topic_policy["Statement"][0]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+
+
+def test_alarm_email_subscribes_to_the_topic():
+    graph = evaluate(with_("prod", monitoring={"alarmEmail": "oncall@example.com"}), "prod", preview=True)
+    subscription = graph.one("aws:sns/topicSubscription:TopicSubscription").inputs
+    assert subscription == {**subscription, "protocol": "email", "endpoint": "oncall@example.com"}
+    assert subscription["topic"] == graph.outputs["alarmTopicArn"]
+
+
+def test_dashboard_shows_every_signal_on_one_page_and_its_url_is_exported(prod):
+    dashboard = prod.one("aws:cloudwatch/dashboard:Dashboard").inputs
+    body = json.loads(dashboard["dashboardBody"])
+    metrics = {m[1] for w in body["widgets"] for m in w["properties"]["metrics"]}
+    assert {
+        "RequestCount",
+        "HTTPCode_ELB_4XX_Count",
+        "HTTPCode_ELB_5XX_Count",
+        "HTTPCode_Target_5XX_Count",
+        "TargetResponseTime",
+        "Invocations",
+        "Errors",
+        "Throttles",
+        "Duration",
+        "ConcurrentExecutions",
+    } <= metrics
+    assert prod.outputs["dashboardUrl"] == (
+        "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/lambda-alb-prod"
+    )
+
+
+def test_waf_has_the_rate_limit_and_the_four_managed_groups(prod):
+    acl = prod.one(WEB_ACL).inputs
+    assert acl["scope"] == "REGIONAL"
+    rules = sorted(acl["rules"], key=lambda rule: rule["priority"])
+    rate = rules[0]["statement"]["rateBasedStatement"]
+    assert rate == {"limit": 2000, "aggregateKeyType": "IP"}
+    assert rules[0]["action"] == {"block": {}}
+    groups = [rule["statement"]["managedRuleGroupStatement"]["name"] for rule in rules[1:]]
+    assert groups == [
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesAnonymousIpList",
+    ]
+    assert all(rule["visibilityConfig"]["cloudwatchMetricsEnabled"] for rule in rules)
+
+
+def test_waf_is_associated_with_the_load_balancer_and_logs_redacted(prod):
+    association = prod.one("aws:wafv2/webAclAssociation:WebAclAssociation").inputs
+    assert association["resourceArn"] == prod.outputs["albArn"]
+    assert association["webAclArn"] == prod.outputs["webAclArn"]
+    logging = prod.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration").inputs
+    assert [f["singleHeader"]["name"] for f in logging["redactedFields"]] == ["authorization", "cookie"]
+    log_group = next(
+        r for r in prod.of_type("aws:cloudwatch/logGroup:LogGroup") if r.inputs["name"].startswith("aws-waf-logs-")
+    )
+    assert log_group.inputs["name"] == "aws-waf-logs-lambda-alb-prod"
+    assert log_group.inputs["retentionInDays"] >= 365
+    assert logging["logDestinationConfigs"] == [
+        f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:aws-waf-logs-lambda-alb-prod"
+    ]
+
+
+def test_an_existing_web_acl_is_associated_instead_of_created():
+    arn = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:regional/webacl/shared/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    graph = evaluate(with_("dev", waf={"enabled": True, "webAclArn": arn}))
+    assert not graph.of_type(WEB_ACL)
+    assert graph.one("aws:wafv2/webAclAssociation:WebAclAssociation").inputs["webAclArn"] == arn
+    assert graph.outputs["webAclArn"] == arn
+
+
+# --- custom domain ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def domain_graph() -> Graph:
+    return evaluate(with_("dev", loadBalancer={"domainName": "app.example.com", "hostedZoneName": "example.com"}))
+
+
+def test_custom_domain_gets_a_dns_validated_certificate(domain_graph):
+    cert = domain_graph.one("aws:acm/certificate:Certificate").inputs
+    assert cert["domainName"] == "app.example.com" and cert["validationMethod"] == "DNS"
+    records = {r.inputs["type"]: r.inputs for r in domain_graph.of_type("aws:route53/record:Record")}
+    assert records["CNAME"]["name"] == "_x1.app.example.com."
+    assert records["CNAME"]["records"] == ["_x2.acm-validations.aws."]
+    assert records["CNAME"]["zoneId"] == "Z0123456789ABCDEFGHIJ"
+    validation = domain_graph.one("aws:acm/certificateValidation:CertificateValidation").inputs
+    assert validation["validationRecordFqdns"] == ["_x1.app.example.com"]
+
+
+def test_custom_domain_serves_https_with_that_certificate_and_an_alias_record(domain_graph):
+    listeners = {r.inputs["port"]: r.inputs for r in domain_graph.of_type(LISTENER)}
+    assert listeners[443]["certificateArn"] == f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/lambda-alb-dev-cert"
+    assert listeners[443]["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert listeners[80]["defaultActions"][0]["type"] == "redirect"
+    alias = next(r.inputs for r in domain_graph.of_type("aws:route53/record:Record") if r.inputs["type"] == "A")
+    assert alias["name"] == "app.example.com"
+    assert alias["aliases"] == [
+        {"name": domain_graph.outputs["albDnsName"], "zoneId": "Z35SXDOTRQ7X7K", "evaluateTargetHealth": True}
+    ]
+    assert domain_graph.outputs["url"] == "https://app.example.com/"
+
+
+def test_the_https_listener_waits_for_the_certificate_validation(domain_graph):
+    https = next(r for r in domain_graph.of_type(LISTENER) if r.inputs["port"] == 443)
+    assert domain_graph.depends_on(https, domain_graph.one("aws:acm/certificateValidation:CertificateValidation"))
+
+
+# --- releases through the alias -----------------------------------------------------------------
+
+
+def test_every_change_publishes_a_version_that_live_serves(dev):
+    fn = dev.one("aws:lambda/function:Function").inputs
+    assert fn["publish"] is True
+    (alias,) = dev.of_type("aws:lambda/alias:Alias")
+    assert alias.inputs["name"] == "live" and alias.inputs["functionVersion"] == dev.outputs["functionVersion"]
+
+
+def test_live_version_pins_the_alias_for_a_rollback():
+    graph = evaluate(with_("dev", function={"liveVersion": 5}))
+    (alias,) = graph.of_type("aws:lambda/alias:Alias")
+    assert alias.inputs["functionVersion"] == "5"
+
+
+@pytest.fixture(scope="module")
+def canary() -> Graph:
+    config = with_("dev", function={"canaryWeight": 10, "stableVersion": "6"})
+    config["lambda-alb:routes"] = [{"priority": 5, "pathPatterns": ["/api/*"]}]
+    return evaluate(config)
+
+
+def test_canary_adds_a_stable_alias_target_group_permission_and_attachment(canary):
+    aliases = {r.inputs["name"]: r.inputs for r in canary.of_type("aws:lambda/alias:Alias")}
+    assert aliases["stable"]["functionVersion"] == "6"
+    assert aliases["live"]["functionVersion"] == canary.outputs["functionVersion"]
+    permissions = {r.inputs["qualifier"]: r.inputs for r in canary.of_type("aws:lambda/permission:Permission")}
+    groups = {r.name: r for r in canary.of_type("aws:lb/targetGroup:TargetGroup")}
+    assert set(groups) == {"lambda-alb-dev-tg", "lambda-alb-dev-tg-stable"}
+    assert permissions["stable"]["sourceArn"].endswith("/lambda-alb-dev-tg-stable/73e2d6bc24d8a067")
+    attachments = {r.name: r.inputs for r in canary.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")}
+    assert attachments["lambda-alb-dev-attach-stable"]["targetId"].endswith(":function:lambda-alb-dev:stable")
+
+
+def test_canary_weights_split_the_default_action_and_the_rules(canary):
+    (listener,) = canary.of_type(LISTENER)
+    (action,) = listener.inputs["defaultActions"]
+    weights = {g["arn"].split("/")[1]: g["weight"] for g in action["forward"]["targetGroups"]}
+    assert weights == {"lambda-alb-dev-tg": 10, "lambda-alb-dev-tg-stable": 90}
+    (rule,) = canary.of_type("aws:lb/listenerRule:ListenerRule")
+    assert rule.inputs["actions"][0]["forward"] == action["forward"]
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def problems(values: dict) -> list[str]:
+    with pytest.raises(SettingsError) as info:
+        parse_settings(values)
+    return info.value.problems
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            {"function": {"canaryWeight": 101, "stableVersion": "3"}},
+            "function.canaryWeight: 101 is outside 0-100 percent",
+        ),
+        (
+            {"function": {"canaryWeight": -1, "stableVersion": "3"}},
+            "function.canaryWeight: -1 is outside 0-100 percent",
+        ),
+        ({"function": {"canaryWeight": 10}}, "function.canaryWeight: 10 needs function.stableVersion"),
+        ({"function": {"stableVersion": "3"}}, "function.stableVersion: set without function.canaryWeight"),
+        ({"function": {"liveVersion": "$LATEST"}}, "function.liveVersion: '$LATEST' is not a published version"),
+        (
+            {"monitoring": {"alarms": True, "alarmEmail": "oncall.example.com"}},
+            "'oncall.example.com' is not an e-mail address",
+        ),
+        ({"monitoring": {"alarmEmail": "a@b.co"}}, "monitoring.alarmEmail: set while monitoring.alarms is off"),
+        (
+            {"loadBalancer": {"domainName": "app.example.org", "hostedZoneName": "example.com"}},
+            "loadBalancer.domainName: 'app.example.org' is outside the zone 'example.com'",
+        ),
+        ({"loadBalancer": {"domainName": "app.example.com"}}, "loadBalancer.hostedZoneName: missing"),
+        (
+            {
+                "loadBalancer": {
+                    "domainName": "app.example.com",
+                    "hostedZoneName": "example.com",
+                    "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+                }
+            },
+            "loadBalancer.certificateArn: set with loadBalancer.domainName",
+        ),
+        ({"waf": {"enabled": True, "rateLimit": 9}}, "waf.rateLimit: 9 is outside 10-2000000000"),
+        ({"waf": {"enabled": True, "logRetentionDays": 90}}, "waf.logRetentionDays: 90 is not allowed; use one of 365"),
+        (
+            {"waf": {"webAclArn": "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/a/b"}},
+            "set while waf.enabled is false",
+        ),
+        (
+            {"waf": {"enabled": True, "webAclArn": "arn:aws:wafv2:us-east-1:123456789012:global/webacl/a/b"}},
+            "is not a regional WAFv2",
+        ),
+    ],
+)
+def test_bad_operations_values_are_refused_by_name(values, expected):
+    found = problems(values)
+    assert any(expected in p for p in found), found
