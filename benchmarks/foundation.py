@@ -30,14 +30,16 @@ used = [aws.iam.Role, aws.iam.RolePolicy, aws.cloudwatch.LogGroup, aws.lambda_.F
         aws.lb.Listener, aws.lb.ListenerRule, aws.ec2.SecurityGroup, aws.ec2.get_vpcs, aws.ec2.get_subnets,
         aws.s3.Bucket, aws.s3.BucketPolicy, aws.s3.BucketPublicAccessBlock, aws.s3.BucketOwnershipControls,
         aws.s3.BucketServerSideEncryptionConfiguration, aws.s3.BucketLifecycleConfiguration,
-        aws.get_region_output, aws.get_caller_identity_output, aws.get_partition_output]
+        aws.get_region_output, aws.get_caller_identity_output, aws.get_partition_output, aws.lambda_.Alias,
+        aws.wafv2.WebAcl, aws.wafv2.WebAclAssociation, aws.wafv2.WebAclLoggingConfiguration, aws.kms.Key,
+        aws.sns.Topic, aws.sns.TopicPolicy, aws.cloudwatch.MetricAlarm, aws.cloudwatch.Dashboard]
 t1 = time.perf_counter()
 sys.path.insert(0, {root!r})
 from tests.harness import evaluate, load_stack
 from benchmarks.foundation import with_routes
 config = load_stack({stack!r}) if {routes!r} is None else with_routes({routes!r})
 t2 = time.perf_counter()
-evaluate(config, {stack!r})
+evaluate(config, {stack!r}, preview=True)  # as `pulumi preview` (prod's certificate is a placeholder)
 t3 = time.perf_counter()
 print(json.dumps({{"import_sdk": t1 - t0, "import_harness": t2 - t1, "first_eval": t3 - t2}}))
 """
