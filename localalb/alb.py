@@ -68,6 +68,33 @@ def new_trace_id(now: float | None = None) -> str:
     return f"Root=1-{seconds:08x}-{os.urandom(12).hex()}"
 
 
+def health_check_event(path: str, multi_value: bool, target_group_arn: str) -> dict:
+    """A target-group health check as the function receives it (ALB-SEMANTICS section 1)."""
+    event: dict = {
+        "requestContext": {"elb": {"targetGroupArn": target_group_arn}},
+        "httpMethod": "GET",
+        "path": path,
+    }
+    if multi_value:
+        event["multiValueQueryStringParameters"] = {}
+        event["multiValueHeaders"] = {"user-agent": ["ELB-HealthChecker/2.0"]}
+    else:
+        event["queryStringParameters"] = {}
+        event["headers"] = {"user-agent": "ELB-HealthChecker/2.0"}
+    event["body"] = ""
+    event["isBase64Encoded"] = False
+    return event
+
+
+def matcher_accepts(matcher: str, status: int) -> bool:
+    """Whether a health-check matcher such as ``200``, ``200,204`` or ``200-299`` accepts ``status``."""
+    for part in matcher.split(","):
+        low, _, high = part.partition("-")
+        if int(low) <= status <= int(high or low):
+            return True
+    return False
+
+
 def check_request_limits(request: HttpRequest) -> None:
     """What ALB refuses before any rule runs (raises ``AlbError``)."""
     if request.method == "TRACE":

@@ -32,6 +32,10 @@ class LocalAlbApp:
         self.pool = WorkerPool(stack, quiet=quiet, announce=self.say)
         self.access_log = AccessLog(log_dir, f"app/{stack.function_name}/local")
         self._flusher: asyncio.Task | None = None
+        self._health: asyncio.Task | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.target_health = "initial"  # initial, healthy or unhealthy, as ALB reports a target
+        self._streak = (None, 0)  # (last check passed, how many in a row)
 
     def say(self, line: str) -> None:
         if not self.quiet:
@@ -49,17 +53,47 @@ class LocalAlbApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.loop = asyncio.get_running_loop()
                 await self.pool.start()
                 self._flusher = asyncio.create_task(self._flush_periodically())
+                if self.lb.health_check.enabled:
+                    self._health = asyncio.create_task(self._check_health_periodically())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._flusher:
-                    self._flusher.cancel()
+                for task in (self._flusher, self._health):
+                    if task:
+                        task.cancel()
                 await self.pool.close()
                 self.access_log.close()
                 self.out.flush()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    # --- health checks (only when enabled on the target group) ---------------------------------
+
+    async def _check_health_periodically(self):
+        while True:
+            await self.check_health_once()
+            await asyncio.sleep(self.lb.health_check.interval)
+
+    async def check_health_once(self) -> tuple[bool, str]:
+        """One health check as ALB sends it; updates ``target_health`` by the thresholds."""
+        check = self.lb.health_check
+        event = alb.health_check_event(check.path, self.multi_value, self.stack.target_group_arn)
+        try:
+            outcome = await self.pool.invoke(event, wait_s=check.timeout)
+        except Throttled:
+            passed, detail = False, "throttled"
+        else:
+            passed, detail = _health_verdict(outcome, self.multi_value, check.matcher)
+        last, count = self._streak
+        self._streak = (passed, count + 1 if last == passed else 1)
+        needed = check.healthy_threshold if passed else check.unhealthy_threshold
+        state = "healthy" if passed else "unhealthy"
+        if self._streak[1] >= needed and self.target_health != state:
+            self.target_health = state
+            self.say(f"  health check: target is {state} ({detail}, {self._streak[1]} in a row)")
+        return passed, detail
 
     async def _flush_periodically(self):
         while True:
@@ -205,3 +239,18 @@ class LocalAlbApp:
             f"{request.method} {request.raw_path.decode('latin-1')} -> {record.elb_status}"
             f"  {record.actions} ({rule}){extra}  {total_ms:.1f} ms"
         )
+
+
+def _health_verdict(outcome, multi_value: bool, matcher: str) -> tuple[bool, str]:
+    """Did a health-check invocation pass: a valid response whose status the matcher accepts."""
+    if outcome.failure == "timeout":
+        return False, "Target.Timeout"
+    if outcome.failure or outcome.error is not None:
+        return False, "Target.FailedHealthChecks: the function failed"
+    try:
+        response = alb.parse_lambda_response(outcome.payload, multi_value)
+    except alb.AlbError as exc:
+        return False, f"Target.FailedHealthChecks: {exc.detail}"
+    if not alb.matcher_accepts(matcher, response.status):
+        return False, f"Target.ResponseCodeMismatch: {response.status} not in {matcher}"
+    return True, f"{response.status}"

@@ -226,8 +226,12 @@ class WorkerPool:
         worker.kill()
         self._all.discard(worker)
 
-    async def invoke(self, event: dict) -> Invocation:
-        """Run the handler on ``event`` in a warm worker, or a new one (cold start)."""
+    async def invoke(self, event: dict, wait_s: float | None = None) -> Invocation:
+        """Run the handler on ``event`` in a warm worker, or a new one (cold start).
+
+        ``wait_s`` (health checks) gives up sooner than the function's timeout; the worker is then
+        replaced like a timed-out one.
+        """
         if self.busy >= self.limit:
             raise Throttled
         self.busy += 1
@@ -245,7 +249,7 @@ class WorkerPool:
                     return outcome
             worker.send(request_id, self.timeout_s * 1000, json.dumps(event, separators=(",", ":")).encode())
             try:
-                kind, outcome.duration_ms, payload = await worker.answer(self.timeout_s)
+                kind, outcome.duration_ms, payload = await worker.answer(min(self.timeout_s, wait_s or self.timeout_s))
             except TimeoutError:
                 outcome.failure = "timeout"
             except ConnectionError:

@@ -24,6 +24,10 @@ def handler(event, context):
     CALLS["count"] += 1
     if path == "/echo":
         return _ok(json.dumps(event), multi=multi)
+    if path == "/health-probe":
+        with open(os.environ["HEALTH_LOG"], "a") as log:
+            log.write(json.dumps(event) + "\n")
+        return _ok("{}", multi=multi)
     if path == "/state":
         return _ok(json.dumps({"count": CALLS["count"], "pid": os.getpid()}), multi=multi)
     if path == "/context":
