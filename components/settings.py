@@ -438,14 +438,18 @@ def _parse_reserved(d: dict, rd: _Reader, path: str) -> int | None:
     return rd.integer(d, "reservedConcurrency", path, None, 1, None)
 
 
-def _parse_retention(d: dict, rd: _Reader, path: str) -> int:
-    value = d.get("logRetentionDays", DEFAULT_LOG_RETENTION_DAYS)
-    if isinstance(value, bool) or value not in LOG_RETENTION_DAYS:
+def _parse_retention(
+    d: dict, rd: _Reader, path: str, default: int = DEFAULT_LOG_RETENTION_DAYS, minimum: int = 1
+) -> int:
+    """``logRetentionDays``: a value CloudWatch Logs accepts (0, never expire, is refused), >= minimum."""
+    value = d.get("logRetentionDays", default)
+    allowed = [v for v in LOG_RETENTION_DAYS if v >= minimum]
+    if isinstance(value, bool) or value not in allowed:
         rd.add(
-            f"{path}.logRetentionDays: {value!r} is not a retention CloudWatch Logs accepts; "
-            f"use one of {', '.join(map(str, LOG_RETENTION_DAYS))}"
+            f"{path}.logRetentionDays: {value!r} is not a retention CloudWatch Logs accepts here; "
+            f"use one of {', '.join(map(str, allowed))}"
         )
-        return DEFAULT_LOG_RETENTION_DAYS
+        return default
     return value
 
 
@@ -684,7 +688,7 @@ def _parse_waf(raw: Any, rd: _Reader) -> WafSettings:
                 "a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>)",
             ),
         ),  # fmt: skip
-        log_retention_days=_parse_retention_at_least(d, rd, path, 365),
+        log_retention_days=_parse_retention(d, rd, path, default.log_retention_days, minimum=365),
     )
     if waf.web_acl_arn and ("rateLimit" in d or "logRetentionDays" in d):
         rd.add(
@@ -694,15 +698,6 @@ def _parse_waf(raw: Any, rd: _Reader) -> WafSettings:
     if waf.web_acl_arn and not waf.enabled:
         rd.add(f"{path}.webAclArn: set while {path}.enabled is false; set enabled: true to associate it")
     return waf
-
-
-def _parse_retention_at_least(d: dict, rd: _Reader, path: str, minimum: int) -> int:
-    value = d.get("logRetentionDays", minimum)
-    allowed = [v for v in LOG_RETENTION_DAYS if v >= minimum]
-    if isinstance(value, bool) or value not in allowed:
-        rd.add(f"{path}.logRetentionDays: {value!r} is not allowed; use one of {', '.join(map(str, allowed))}")
-        return minimum
-    return value
 
 
 def _parse_routes(raw: Any, rd: _Reader) -> tuple[r.Rule, ...]:

@@ -272,7 +272,10 @@ def problems(values: dict) -> list[str]:
             "loadBalancer.certificateArn: set with loadBalancer.domainName",
         ),
         ({"waf": {"enabled": True, "rateLimit": 9}}, "waf.rateLimit: 9 is outside 10-2000000000"),
-        ({"waf": {"enabled": True, "logRetentionDays": 90}}, "waf.logRetentionDays: 90 is not allowed; use one of 365"),
+        (
+            {"waf": {"enabled": True, "logRetentionDays": 90}},
+            "waf.logRetentionDays: 90 is not a retention CloudWatch Logs accepts here; use one of 365,",
+        ),
         (
             {"waf": {"webAclArn": "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/a/b"}},
             "set while waf.enabled is false",
