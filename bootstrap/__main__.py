@@ -5,9 +5,12 @@ import pulumi_aws as aws
 from access import (
     AUDIENCE,
     GITHUB_OIDC_URL,
+    STACKS,
     SUBJECTS,
+    boundary_name,
     check_inputs,
     deploy_policy,
+    function_boundary_policy,
     preview_policy,
     role_name,
     trust_policy,
@@ -27,7 +30,21 @@ else:
     provider_arn = aws.iam.get_open_id_connect_provider(url=GITHUB_OIDC_URL).arn
 
 account = aws.get_caller_identity().account_id
-policies = {"preview": preview_policy, "deploy-dev": deploy_policy, "deploy-prod": deploy_policy}
+# Every function role the pipeline creates must carry this boundary (function.permissionsBoundary).
+boundary = aws.iam.Policy(
+    boundary_name(prefix),
+    name=boundary_name(prefix),
+    description="The most a lambda-alb function role may do: write its logs and traces",
+    policy=function_boundary_policy(),
+)
+
+
+def policy_for(kind: str) -> pulumi.Output[str]:
+    if kind == "preview":
+        return pulumi.Output.from_input(preview_policy(account, prefix, state_bucket))
+    return boundary.arn.apply(lambda arn: deploy_policy(account, prefix, STACKS[kind], arn, state_bucket))
+
+
 # The repository variables the workflows read, one per role.
 EXPORTS = {"preview": "previewRoleArn", "deploy-dev": "deployDevRoleArn", "deploy-prod": "deployProdRoleArn"}
 for kind in SUBJECTS:
@@ -43,6 +60,7 @@ for kind in SUBJECTS:
     aws.iam.RolePolicy(
         f"{role_name(prefix, kind)}-permissions",
         role=role.id,
-        policy=policies[kind](account, prefix, state_bucket),
+        policy=policy_for(kind),
     )
     pulumi.export(EXPORTS[kind], role.arn)
+pulumi.export("functionBoundaryArn", boundary.arn)

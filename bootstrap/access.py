@@ -7,9 +7,10 @@ Three roles, each trusted by GitHub's OIDC provider for one kind of workflow run
 - ``deploy-prod``: jobs in the ``prod`` GitHub environment (``repo:<owner>/<name>:environment:prod``),
   which the workflow gates behind a required approval; ``pulumi up -s prod``.
 
-The deploy roles may manage only resources named with the project prefix (the main program names
-everything ``lambda-alb-<stack>-...``), and the pipeline's own roles are named ``ci-<prefix>-...`` so
-a deploy role can never rewrite itself.
+Each deploy role may manage only its own stack's resources (the main program names everything
+``lambda-alb-<stack>...``), so the ungated dev job can never touch prod. A role it creates must carry
+the function permissions boundary (a policy that allows only writing logs and traces), so a deploy
+role cannot mint a more powerful role. The pipeline's own roles are named ``ci-<prefix>-...``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,33 @@ SUBJECTS = {
     "deploy-dev": "ref:refs/heads/main",
     "deploy-prod": "environment:prod",
 }
+STACKS = {"deploy-dev": "dev", "deploy-prod": "prod"}  # the stack each deploy role may change
+
+
+def boundary_name(prefix: str) -> str:
+    return f"{prefix}-function-boundary"
+
+
+def function_boundary_policy() -> str:
+    """The most a function role created by the pipeline can ever do: write its logs and traces."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "FunctionLogsAndTraces",
+                    "Effect": "Allow",
+                    "Action": [
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "xray:PutTelemetryRecords",
+                        "xray:PutTraceSegments",
+                    ],
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
 
 
 def check_inputs(repository: str, prefix: str, state_bucket: str) -> list[str]:
@@ -89,6 +117,7 @@ READ_ACTIONS = {
         "route53:ListHostedZones",
         "route53:ListHostedZonesByName",
         "route53:GetHostedZone",
+        "route53:ListTagsForResource",
     ],
     "ReadState": [
         "ec2:DescribeSecurityGroupRules",
@@ -115,6 +144,7 @@ READ_ACTIONS = {
         "iam:ListAttachedRolePolicies",
         "logs:DescribeLogGroups",
         "logs:ListTagsForResource",
+        "logs:ListTagsLogGroup",
         "s3:GetBucket*",
         "s3:GetAccelerateConfiguration",
         "s3:GetEncryptionConfiguration",
@@ -164,9 +194,11 @@ def preview_policy(account: str, prefix: str, state_bucket: str = "") -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements + _state_bucket_statement(state_bucket)})
 
 
-def deploy_policy(account: str, prefix: str, state_bucket: str = "") -> str:
-    """What `pulumi up` and `pulumi destroy` of this project, and the smoke check, need."""
+def deploy_policy(account: str, prefix: str, stack: str, boundary_arn: str, state_bucket: str = "") -> str:
+    """What `pulumi up` and `pulumi destroy` of one stack of this project, and its smoke check, need."""
     elb = f"arn:aws:elasticloadbalancing:*:{account}"
+    name = f"{prefix}-{stack}"  # every resource of the stack is named <name> or <name>-...
+    prefix = name
     statements = [
         _statement("Lookups", READ_ACTIONS["Lookups"], "*"),
         _statement("ReadState", READ_ACTIONS["ReadState"], "*"),
@@ -233,22 +265,32 @@ def deploy_policy(account: str, prefix: str, state_bucket: str = "") -> str:
                 "lambda:UpdateAlias",
                 "lambda:DeleteAlias",
             ],
-            f"arn:aws:lambda:*:{account}:function:{prefix}-*",
+            [f"arn:aws:lambda:*:{account}:function:{name}", f"arn:aws:lambda:*:{account}:function:{name}:*"],
+        ),
+        _statement(
+            "FunctionRoleWithBoundary",
+            ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"],
+            f"arn:aws:iam::{account}:role/{prefix}-*",
+            {"StringEquals": {"iam:PermissionsBoundary": boundary_arn}},
         ),
         _statement(
             "FunctionRole",
             [
-                "iam:CreateRole",
                 "iam:DeleteRole",
                 "iam:UpdateRole",
                 "iam:UpdateAssumeRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
-                "iam:PutRolePolicy",
-                "iam:DeleteRolePolicy",
                 "iam:ListInstanceProfilesForRole",
             ],
             f"arn:aws:iam::{account}:role/{prefix}-*",
+        ),
+        _statement(
+            # The first load balancer of an account creates Elastic Load Balancing's own role.
+            "LoadBalancingServiceRole",
+            ["iam:CreateServiceLinkedRole"],
+            f"arn:aws:iam::{account}:role/aws-service-role/elasticloadbalancing.amazonaws.com/*",
+            {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
         ),
         _statement(
             "PassFunctionRoleToLambdaOnly",
@@ -267,8 +309,10 @@ def deploy_policy(account: str, prefix: str, state_bucket: str = "") -> str:
                 "logs:UntagResource",
             ],
             [
-                f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{prefix}-*",
-                f"arn:aws:logs:*:{account}:log-group:aws-waf-logs-{prefix}-*",
+                f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{name}",
+                f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{name}:*",
+                f"arn:aws:logs:*:{account}:log-group:aws-waf-logs-{name}",
+                f"arn:aws:logs:*:{account}:log-group:aws-waf-logs-{name}:*",
             ],
         ),
         _statement(
@@ -294,6 +338,7 @@ def deploy_policy(account: str, prefix: str, state_bucket: str = "") -> str:
                 "wafv2:DeleteLoggingConfiguration",
                 "wafv2:TagResource",
                 "wafv2:UntagResource",
+                "elasticloadbalancing:SetWebAcl",
             ],
             [
                 f"arn:aws:wafv2:*:{account}:regional/webacl/{prefix}-*/*",
@@ -328,7 +373,7 @@ def deploy_policy(account: str, prefix: str, state_bucket: str = "") -> str:
             ],
             [
                 f"arn:aws:cloudwatch:*:{account}:alarm:{prefix}-*",
-                f"arn:aws:cloudwatch::{account}:dashboard/{prefix}-*",
+                f"arn:aws:cloudwatch::{account}:dashboard/{name}",
                 f"arn:aws:sns:*:{account}:{prefix}-*",
             ],
         ),
@@ -369,4 +414,12 @@ def deploy_policy(account: str, prefix: str, state_bucket: str = "") -> str:
             f"arn:aws:s3:::{prefix}-*/*",
         ),
     ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements + _state_bucket_statement(state_bucket)})
+    deny = [
+        {
+            "Sid": "KeepTheBoundary",
+            "Effect": "Deny",
+            "Action": ["iam:DeleteRolePermissionsBoundary"],
+            "Resource": "*",
+        }
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements + _state_bucket_statement(state_bucket) + deny})

@@ -86,6 +86,8 @@ def create_function(
         f"{name}-role",
         assume_role_policy=assume_role_policy(),
         description=f"Execution role of the {function_name} function",
+        # Set when a pipeline deploys: its role may only create roles under this boundary.
+        permissions_boundary=fs.permissions_boundary,
         opts=opts,
     )
     # Created by us, before the function, so Lambda never creates one that keeps logs forever.

@@ -38,13 +38,14 @@ _RULE = _ActionClasses(
 
 @dataclass(frozen=True)
 class ForwardTo:
-    """Where a forward action sends requests: one target group, or several by weight (a canary)."""
+    """Where a forward action sends requests: one target group, or several by weight (a canary).
+
+    ``ready`` are the registrations a listener or rule must wait for: forwarding to a target group
+    whose function is not registered yet answers 503.
+    """
 
     target_groups: tuple[tuple[pulumi.Input[str], int], ...]
-
-    @classmethod
-    def one(cls, arn: pulumi.Input[str]) -> ForwardTo:
-        return cls(((arn, 100),))
+    ready: tuple[pulumi.Resource, ...] = ()
 
 
 def _redirect_part(value: str, placeholder: str) -> str | None:
@@ -137,7 +138,7 @@ def create_listeners(
     parent: pulumi.Resource,
 ) -> Listeners:
     """HTTPS on 443 plus HTTP on 80 redirecting to it (301), or HTTP on 80 alone."""
-    opts = pulumi.ResourceOptions(parent=parent)
+    opts = pulumi.ResourceOptions(parent=parent, depends_on=list(forward.ready))
     default = render_action(lb_settings.default_action, forward, _DEFAULT)
     if not lb_settings.https:
         http = aws.lb.Listener(
@@ -189,7 +190,7 @@ def create_rules(
             priority=rule.priority,
             conditions=[render_condition(c) for c in rule.conditions],
             actions=[render_action(rule.action, forward, _RULE)],
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=list(forward.ready)),
         )
         for rule in routes
     ]

@@ -73,13 +73,13 @@ class LambdaAlbService(pulumi.ComponentResource):
 
         fn = create_function(name, name, args.function, project_dir, self)
 
-        live_tg = self._target(name, "", fn.live, lb_settings)
-        forward = ForwardTo.one(live_tg.arn)
+        live_tg, live_ready = self._target(name, "", fn.live, lb_settings)
+        forward = ForwardTo(((live_tg.arn, 100),), (live_ready,))
         if fn.stable is not None:
             # A canary: `live` (the new version) gets canaryWeight percent, `stable` the rest.
-            stable_tg = self._target(name, "-stable", fn.stable, lb_settings)
+            stable_tg, stable_ready = self._target(name, "-stable", fn.stable, lb_settings)
             weight = args.function.canary_weight
-            forward = ForwardTo(((live_tg.arn, weight), (stable_tg.arn, 100 - weight)))
+            forward = ForwardTo(((live_tg.arn, weight), (stable_tg.arn, 100 - weight)), (live_ready, stable_ready))
 
         lb_dependencies: list[pulumi.Resource] = []
         access_logs = None
@@ -159,7 +159,7 @@ class LambdaAlbService(pulumi.ComponentResource):
 
     def _target(
         self, name: str, suffix: str, alias: aws.lambda_.Alias, lb_settings: LoadBalancerSettings
-    ) -> aws.lb.TargetGroup:
+    ) -> tuple[aws.lb.TargetGroup, aws.lb.TargetGroupAttachment]:
         """A target group for ``alias``, the permission to invoke that alias, and the registration."""
         child = pulumi.ResourceOptions(parent=self)
         target_group = aws.lb.TargetGroup(
@@ -178,7 +178,7 @@ class LambdaAlbService(pulumi.ComponentResource):
             source_arn=target_group.arn,
             opts=child,
         )
-        aws.lb.TargetGroupAttachment(
+        attachment = aws.lb.TargetGroupAttachment(
             f"{name}-attach{suffix}",
             target_group_arn=target_group.arn,
             target_id=alias.arn,
@@ -186,7 +186,7 @@ class LambdaAlbService(pulumi.ComponentResource):
             # (ALB-SEMANTICS section 5); nothing in the data flow says so.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
-        return target_group
+        return target_group, attachment
 
 
 def _health_check_args(lb_settings) -> aws.lb.TargetGroupHealthCheckArgs:

@@ -97,6 +97,7 @@ _WEB_ACL_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:wafv2:[a-z0-9-]+:\d{12}:region
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _VERSION_RE = re.compile(r"^[1-9][0-9]*$")
+_POLICY_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:policy/[\w+=,.@/-]+$")
 
 DEFAULT_LOG_PREFIX = "alb"
 DEFAULT_LOG_EXPIRATION_DAYS = 90
@@ -132,6 +133,7 @@ class FunctionSettings:
     live_version: str | None = None  # pin `live` to this published version (a rollback)
     canary_weight: int = 0  # percent of traffic to `live` while `stable` serves the rest
     stable_version: str | None = None  # the version `stable` serves during a canary
+    permissions_boundary: str | None = None  # a managed policy ARN capping the execution role
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,7 @@ FUNCTION_KEYS = {
     "liveVersion": "live_version",
     "canaryWeight": "canary_weight",
     "stableVersion": "stable_version",
+    "permissionsBoundary": "permissions_boundary",
 }
 LOAD_BALANCER_KEYS = (
     "internal", "vpcId", "subnetIds", "allowedCidrs", "certificateArn", "sslPolicy",
@@ -386,6 +389,13 @@ def _parse_function(raw: Any, rd: _Reader, project_dir: Path | None) -> Function
         code_dir=code_dir,
         handler=handler,
         **_parse_release(d, rd, path),
+        permissions_boundary=rd.string(
+            d,
+            "permissionsBoundary",
+            path,
+            None,
+            _check_pattern(_POLICY_ARN_RE, "an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)"),
+        ),
     )
 
 

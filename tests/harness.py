@@ -95,6 +95,8 @@ class AwsMocks(pulumi.runtime.Mocks):
             arn = f"arn:aws:s3:::{resource_id}"
         elif typ == "aws:iam/role:Role":
             arn = f"arn:aws:iam::{ACCOUNT}:role/{inputs.get('name', name)}"
+        elif typ == "aws:iam/policy:Policy":
+            arn = f"arn:aws:iam::{ACCOUNT}:policy/{inputs.get('name', name)}"
         elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
         outputs.setdefault("arn", arn)

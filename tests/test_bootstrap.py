@@ -88,31 +88,56 @@ def test_preview_role_cannot_change_anything(graph):
     assert writes == []
 
 
-def test_deploy_roles_manage_only_the_projects_resources(graph):
-    for role in ("ci-lambda-alb-deploy-dev", "ci-lambda-alb-deploy-prod"):
-        for statement in policy_of(graph, role)["Statement"]:
-            assert "*" not in statement["Action"], statement
-            assert not any(a.endswith(":*") for a in statement["Action"]), statement
-            if statement["Sid"] in (
-                "Function",
-                "FunctionRole",
-                "FunctionLogs",
-                "AccessLogBucket",
-                "LoadBalancing",
-                "Alarms",
-            ):
-                resources = (
-                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-                )
-                assert all("lambda-alb-*" in r for r in resources), statement
+@pytest.mark.parametrize(("role", "stack", "other"), [("deploy-dev", "dev", "prod"), ("deploy-prod", "prod", "dev")])
+def test_each_deploy_role_manages_only_its_own_stacks_resources(graph, role, stack, other):
+    scoped = ("Function", "FunctionRole", "FunctionRoleWithBoundary", "FunctionLogs", "AccessLogBucket", "Alarms")
+    for statement in policy_of(graph, f"ci-lambda-alb-{role}")["Statement"]:
+        assert "*" not in statement["Action"], statement
+        assert not any(a.endswith(":*") for a in statement["Action"]), statement
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert not any(f"lambda-alb-{other}" in r for r in resources), statement
+        if statement["Sid"] in scoped:
+            assert all(f"lambda-alb-{stack}" in r for r in resources), statement
 
 
-def test_a_deploy_role_cannot_rewrite_the_pipelines_own_roles(graph):
-    statement = next(
-        s for s in policy_of(graph, "ci-lambda-alb-deploy-prod")["Statement"] if s["Sid"] == "FunctionRole"
-    )
-    assert statement["Resource"] == f"arn:aws:iam::{ACCOUNT}:role/lambda-alb-*"
-    assert all(not name.startswith("lambda-alb-") for name in roles(graph))
+def test_roles_a_deploy_creates_must_carry_the_function_boundary(graph):
+    boundary = graph.outputs["functionBoundaryArn"]
+    statements = {s["Sid"]: s for s in policy_of(graph, "ci-lambda-alb-deploy-prod")["Statement"]}
+    guarded = statements["FunctionRoleWithBoundary"]
+    assert {"iam:CreateRole", "iam:PutRolePolicy"} <= set(guarded["Action"])
+    assert guarded["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": boundary}}
+    assert "iam:CreateRole" not in statements["FunctionRole"]["Action"]
+    assert statements["KeepTheBoundary"]["Effect"] == "Deny"
+    allowed = json.loads(graph.one("aws:iam/policy:Policy").inputs["policy"])["Statement"][0]["Action"]
+    assert sorted(allowed) == [
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+    ]
+
+
+# What the provider calls to create, read and delete the program's resources, and the smoke check.
+REQUIRED_DEPLOY_ACTIONS = {
+    "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:SetWebAcl", "elasticloadbalancing:RegisterTargets",
+    "elasticloadbalancing:DescribeTargetHealth", "lambda:CreateFunction", "lambda:PublishVersion", "lambda:CreateAlias",
+    "lambda:GetAlias", "lambda:AddPermission", "lambda:InvokeFunction", "iam:CreateRole", "iam:GetRole",
+    "iam:PassRole", "iam:CreateServiceLinkedRole", "logs:CreateLogGroup", "logs:PutRetentionPolicy",
+    "s3:CreateBucket", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration", "wafv2:CreateWebACL",
+    "wafv2:AssociateWebACL", "wafv2:PutLoggingConfiguration", "acm:RequestCertificate", "acm:DescribeCertificate",
+    "route53:ChangeResourceRecordSets", "route53:ListTagsForResource", "sns:CreateTopic", "kms:CreateKey",
+    "cloudwatch:PutMetricAlarm", "cloudwatch:PutDashboard", "ec2:CreateSecurityGroup", "ec2:DescribeVpcs",
+}  # fmt: skip
+
+
+def test_deploy_roles_cover_every_action_the_program_needs(graph):
+    granted = {
+        a
+        for s in policy_of(graph, "ci-lambda-alb-deploy-dev")["Statement"]
+        if s["Effect"] == "Allow"
+        for a in s["Action"]
+    }
+    assert REQUIRED_DEPLOY_ACTIONS - granted == set()
 
 
 def test_pass_role_only_to_lambda(graph):
@@ -142,6 +167,7 @@ def test_existing_oidc_provider_is_looked_up_not_created():
 
 def test_role_arns_are_exported_for_the_repository_variables(graph):
     assert graph.outputs == {
+        "functionBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/lambda-alb-function-boundary",
         "previewRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ci-lambda-alb-preview",
         "deployDevRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ci-lambda-alb-deploy-dev",
         "deployProdRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ci-lambda-alb-deploy-prod",

@@ -219,6 +219,13 @@ def test_canary_adds_a_stable_alias_target_group_permission_and_attachment(canar
     assert attachments["lambda-alb-dev-attach-stable"]["targetId"].endswith(":function:lambda-alb-dev:stable")
 
 
+def test_listeners_and_rules_wait_for_both_registrations(canary):
+    attachments = canary.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")
+    assert len(attachments) == 2
+    for forwarding in canary.of_type(LISTENER) + canary.of_type("aws:lb/listenerRule:ListenerRule"):
+        assert all(canary.depends_on(forwarding, attachment) for attachment in attachments)
+
+
 def test_canary_weights_split_the_default_action_and_the_rules(canary):
     (listener,) = canary.of_type(LISTENER)
     (action,) = listener.inputs["defaultActions"]

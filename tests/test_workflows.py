@@ -74,10 +74,11 @@ def test_deploy_runs_dev_then_approved_prod_one_at_a_time_with_smoke_checks():
     for stack in ("dev", "prod"):
         job = jobs[stack]
         assert job["concurrency"] == {"group": f"deploy-{stack}", "cancel-in-progress": False}
+        assert job["env"]["STACK"].endswith(f"|| '{stack}' }}}}")  # <org>/<stack> or <stack>
         up = next(s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
-        assert up["with"]["command"] == "up" and up["with"]["stack-name"] == stack
+        assert up["with"]["command"] == "up" and up["with"]["stack-name"] == "${{ env.STACK }}"
         smoke = job["steps"][-1]
-        assert smoke["run"].startswith(f".venv/bin/python -m smoke --stack {stack}")
+        assert smoke["run"].startswith('.venv/bin/python -m smoke --stack "$STACK"')
 
 
 def test_no_long_lived_aws_keys_anywhere():
