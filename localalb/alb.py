@@ -9,6 +9,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 
@@ -60,6 +61,9 @@ class HttpRequest:
             headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in self.headers),
             source_ip=self.client_ip,
         )
+
+
+TRACE_ID_RE = re.compile(rb"^Root=1-[0-9a-f]{8}-[0-9a-f]{24}(;.*)?$")
 
 
 def new_trace_id(now: float | None = None) -> str:
@@ -143,15 +147,15 @@ def _query_pairs(raw_query: bytes) -> list[tuple[str, str]]:
 def build_event(request: HttpRequest, multi_value: bool, target_group_arn: str, trace_id: str) -> dict:
     """The event the function receives (ALB-SEMANTICS section 1), in exactly one header mode."""
     headers: list[tuple[str, str]] = []
-    forwarded_for = None
+    forwarded_for: list[str] = []
     for name, value in request.headers:
         key = _text(name, "a header name")
         if key in ("x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id"):
             if key == "x-forwarded-for":
-                forwarded_for = _text(value, "X-Forwarded-For")
+                forwarded_for.append(_text(value, "X-Forwarded-For"))  # every one the client sent
             continue
         headers.append((key, _text(value, f"header {key}")))
-    client_chain = f"{forwarded_for}, {request.client_ip}" if forwarded_for else request.client_ip
+    client_chain = ", ".join([*forwarded_for, request.client_ip])
     headers += [
         ("x-amzn-trace-id", trace_id),
         ("x-forwarded-for", client_chain),

@@ -138,7 +138,14 @@ class LocalAlbApp:
             elb_status=0,
             request_line=self._request_line(request),
             user_agent=next((v.decode("latin-1") for k, v in request.headers if k == b"user-agent"), "-"),
-            received_bytes=len(request.body),
+            # What came over the wire for this request: request line, headers and body.
+            received_bytes=len(request.body)
+            + len(request.method)
+            + len(request.raw_path)
+            + len(request.raw_query)
+            + 12
+            + sum(len(k) + len(v) + 4 for k, v in request.headers)
+            + 2,
         )
         response = await self._respond(request, body is None, record)
         record.request_time = time.perf_counter() - started - max(record.target_time, 0)
@@ -170,9 +177,15 @@ class LocalAlbApp:
         return await self._forward(request, record)
 
     async def _forward(self, request: alb.HttpRequest, record: AccessRecord) -> alb.HttpResponse:
+        # A well-formed trace id from the client is kept (ALB continues the trace); anything else
+        # is replaced by a new one.
         trace_id = (
             next(
-                (v.decode("latin-1") for k, v in request.headers if k == b"x-amzn-trace-id" and v.startswith(b"Root=")),
+                (
+                    v.decode("latin-1")
+                    for k, v in request.headers
+                    if k == b"x-amzn-trace-id" and alb.TRACE_ID_RE.match(v)
+                ),
                 None,
             )
             or alb.new_trace_id()

@@ -157,7 +157,8 @@ class WorkerPool:
                 "_HANDLER": fn.handler,
                 "TZ": ":UTC",
                 "PYTHONUNBUFFERED": "1",
-                "LOCALALB_FUNCTION_ARN": stack.function_arn,
+                # The load balancer invokes the `live` alias, as the deployed stack does.
+                "LOCALALB_FUNCTION_ARN": f"{stack.function_arn}:live",
             }
         )
         return env

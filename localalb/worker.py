@@ -12,16 +12,21 @@ between requests as in a real execution environment.
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
 import io
 import json
 import os
 import signal
+import site
 import socket
 import struct
 import sys
 import time
 import traceback
 
+# What the Lambda Python runtime provides besides the standard library.
+LAMBDA_RUNTIME_PACKAGES = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"})
 REQUEST = struct.Struct(">I36sI")
 ANSWER = struct.Struct(">BdI")
 READY, INIT_ERROR, RESULT, ERROR = range(4)
@@ -50,6 +55,29 @@ class _Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int(self._deadline_ms - time.time() * 1000))
+
+
+class _LambdaRuntimeImports(importlib.abc.MetaPathFinder):
+    """Imports as in Lambda: the standard library, boto3 and its dependencies, and the function's
+    own code. Anything else merely installed on this machine is refused, so a missing dependency
+    fails here as it would in AWS (Runtime.ImportModuleError) instead of after the deploy."""
+
+    def __init__(self, hidden_dirs: list[str], code_dir: str) -> None:
+        self.hidden = tuple(os.path.join(d, "") for d in hidden_dirs)
+        self.code_dir = code_dir
+
+    def find_spec(self, fullname, path=None, target=None):
+        if path is not None or fullname in LAMBDA_RUNTIME_PACKAGES:
+            return None  # submodules follow their package
+        spec = importlib.machinery.PathFinder.find_spec(fullname)
+        locations = [spec.origin or ""] + list(spec.submodule_search_locations or []) if spec else []
+        if any(location.startswith(self.hidden) for location in locations):
+            raise ModuleNotFoundError(
+                f"No module named '{fullname}': it is installed on this machine but not in the Lambda "
+                f"runtime; package it with the function (in {self.code_dir})",
+                name=fullname,
+            )
+        return None
 
 
 class _TaggedStream(io.TextIOBase):
@@ -129,6 +157,7 @@ def main() -> None:
     os.chdir(code_dir)
     sys.path[0] = code_dir  # was this file's folder: the function sees only its own code
     module_name, _, function_name = handler_name.rpartition(".")
+    sys.meta_path.insert(0, _LambdaRuntimeImports([*site.getsitepackages(), site.getusersitepackages()], code_dir))
 
     started = time.perf_counter()
     try:
@@ -154,7 +183,7 @@ def main() -> None:
             kind, payload = RESULT, json.dumps(handler(json.loads(event), context), separators=(",", ":")).encode()
         except Exception as exc:  # noqa: BLE001 - an unhandled function error, as Lambda reports it
             print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}), file=sys.stderr)
-            kind, payload = ERROR, json.dumps(_error("Runtime.Unhandled", exc)).encode()
+            kind, payload = ERROR, json.dumps(_error(type(exc).__name__, exc)).encode()
         out.flush()
         err.flush()
         channel.send(kind, (time.perf_counter() - invoke_started) * 1000, payload)

@@ -184,3 +184,23 @@ def test_a_function_that_fails_to_import_gives_502_and_recovers_once_fixed(proje
             time.sleep(0.1)
     finally:
         server.stop()
+
+
+def test_the_function_sees_only_what_the_lambda_runtime_has(project):
+    (project / "handlers" / "deps.py").write_text(
+        "import boto3  # in the Lambda runtime\n"
+        "def handler(event, context):\n"
+        "    if event['path'] == '/yaml':\n"
+        "        import yaml  # installed here (pulumi needs it) but not in Lambda\n"
+        "    return {'statusCode': 200, 'body': boto3.__name__}\n"
+    )
+    (project / "Pulumi.deps.yaml").write_text(
+        "config:\n  lambda-alb:function:\n    codeDir: handlers\n    handler: deps.handler\n"
+    )
+    running = Running(project, "deps")
+    try:
+        assert get(running.port) == (200, b"boto3")
+        assert get(running.port, "/yaml")[0] == 502
+        running.wait_for(r"No module named 'yaml': it is installed on this machine but not in the Lambda runtime")
+    finally:
+        running.stop()

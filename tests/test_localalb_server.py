@@ -231,9 +231,11 @@ def test_timeout_answers_502_when_the_timeout_passes_not_when_the_function_retur
     assert request(single)[0] == 404  # and the server goes on serving
 
 
-def test_a_crashed_environment_is_replaced(single):
-    assert request(single, path="/exit")[0] == 502
-    assert echo(single, path="/state")["count"] >= 1
+def test_a_crashed_environment_is_replaced(multi):
+    before = echo(multi, path="/state")["pid"]
+    assert request(multi, path="/exit")[0] == 502
+    after = echo(multi, path="/state")
+    assert after["pid"] != before and after["count"] == 1  # a fresh environment: a cold start
 
 
 def test_concurrency_above_reserved_is_throttled_with_502(single):
@@ -267,7 +269,8 @@ def test_warm_environment_keeps_module_state(multi):
 def test_context_and_environment_are_lambdas(single):
     info = echo(single, path="/context")
     assert info["function_name"] == "lambda-alb-single"
-    assert info["invoked_function_arn"] == "arn:aws:lambda:eu-west-1:123456789012:function:lambda-alb-single"
+    # The load balancer invokes the `live` alias.
+    assert info["invoked_function_arn"] == "arn:aws:lambda:eu-west-1:123456789012:function:lambda-alb-single:live"
     assert info["memory_limit_in_mb"] == "256"
     assert info["log_group_name"] == "/aws/lambda/lambda-alb-single"
     assert info["log_stream_name"].count("/") == 3 and "[$LATEST]" in info["log_stream_name"]
@@ -319,6 +322,26 @@ def test_query_string_condition_with_wildcard(single):
 
 def test_source_ip_is_the_tcp_peer_not_x_forwarded_for(single):
     assert request(single, path="/x", headers={"X-Forwarded-For": "10.1.2.3"})[0] == 404
+    # The test connects from 127.0.0.1, which the priority-70 route matches.
+    assert request(single, path="/local-only", headers={"X-Forwarded-For": "10.1.2.3"})[2] == b"loopback"
+
+
+def test_every_x_forwarded_for_header_is_kept_in_order(single):
+    conn = http.client.HTTPConnection("127.0.0.1", single.port, timeout=10)
+    conn.putrequest("GET", "/echo")
+    conn.putheader("X-Forwarded-For", "198.51.100.1")
+    conn.putheader("X-Forwarded-For", "198.51.100.2")
+    conn.endheaders()
+    event = json.loads(conn.getresponse().read())
+    conn.close()
+    assert event["headers"]["x-forwarded-for"] == "198.51.100.1, 198.51.100.2, 127.0.0.1"
+
+
+def test_a_client_trace_id_is_kept_only_when_well_formed(single):
+    good = "Root=1-5759e988-bd862e3fe1be46a994272793"
+    assert echo(single, headers={"X-Amzn-Trace-Id": good})["headers"]["x-amzn-trace-id"] == good
+    replaced = echo(single, headers={"X-Amzn-Trace-Id": "Root=garbage"})["headers"]["x-amzn-trace-id"]
+    assert replaced != "Root=garbage" and replaced.startswith("Root=1-")
 
 
 # --- bad input ------------------------------------------------------------------------------
