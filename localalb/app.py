@@ -45,7 +45,12 @@ class LocalAlbApp:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
-            await self._http(scope, receive, send)
+            try:
+                await self._http(scope, receive, send)
+            except asyncio.CancelledError:
+                # Shutting down with this request in flight: its worker is stopped with the rest,
+                # and the client is told the service is going away.
+                await self._send(send, alb.error_response(503))
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
@@ -230,12 +235,13 @@ class LocalAlbApp:
         record.target_status = response.status
         return response
 
-    async def _send(self, send, response: alb.HttpResponse, record: AccessRecord) -> None:
+    async def _send(self, send, response: alb.HttpResponse, record: AccessRecord | None = None) -> None:
         headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers]
         headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
-        record.sent_bytes = len(response.body) + sum(len(k) + len(v) + 4 for k, v in headers)
+        if record is not None:
+            record.sent_bytes = len(response.body) + sum(len(k) + len(v) + 4 for k, v in headers)
 
     @staticmethod
     def _request_line(request: alb.HttpRequest) -> str:

@@ -255,6 +255,9 @@ class WorkerPool:
                 outcome.failure = "timeout"
             except ConnectionError:
                 outcome.failure = "crash"
+            except asyncio.CancelledError:
+                self._discard(worker)  # mid-invocation: it cannot be reused
+                raise
             if outcome.failure:
                 self._discard(worker)
                 return outcome

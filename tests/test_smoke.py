@@ -237,3 +237,13 @@ def test_aws_endpoint_url_is_honoured(local_alb, monkeypatch):
         assert all(r.ok for r in results), [r.line() for r in results]
     finally:
         server.stop()
+
+
+def test_a_function_still_updating_fails_the_function_check():
+    class UpdatingLambda:
+        def get_function(self, FunctionName):  # noqa: N803 - boto3's argument name
+            return {"Configuration": {"State": "Active", "LastUpdateStatus": "InProgress", "Runtime": "python3.13"}}
+
+    result = checks.check_function(UpdatingLambda(), {"functionName": "lambda-alb-dev"})
+    assert not result.ok
+    assert result.detail.startswith("expected State Active and LastUpdateStatus Successful, found Active / InProgress")
