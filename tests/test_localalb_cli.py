@@ -150,38 +150,42 @@ def test_console_shows_requests_cold_starts_and_function_logs_with_request_id(pr
         running.stop()
 
 
-def test_changing_the_code_reloads_the_function_without_a_restart(project):
-    code = project / "handlers" / "version.py"
-    code.write_text('def handler(event, context):\n    return {"statusCode": 200, "body": "v1"}\n')
-    (project / "Pulumi.reload.yaml").write_text(
-        "config:\n  lambda-alb:function:\n    codeDir: handlers\n    handler: version.handler\n"
+def serve_module(project: Path, module: str, source: str):
+    """A stack whose handler is ``<module>.handler`` with ``source``, served in-process."""
+    (project / "handlers" / f"{module}.py").write_text(source)
+    (project / f"Pulumi.{module}.yaml").write_text(
+        f"config:\n  lambda-alb:function:\n    codeDir: handlers\n    handler: {module}.handler\n"
     )
-    server = make_server(load_stack(project, "reload"), log_dir=project / "logs", quiet=True).start()
+    return make_server(load_stack(project, module), log_dir=project / "logs", quiet=True).start()
+
+
+def answering(body: bytes) -> str:
+    return f"def handler(event, context):\n    return {{'statusCode': 200, 'body': {body.decode()!r}}}\n"
+
+
+def wait_for_body(server, body: bytes) -> None:
+    deadline = time.monotonic() + 10
+    while get(server.port) != (200, body):
+        assert time.monotonic() < deadline, f"{body!r} was never served"
+        time.sleep(0.1)
+
+
+def test_changing_the_code_reloads_the_function_without_a_restart(project):
+    server = serve_module(project, "version", answering(b"v1"))
     try:
         assert get(server.port) == (200, b"v1")
-        code.write_text('def handler(event, context):\n    return {"statusCode": 200, "body": "v2"}\n')
-        deadline = time.monotonic() + 10
-        while get(server.port) != (200, b"v2"):
-            assert time.monotonic() < deadline, "the new code was never served"
-            time.sleep(0.1)
+        (project / "handlers" / "version.py").write_text(answering(b"v2"))
+        wait_for_body(server, b"v2")
     finally:
         server.stop()
 
 
 def test_a_function_that_fails_to_import_gives_502_and_recovers_once_fixed(project):
-    code = project / "handlers" / "broken.py"
-    code.write_text("raise RuntimeError('import failed')\n")
-    (project / "Pulumi.broken-import.yaml").write_text(
-        "config:\n  lambda-alb:function:\n    codeDir: handlers\n    handler: broken.handler\n"
-    )
-    server = make_server(load_stack(project, "broken-import"), log_dir=project / "logs", quiet=True).start()
+    server = serve_module(project, "broken", "raise RuntimeError('import failed')\n")
     try:
         assert get(server.port)[0] == 502
-        code.write_text('def handler(event, context):\n    return {"statusCode": 200, "body": "fixed"}\n')
-        deadline = time.monotonic() + 10
-        while get(server.port) != (200, b"fixed"):
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        (project / "handlers" / "broken.py").write_text(answering(b"fixed"))
+        wait_for_body(server, b"fixed")
     finally:
         server.stop()
 
