@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 from pathlib import Path
 
@@ -41,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"localalb: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
+    if not ipaddress.ip_address(server.socket.getsockname()[0]).is_loopback:
+        print(
+            f"localalb: WARNING: listening on {args.host}: anyone who can reach this machine can call the "
+            "function, with your AWS credentials. Use 127.0.0.1 unless you mean it.",
+            file=sys.stderr,
+        )
     lb, fn = stack.settings.load_balancer, stack.settings.function
     print(
         f"localalb (development only) serving stack '{stack.stack}' on {server.url}\n"
