@@ -4,6 +4,10 @@
 python3 dev.py setup   create .venv and install requirements-dev.txt (when they changed)
 python3 dev.py test    setup, then lint and the whole test suite
 python3 dev.py bench   setup, then print the foundation benchmark's numbers
+python3 dev.py bench-local
+                       setup, then the local ALB against serverless-offline (needs wrk and npm)
+python3 dev.py serve [--stack dev] [--port 8080] ...
+                       setup, then serve the stack behind the local ALB (development only)
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from components.settings import LoadBalancerSettings, Settings
 from components.waf import create_waf
 
 TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
-# The provider names the load balancer and target group "<name>-lb-<7 random>" and
-# "<name>-tg-<7 random>"; AWS allows 32 characters.
-MAX_NAME_LENGTH = 32 - len("-lb-") - 7
+# The provider names the load balancer, target groups and canary target group "<name>-lb-<7 random>",
+# "<name>-tg-<7 random>" and "<name>-tgs-<7 random>"; AWS allows 32 characters.
+MAX_NAME_LENGTH = 32 - len("-tgs-") - 7
 _NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9-]{{0,{MAX_NAME_LENGTH - 1}}}$")
 
 
@@ -73,11 +73,11 @@ class LambdaAlbService(pulumi.ComponentResource):
 
         fn = create_function(name, name, args.function, project_dir, self)
 
-        live_tg, live_ready = self._target(name, "", fn.live, lb_settings)
+        live_tg, live_ready = self._target(name, "live", fn.live, lb_settings)
         forward = ForwardTo(((live_tg.arn, 100),), (live_ready,))
         if fn.stable is not None:
             # A canary: `live` (the new version) gets canaryWeight percent, `stable` the rest.
-            stable_tg, stable_ready = self._target(name, "-stable", fn.stable, lb_settings)
+            stable_tg, stable_ready = self._target(name, "stable", fn.stable, lb_settings)
             weight = args.function.canary_weight
             forward = ForwardTo(((live_tg.arn, weight), (stable_tg.arn, 100 - weight)), (live_ready, stable_ready))
 
@@ -158,12 +158,17 @@ class LambdaAlbService(pulumi.ComponentResource):
         )
 
     def _target(
-        self, name: str, suffix: str, alias: aws.lambda_.Alias, lb_settings: LoadBalancerSettings
+        self, name: str, role: str, alias: aws.lambda_.Alias, lb_settings: LoadBalancerSettings
     ) -> tuple[aws.lb.TargetGroup, aws.lb.TargetGroupAttachment]:
-        """A target group for ``alias``, the permission to invoke that alias, and the registration."""
+        """A target group for ``alias``, the permission to invoke that alias, and the registration.
+
+        ``role`` is live or stable; the stable target group is "<name>-tgs" so that its generated
+        name fits AWS's 32 characters.
+        """
         child = pulumi.ResourceOptions(parent=self)
+        suffix = "" if role == "live" else f"-{role}"
         target_group = aws.lb.TargetGroup(
-            f"{name}-tg{suffix}",
+            f"{name}-tg" if role == "live" else f"{name}-tgs",
             target_type="lambda",
             lambda_multi_value_headers_enabled=lb_settings.multi_value_headers,
             health_check=_health_check_args(lb_settings),

@@ -306,7 +306,16 @@ class _Reader:
             return default
         return value
 
+    def _null(self, d: dict, key: str, path: str, default) -> bool:
+        """A key present with no value (YAML ``timeout:``) is an error unless null means unset."""
+        if key in d and d[key] is None and default is not None:
+            self.add(f"{path}.{key}: has no value; give one or remove the key for the default ({default!r})")
+            return True
+        return False
+
     def integer(self, d: dict, key: str, path: str, default, lo: int, hi: int | None, unit: str = ""):
+        if self._null(d, key, path, default):
+            return default
         value = d.get(key, default)
         if value is None:
             return None
@@ -328,6 +337,8 @@ class _Reader:
         return value
 
     def string(self, d: dict, key: str, path: str, default, check: Callable[[str], str | None] = None):
+        if self._null(d, key, path, default):
+            return default
         value = d.get(key, default)
         if value is None:
             return None
@@ -367,7 +378,9 @@ def _parse_function(raw: Any, rd: _Reader, project_dir: Path | None) -> Function
     )
     if project_dir is not None and "codeDir" not in _bad_keys(rd, path) and "handler" not in _bad_keys(rd, path):
         code_path = project_dir / code_dir
-        if not code_path.is_dir():
+        if not code_path.resolve().is_relative_to(project_dir.resolve()):
+            rd.add(f"{path}.codeDir: {code_dir!r} is outside the project; use a directory under {project_dir}")
+        elif not code_path.is_dir():
             rd.add(f"{path}.codeDir: {code_dir!r} is not a directory under {project_dir}")
         else:
             module = handler.rsplit(".", 1)[0]
@@ -417,7 +430,7 @@ def _parse_release(d: dict, rd: _Reader, path: str) -> dict:
     """The live alias pin and the canary: ``canaryWeight`` percent to live, the rest to ``stableVersion``."""
     weight = rd.integer(d, "canaryWeight", path, 0, 0, 100, " percent")
     stable = _version(d, rd, path, "stableVersion")
-    if weight and stable is None and "stableVersion" not in d:
+    if weight and stable is None and d.get("stableVersion") is None:
         rd.add(
             f"{path}.canaryWeight: {weight} needs {path}.stableVersion, the version that serves the other "
             f"{100 - weight} percent (the functionVersion output before this release)"

@@ -37,12 +37,32 @@ def project_name(project_dir: Path) -> str:
     return str(_read_yaml(project_dir / "Pulumi.yaml").get("name", ""))
 
 
-def stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def _without_secrets(value: Any, path: str, skipped: list[str]) -> Any:
+    """``value`` with every encrypted leaf (``{secure: ...}``) left out; their paths go to ``skipped``."""
+    if isinstance(value, dict):
+        kept = {}
+        for key, item in value.items():
+            if _is_secret(item):
+                skipped.append(f"{path}.{key}")
+            else:
+                kept[key] = _without_secrets(item, f"{path}.{key}", skipped)
+        return kept
+    if isinstance(value, list):
+        return [_without_secrets(item, f"{path}[{i}]", skipped) for i, item in enumerate(value) if not _is_secret(item)]
+    return value
+
+
+def stack_config(project_dir: Path, stack: str, skipped: list[str] | None = None) -> dict[str, Any]:
     """Every configuration value of ``stack``, keyed by full name (``lambda-alb:function``).
 
-    Values are decoded YAML (objects stay objects). Secure (encrypted) values are left out: only
-    the CLI can decrypt them.
+    Values are decoded YAML (objects stay objects). Secure (encrypted) values, at any depth, are
+    left out, their key paths appended to ``skipped``: only the CLI can decrypt them.
     """
+    skipped = skipped if skipped is not None else []
     project = _read_yaml(project_dir / "Pulumi.yaml")
     name = project.get("name", "")
     merged: dict[str, Any] = {}
@@ -55,9 +75,10 @@ def stack_config(project_dir: Path, stack: str) -> dict[str, Any]:
     stack_values = _read_yaml(project_dir / f"Pulumi.{stack}.yaml").get("config") or {}
     for key, value in stack_values.items():
         full = key if ":" in key else f"{name}:{key}"
-        if isinstance(value, dict) and set(value) == {"secure"}:
+        if _is_secret(value):
+            skipped.append(full)
             continue
-        merged[full] = value
+        merged[full] = _without_secrets(value, full, skipped)
     return merged
 
 

@@ -37,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     except LocalConfigError as exc:
         print(f"localalb: {exc}", file=sys.stderr)
         return 2
+    for path in stack.skipped_secrets:
+        print(
+            f"localalb: {path} is a secret only the Pulumi CLI can decrypt; it is left out here "
+            "(for an environment variable, export it in this shell instead)",
+            file=sys.stderr,
+        )
     try:
         server = make_server(stack, args.host, args.port, log_dir=args.log_dir, quiet=args.quiet)
     except OSError as exc:

@@ -63,6 +63,9 @@ class HttpRequest:
         )
 
 
+_TOKEN_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+NO_BODY_STATUSES = (204, 304)  # a response with these never carries a body or a length
 TRACE_ID_RE = re.compile(rb"^Root=1-[0-9a-f]{8}-[0-9a-f]{24}(;.*)?$")
 
 
@@ -215,7 +218,8 @@ def parse_lambda_response(payload: bytes, multi_value: bool) -> HttpResponse:
     if not isinstance(result, dict):
         raise AlbError(502, "LambdaInvalidResponse", f"response is a {type(result).__name__}, not an object")
     status = result.get("statusCode")
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+    # 1xx would change the connection's protocol state; ALB answers a final status only.
+    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
         raise AlbError(502, "LambdaInvalidResponse", f"statusCode {status!r} is not an integer status")
     for key in ("body", "statusDescription", "headers", "multiValueHeaders", "isBase64Encoded"):
         if key in result and result[key] is None:
@@ -240,9 +244,13 @@ def _response_headers(result: dict, multi_value: bool) -> list[tuple[str, str]]:
         values = value if multi_value else [value]
         if multi_value and not isinstance(value, list):
             raise AlbError(502, "LambdaInvalidResponse", f"multiValueHeaders[{name!r}] is not a list")
+        if not _TOKEN_RE.match(name):
+            raise AlbError(502, "LambdaInvalidResponse", f"{name!r} is not a header name")
         for item in values:
             if not isinstance(item, str):
                 raise AlbError(502, "LambdaInvalidResponse", f"header {name!r} has a non-string value {item!r}")
+            if _CONTROL_RE.search(item):
+                raise AlbError(502, "LambdaInvalidResponse", f"header {name!r} has a control character")
             if name.lower() not in HOP_BY_HOP:
                 headers.append((name, item))
     return headers

@@ -107,20 +107,20 @@ class LocalAlbApp:
             self.out.flush()
 
     async def _read_body(self, scope, receive) -> bytes | None:
-        """The whole body, or None once it passes 1 MB (ALB answers 413 without invoking)."""
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > alb.MAX_BODY_BYTES:
-                return None
+        """The whole body, or None once it passes 1 MB (ALB answers 413 without invoking).
+
+        An oversized body is still read to its end and discarded, so the connection stays framed
+        for the client's next request.
+        """
         chunks, size = [], 0
         while True:
             message = await receive()
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > alb.MAX_BODY_BYTES:
-                return None
-            chunks.append(chunk)
+            if size <= alb.MAX_BODY_BYTES:
+                chunks.append(chunk)
             if not message.get("more_body"):
-                return b"".join(chunks)
+                return b"".join(chunks) if size <= alb.MAX_BODY_BYTES else None
 
     async def _http(self, scope, receive, send):
         received = time.time()
@@ -236,12 +236,16 @@ class LocalAlbApp:
         return response
 
     async def _send(self, send, response: alb.HttpResponse, record: AccessRecord | None = None) -> None:
-        headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers]
-        headers.append((b"content-length", str(len(response.body)).encode()))
+        headers = [(name.encode("latin-1"), value.encode("utf-8")) for name, value in response.headers]
+        body = response.body
+        if response.status in alb.NO_BODY_STATUSES:
+            body = b""  # dropped, as HTTP requires: the next response on the connection stays framed
+        else:
+            headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": response.body})
+        await send({"type": "http.response.body", "body": body})
         if record is not None:
-            record.sent_bytes = len(response.body) + sum(len(k) + len(v) + 4 for k, v in headers)
+            record.sent_bytes = len(body) + sum(len(k) + len(v) + 4 for k, v in headers)
 
     @staticmethod
     def _request_line(request: alb.HttpRequest) -> str:

@@ -24,6 +24,7 @@ class LocalStack:
     stack: str
     settings: Settings
     region: str
+    skipped_secrets: tuple[str, ...] = ()  # encrypted values only the Pulumi CLI can read
 
     @property
     def function_name(self) -> str:
@@ -51,8 +52,9 @@ class LocalStack:
 
 def load_stack(project_dir: Path, stack: str) -> LocalStack:
     """Read ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml`` and validate them as ``pulumi up`` would."""
+    skipped: list[str] = []
     try:
-        values = stack_config(project_dir, stack)
+        values = stack_config(project_dir, stack, skipped)
     except StackFileError as exc:
         raise LocalConfigError(str(exc)) from None
     prefix = f"{NAMESPACE}:"
@@ -64,4 +66,5 @@ def load_stack(project_dir: Path, stack: str) -> LocalStack:
         raise LocalConfigError(
             f"{len(exc.problems)} problem(s) in the {NAMESPACE} configuration of stack '{stack}':\n{listing}"
         ) from None
-    return LocalStack(project_dir, stack, settings, str(values.get("aws:region") or DEFAULT_REGION))
+    region = str(values.get("aws:region") or DEFAULT_REGION)
+    return LocalStack(project_dir, stack, settings, region, tuple(skipped))

@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"smoke: cannot read the stack outputs: {exc}", file=sys.stderr)
         return 2
+    if not isinstance(outputs, dict):
+        print(f"smoke: the outputs are a {type(outputs).__name__}, not an object of stack outputs", file=sys.stderr)
+        return 2
     missing = missing_outputs(outputs)
     if missing:
         print(f"smoke: the outputs of stack {args.stack!r} lack {', '.join(missing)}", file=sys.stderr)

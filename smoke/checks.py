@@ -44,7 +44,11 @@ class Options:
 
 
 def missing_outputs(outputs: dict) -> list[str]:
-    return [key for key in REQUIRED_OUTPUTS if not outputs.get(key)]
+    """Required outputs that are absent (or, for albArn, not an ARN)."""
+    missing = [key for key in REQUIRED_OUTPUTS if not outputs.get(key)]
+    if "albArn" not in missing and len(str(outputs["albArn"]).split(":")) < 6:
+        missing.append("albArn (not an ARN)")
+    return missing
 
 
 def region_of(arn: str) -> str:

@@ -58,6 +58,21 @@ def test_invalid_stack_configuration_is_reported_like_pulumi_does(project, capsy
     assert "routes[0].priority: 0 is outside 1-50000" in err
 
 
+def test_encrypted_values_are_left_out_with_a_warning(project, capsys, monkeypatch):
+    (project / "Pulumi.secret.yaml").write_text(
+        "config:\n  lambda-alb:function:\n    codeDir: handlers\n    handler: probe.handler\n"
+        "    environment:\n      PLAIN: shown\n      API_KEY:\n        secure: v1:AAAA\n"
+    )
+    stack = load_stack(project, "secret")
+    assert stack.settings.function.environment == {"PLAIN": "shown"}
+    assert stack.skipped_secrets == ("lambda-alb:function.environment.API_KEY",)
+    monkeypatch.setattr("localalb.__main__.make_server", lambda *a, **k: (_ for _ in ()).throw(OSError(98, "busy")))
+    main(["serve", "--stack", "secret", "--project-dir", str(project)])
+    assert (
+        "lambda-alb:function.environment.API_KEY is a secret only the Pulumi CLI can decrypt" in capsys.readouterr().err
+    )
+
+
 def test_a_missing_stack_file_is_named(project, capsys):
     assert main(["serve", "--stack", "nope", "--project-dir", str(project)]) == 2
     assert "Pulumi.nope.yaml: no such file" in capsys.readouterr().err

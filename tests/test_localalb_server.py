@@ -174,6 +174,9 @@ def test_body_is_base64_by_content_type_and_encoding(single, content_type, heade
         "int-header",
         "bad-base64",
         "base64-newlines",
+        "informational",
+        "bad-header-name",
+        "header-newline",
     ],
 )
 def test_invalid_response_shapes_are_502(single, multi, shape):
@@ -186,6 +189,38 @@ def test_only_the_active_header_field_is_read(single, multi):
     assert headers.get_all("Set-Cookie") == ["a=1"]
     _, headers, _ = request(multi, path="/cookies")
     assert headers.get_all("Set-Cookie") == ["a=1", "b=2"]
+
+
+def test_204_carries_no_body_and_the_connection_stays_framed(single):
+    conn = http.client.HTTPConnection("127.0.0.1", single.port, timeout=10)
+    try:
+        conn.request("GET", "/no-content")
+        first = conn.getresponse()
+        assert (first.status, first.read(), first.headers["X-Kept"]) == (204, b"", "yes")
+        conn.request("GET", "/maintenance")  # same connection: would fail if a body had leaked
+        second = conn.getresponse()
+        assert (second.status, second.read()) == (503, b'{"down":true}')
+    finally:
+        conn.close()
+
+
+def test_non_ascii_header_values_reach_the_client_as_utf8(single):
+    _, headers, _ = request(single, path="/unicode-header")
+    assert headers["X-Greeting"].encode("latin-1").decode("utf-8") == "grüß dich"
+
+
+def test_after_a_413_the_same_connection_serves_the_next_request(single):
+    conn = http.client.HTTPConnection("127.0.0.1", single.port, timeout=10)
+    try:
+        conn.request("POST", "/state", body=b"GET /maintenance HTTP/1.1\r\n\r\n" * 40000)  # > 1 MB
+        first = conn.getresponse()
+        first.read()
+        assert first.status == 413
+        conn.request("GET", "/no-content")  # the body was consumed, not parsed as a request
+        second = conn.getresponse()
+        assert (second.status, second.read()) == (204, b"")
+    finally:
+        conn.close()
 
 
 def test_base64_body_is_decoded_for_the_client(single):

@@ -213,8 +213,8 @@ def test_canary_adds_a_stable_alias_target_group_permission_and_attachment(canar
     assert aliases["live"]["functionVersion"] == canary.outputs["functionVersion"]
     permissions = {r.inputs["qualifier"]: r.inputs for r in canary.of_type("aws:lambda/permission:Permission")}
     groups = {r.name: r for r in canary.of_type("aws:lb/targetGroup:TargetGroup")}
-    assert set(groups) == {"lambda-alb-dev-tg", "lambda-alb-dev-tg-stable"}
-    assert permissions["stable"]["sourceArn"].endswith("/lambda-alb-dev-tg-stable/73e2d6bc24d8a067")
+    assert set(groups) == {"lambda-alb-dev-tg", "lambda-alb-dev-tgs"}
+    assert permissions["stable"]["sourceArn"].endswith("/lambda-alb-dev-tgs/73e2d6bc24d8a067")
     attachments = {r.name: r.inputs for r in canary.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")}
     assert attachments["lambda-alb-dev-attach-stable"]["targetId"].endswith(":function:lambda-alb-dev:stable")
 
@@ -230,7 +230,7 @@ def test_canary_weights_split_the_default_action_and_the_rules(canary):
     (listener,) = canary.of_type(LISTENER)
     (action,) = listener.inputs["defaultActions"]
     weights = {g["arn"].split("/")[1]: g["weight"] for g in action["forward"]["targetGroups"]}
-    assert weights == {"lambda-alb-dev-tg": 10, "lambda-alb-dev-tg-stable": 90}
+    assert weights == {"lambda-alb-dev-tg": 10, "lambda-alb-dev-tgs": 90}
     (rule,) = canary.of_type("aws:lb/listenerRule:ListenerRule")
     assert rule.inputs["actions"][0]["forward"] == action["forward"]
 

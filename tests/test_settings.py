@@ -94,6 +94,34 @@ def test_bad_value_is_named_with_its_path_value_and_what_is_allowed(values, expe
     assert any(expected in p for p in found), found
 
 
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            {"function": {"timeout": None}},
+            "function.timeout: has no value; give one or remove the key for the default (10)",
+        ),
+        ({"function": {"handler": None}}, "function.handler: has no value"),
+        (
+            {"loadBalancer": {"healthCheck": {"interval": None, "timeout": 10}}},
+            "loadBalancer.healthCheck.interval: has no value",
+        ),
+        (
+            {"function": {"canaryWeight": 10, "stableVersion": None}},
+            "function.canaryWeight: 10 needs function.stableVersion",
+        ),
+        ({"function": {"codeDir": "../.."}}, "function.codeDir: '../..' is outside the project"),
+    ],
+)
+def test_a_key_without_a_value_is_an_error_not_a_silent_default(values, expected):
+    found = problems(values)
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_null_reserved_concurrency_means_unreserved():
+    assert parse_settings({"function": {"reservedConcurrency": None}}, ROOT).function.reserved_concurrency is None
+
+
 def test_unknown_nested_key_gets_a_did_you_mean_hint():
     message = one_problem({"function": {"memroySize": 512}})
     assert message.startswith("function.memroySize: unknown key (did you mean 'memorySize'?)")

@@ -203,6 +203,18 @@ def test_health_checks_off_is_expected_not_a_failure():
     assert not result.ok and "unhealthy (Target.FailedHealthChecks" in result.detail
 
 
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [([1, 2], "the outputs are a list"), ({"url": "u", "albArn": "x", "listenerArns": ["l"], "targetGroupArn": "t",
+      "functionName": "f", "functionArn": "a"}, "lack albArn (not an ARN)")],
+)  # fmt: skip
+def test_unusable_outputs_exit_2_with_a_message(tmp_path, capsys, outputs, message):
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs))
+    assert main(["--stack", "dev", "--outputs", str(path)]) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_missing_outputs_exit_2(tmp_path, capsys):
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps({"url": "http://x/"}))

@@ -76,6 +76,10 @@ def handler(event, context):
             "headers": {"Content-Type": "application/octet-stream"},
             "multiValueHeaders": {"Content-Type": ["application/octet-stream"]},
         }
+    if path == "/no-content":
+        return {"statusCode": 204, "body": "ignored", "headers": {"X-Kept": "yes"}, "multiValueHeaders": {}}
+    if path == "/unicode-header":
+        return _ok("{}", multi=multi, extra={"X-Greeting": "grüß dich"})
     if path == "/no-content-type":
         return {"statusCode": 201, "body": "plain", "headers": {}, "multiValueHeaders": {}}
     if path == "/hop-by-hop":
@@ -96,6 +100,9 @@ def handler(event, context):
 
 
 INVALID = {
+    "informational": {"statusCode": 101, "body": ""},
+    "bad-header-name": {"statusCode": 200, "headers": {"bad name": "x"}, "multiValueHeaders": {"bad name": ["x"]}},
+    "header-newline": {"statusCode": 200, "headers": {"X-A": "a\r\nb"}, "multiValueHeaders": {"X-A": ["a\r\nb"]}},
     "string": "just a string",
     "list": [1, 2],
     "no-status": {"body": "x"},
