@@ -230,22 +230,22 @@ class Settings:
 
 # --- parsing ----------------------------------------------------------------------------------
 
-FUNCTION_KEYS = {
-    "runtime": "runtime",
-    "architecture": "architecture",
-    "memorySize": "memory_size",
-    "timeout": "timeout",
-    "reservedConcurrency": "reserved_concurrency",
-    "tracing": "tracing",
-    "logRetentionDays": "log_retention_days",
-    "environment": "environment",
-    "codeDir": "code_dir",
-    "handler": "handler",
-    "liveVersion": "live_version",
-    "canaryWeight": "canary_weight",
-    "stableVersion": "stable_version",
-    "permissionsBoundary": "permissions_boundary",
-}
+FUNCTION_KEYS = (
+    "runtime",
+    "architecture",
+    "memorySize",
+    "timeout",
+    "reservedConcurrency",
+    "tracing",
+    "logRetentionDays",
+    "environment",
+    "codeDir",
+    "handler",
+    "liveVersion",
+    "canaryWeight",
+    "stableVersion",
+    "permissionsBoundary",
+)
 LOAD_BALANCER_KEYS = (
     "internal", "vpcId", "subnetIds", "allowedCidrs", "certificateArn", "sslPolicy",
     "httpRedirect", "deletionProtection", "idleTimeout", "desyncMitigationMode",

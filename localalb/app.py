@@ -255,12 +255,12 @@ class LocalAlbApp:
         return f"{request.method} {request.protocol}://{host}{target} HTTP/1.1"
 
     def _summarise(self, request: alb.HttpRequest, record: AccessRecord) -> None:
-        rule = "default" if record.matched_rule == "0" else f"rule {record.matched_rule}"
+        rule = {"0": "default", "-": "refused before the rules"}.get(record.matched_rule, f"rule {record.matched_rule}")
         extra = f" {record.error_reason}" if record.error_reason != "-" else ""
         total_ms = (record.request_time + max(record.target_time, 0)) * 1000
         self.say(
             f"{request.method} {request.raw_path.decode('latin-1')} -> {record.elb_status}"
-            f"  {record.actions} ({rule}){extra}  {total_ms:.1f} ms"
+            f"  {'' if record.actions == '-' else record.actions + ' '}({rule}){extra}  {total_ms:.1f} ms"
         )
 
 
