@@ -9,7 +9,8 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components.packaging import build_package, write_package
+from components.dependencies import DependencyError, Target, build_function_package
+from components.packaging import write_package
 from components.settings import FunctionSettings
 
 BUILD_DIR = ".build"
@@ -79,7 +80,13 @@ def create_function(
 ) -> FunctionParts:
     """Create the role, log group, policy and function, children of ``parent``."""
     opts = pulumi.ResourceOptions(parent=parent)
-    package = build_package(project_dir / fs.code_dir)
+    try:
+        # The code plus requirements.txt's dependencies built for the function's own platform.
+        target = Target(fs.runtime, fs.architecture)
+        package = build_function_package(project_dir, fs.code_dir, target, project_dir / BUILD_DIR)
+    except DependencyError as exc:
+        lines = "".join(f"\n  - {problem}" for problem in exc.problems)
+        raise pulumi.RunError(f"{len(exc.problems)} problem(s) with the function's dependencies:{lines}") from None
     archive_path = write_package(package, project_dir / BUILD_DIR, name)
 
     role = aws.iam.Role(
