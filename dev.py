@@ -3,7 +3,7 @@
 
 python3 dev.py setup   create .venv and install requirements-dev.txt (when they changed)
 python3 dev.py test    setup, then lint and the whole test suite
-python3 dev.py bench   setup, then print the foundation benchmark's numbers
+python3 dev.py bench   setup, then print the foundation and dependency benchmarks' numbers
 python3 dev.py bench-local
                        setup, then the local ALB against serverless-offline (needs wrk and npm)
 python3 dev.py serve [--stack dev] [--port 8080] ...
@@ -54,6 +54,7 @@ def test() -> None:
 def bench() -> None:
     setup()
     _run(str(PYTHON), "benchmarks/foundation.py")
+    _run(str(PYTHON), "benchmarks/dependencies.py")
 
 
 def bench_local() -> None:

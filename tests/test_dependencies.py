@@ -28,7 +28,7 @@ from components.dependencies import (
 )
 from components.packaging import build_package
 from tests.harness import AwsMocks, RecordingMonitor, evaluate, load_stack
-from tests.test_localalb_cli import Running, get, project, serve_module, wait_for_body  # noqa: F401 - project is a fixture
+from tests.test_localalb_cli import Running, get, project, wait_for_body  # noqa: F401 - project is a fixture
 from tests.wheels import make_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,6 +156,15 @@ def test_a_pip_failure_is_pips_message_not_a_traceback(wheels, tmp_path):
     assert message.startswith("function.codeDir: fn/requirements.txt: pip could not install the requirements: ")
     assert "Invalid requirement" in message
     assert "Traceback" not in message
+    assert not any((tmp_path / ".build" / "dependencies").iterdir()), "a failed build leaves no cache entry"
+
+
+def test_files_included_with_dash_r_are_part_of_the_cache_key(tmp_path):
+    root = function_dir(tmp_path, "-r base.txt\n")
+    (root / "fn" / "base.txt").write_text("purething==1.0\n")
+    before = deps.requirements_digest(root / "fn" / "requirements.txt")
+    (root / "fn" / "base.txt").write_text("purething==2.0\n")
+    assert deps.requirements_digest(root / "fn" / "requirements.txt") != before
 
 
 def _sha256(path: Path) -> str:
@@ -174,6 +183,8 @@ def test_hashed_requirements_are_checked_for_every_package(wheels, tmp_path):
         match="all requirements must have their versions pinned with ==. These do not: fastthing",
     ):
         build(function_dir(tmp_path / "partial", f"purething==1.0 --hash=sha256:{_sha256(pure)}\n"))
+    with pytest.raises(DependencyError, match="pip could not install the requirements: THESE PACKAGES DO NOT MATCH"):
+        build(function_dir(tmp_path / "wrong", hashed.replace(_sha256(pure), "0" * 64)))
 
 
 def test_a_package_over_lambdas_limits_names_the_biggest_dependencies(wheels, tmp_path, monkeypatch):
@@ -277,12 +288,19 @@ def test_the_local_alb_imports_requirements_refuses_the_rest_and_rebuilds_on_cha
         running.stop()
 
 
-def test_a_local_build_failure_fails_the_init_with_pips_reason(wheels, project):  # noqa: F811
+def test_a_local_build_failure_fails_each_cold_start_with_pips_reason_without_rerunning_pip(
+    wheels,
+    project,  # noqa: F811
+    monkeypatch,
+):
     (project / "handlers" / "requirements.txt").write_text("nosuchthing\n")
-    env = local_dependency_env(project / "handlers", project / ".build")
-    assert "no wheel of 'nosuchthing' for this machine's Python" in env["LOCALALB_DEPENDENCIES_ERROR"]
-    server = serve_module(project, "broken", "def handler(event, context):\n    return {'statusCode': 200}\n")
+    stack_with(project, "broken", "def handler(event, context):\n    return {'statusCode': 200}\n")
+    running = Running(project, "broken")
     try:
-        assert get(server.port)[0] == 502
+        assert get(running.port)[0] == 502
+        running.wait_for(r"ImportError: function.codeDir: .*no wheel of 'nosuchthing' for this machine's Python")
     finally:
-        server.stop()
+        running.stop()
+    first = local_dependency_env(project / "handlers", project / ".build")
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("pip ran again"))
+    assert local_dependency_env(project / "handlers", project / ".build") == first
