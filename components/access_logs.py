@@ -27,7 +27,7 @@ def create_access_log_bucket(
     invoke: pulumi.InvokeOptions,
     parent: pulumi.Resource,
 ) -> AccessLogBucket:
-    """Create the bucket and its controls (SECURITY-BASELINE S3.2/3/5/6/8/12/13)."""
+    """Create the bucket and its controls (docs/security.md: S3.2/3/5/6/8/12/13)."""
     # protect: keep the bucket and its controls (and so the logs) when the stack is destroyed.
     opts = pulumi.ResourceOptions(parent=parent, retain_on_delete=logs.protect or None)
     bucket = aws.s3.Bucket(f"{name}-access-logs", force_destroy=logs.force_destroy, tags=tags, opts=opts)

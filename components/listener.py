@@ -152,7 +152,7 @@ def create_listeners(
         load_balancer_arn=load_balancer.arn,
         port=443,
         protocol="HTTPS",
-        # Never left unset: the API's default policy still allows TLS 1.0 (SECURITY-BASELINE ELB.17).
+        # Never left unset: the API's default policy still allows TLS 1.0 (docs/security.md: ELB.17).
         ssl_policy=lb_settings.ssl_policy,
         certificate_arn=certificate_arn,
         default_actions=[default],

@@ -188,7 +188,7 @@ class LambdaAlbService(pulumi.ComponentResource):
             target_group_arn=target_group.arn,
             target_id=alias.arn,
             # Registration fails unless the load balancer may already invoke the alias
-            # (ALB-SEMANTICS section 5); nothing in the data flow says so.
+            # (docs/alb-behaviour.md#ordering-that-breaks-deployments); nothing in the data flow says so.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
         return target_group, attachment

@@ -58,7 +58,7 @@ _HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 DEFAULT_ALLOWED_CIDRS = ("0.0.0.0/0",)
 DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-# The TLS 1.3 policies that also refuse TLS 1.0/1.1 (SECURITY-BASELINE ELB.17).
+# The TLS 1.3 policies that also refuse TLS 1.0/1.1 (docs/security.md: ELB.17).
 SSL_POLICIES = (
     "ELBSecurityPolicy-TLS13-1-2-2021-06",
     "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
@@ -86,7 +86,7 @@ _CERT_ARN_RE = re.compile(
     r"^arn:aws(-[a-z]+)*:(acm|iam):[a-z0-9-]*:\d{12}:(certificate/[A-Za-z0-9-]+|server-certificate/.+)$"
 )
 
-# Target-group health-check defaults and ranges for Lambda targets (ALB-SEMANTICS section 1).
+# Target-group health-check defaults and ranges for Lambda targets (docs/alb-behaviour.md#health-checks).
 HEALTH_INTERVAL_RANGE_S = (5, 300)
 HEALTH_TIMEOUT_RANGE_S = (2, 120)
 HEALTH_THRESHOLD_RANGE = (2, 10)
