@@ -147,7 +147,8 @@ def _uses_hashes(requirements: Path) -> bool:
 
 def _run_pip(args: list[str], requirements: Path, label: str, target: Target | None) -> None:
     """Run pip, turning a failure into a DependencyError with pip's own words."""
-    command = [sys.executable, "-m", "pip", "install", "--requirement", str(requirements), *args]
+    # pip runs from the requirements' folder, so relative paths in them mean what they say there.
+    command = [sys.executable, "-m", "pip", "install", "--requirement", str(requirements.resolve()), *args]
     command += ["--no-input", "--disable-pip-version-check", "--progress-bar", "off"]
     if _uses_hashes(requirements):
         # Hash-checking mode: every requirement, dependencies included, must be pinned with a hash.
@@ -240,7 +241,7 @@ _build_lock = threading.Lock()  # one pip at a time per process; the rename cove
 
 def build_dependencies(requirements: Path, target: Target, build_dir: Path, label: str) -> Dependencies:
     """The requirements installed for ``target``, from the cache when it has them (no pip run)."""
-    final = build_dir / "dependencies" / cache_key(requirements, target)
+    final = build_dir.resolve() / "dependencies" / cache_key(requirements, target)
     archive_path, manifest_path = final / "dependencies.zip", final / "manifest.json"
     cached = archive_path.exists() and manifest_path.exists()
     if not cached:
@@ -345,7 +346,7 @@ def local_dependencies(code_dir: Path, build_dir: Path) -> Path | None:
         return None
     parts = [requirements_digest(requirements), sys.implementation.cache_tag or "", sysconfig.get_platform()]
     key = hashlib.sha256("\n".join([*parts, _pip_version()]).encode()).hexdigest()[:32]
-    final = build_dir / "local-dependencies" / key
+    final = build_dir.resolve() / "local-dependencies" / key
     if key in _local_failures:
         raise DependencyError([_local_failures[key]])
     if final.is_dir():

@@ -101,6 +101,14 @@ def test_without_requirements_the_package_is_exactly_the_code_package(wheels, tm
     assert build(root).data == build_package(root / "fn").data
 
 
+def test_a_requirements_file_with_only_comments_adds_nothing_even_from_a_relative_path(wheels, tmp_path, monkeypatch):
+    root = function_dir(tmp_path, "# dependencies will come\n")
+    monkeypatch.chdir(tmp_path)
+    package = build_function_package(Path("."), "fn", Target("python3.13", "arm64"), Path(".build"))
+    assert sorted(entries(package)) == ["app.py", "requirements.txt"]
+    assert (root / ".build" / "dependencies").is_dir()
+
+
 def test_repeat_builds_are_byte_identical_even_when_pip_runs_again(wheels, tmp_path):
     root = function_dir(tmp_path, "purething==1.0\n")
     first = build(root)
