@@ -47,6 +47,7 @@ def wheels(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # this machine's pip.conf names other indexes
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
+    monkeypatch.setenv("PIP_NO_CACHE_DIR", "1")  # leave the user's pip cache alone
     return folder
 
 
@@ -109,39 +110,30 @@ def test_a_requirements_file_with_only_comments_adds_nothing_even_from_a_relativ
     assert (root / ".build" / "dependencies").is_dir()
 
 
-def test_repeat_builds_are_byte_identical_even_when_pip_runs_again(wheels, tmp_path):
-    root = function_dir(tmp_path, "purething==1.0\n")
+def test_repeat_builds_are_byte_identical_and_hold_no_machine_specific_files(wheels, tmp_path):
+    script = {"tool/__init__.py": b"", "tool-1.0.data/scripts/tool": b"#!python\nprint('hi')\n"}
+    make_wheel(wheels, "tool", files=script)
+    root = function_dir(tmp_path, "tool\npurething==1.0\n")
     first = build(root)
-    shutil.rmtree(root / ".build")
+    for info in zipfile.ZipFile(io.BytesIO(first.data)).infolist():
+        assert info.date_time == (1980, 1, 1, 0, 0, 0)
+        assert info.external_attr >> 16 in (0o644, 0o755)
+        assert not info.filename.startswith("bin/"), "scripts carry this machine's interpreter path"
+        assert "__pycache__" not in info.filename and not info.filename.endswith(".pyc")
+        assert not info.filename.endswith(("/RECORD", "/direct_url.json"))
+    shutil.rmtree(root / ".build")  # pip runs again, into another temporary folder
     (root / "fn" / "app.py").touch()
     second = build(root)
     assert first.data == second.data
     assert first.sha256_base64 == second.sha256_base64
 
 
-def test_the_package_holds_no_machine_specific_files(wheels, tmp_path):
-    script = {"tool/__init__.py": b"", "tool-1.0.data/scripts/tool": b"#!python\nprint('hi')\n"}
-    make_wheel(wheels, "tool", files=script)
-    package = build(function_dir(tmp_path, "tool\npurething\n"))
-    for info in zipfile.ZipFile(io.BytesIO(package.data)).infolist():
-        assert info.date_time == (1980, 1, 1, 0, 0, 0)
-        assert info.external_attr >> 16 in (0o644, 0o755)
-        assert not info.filename.startswith("bin/"), "scripts carry this machine's interpreter path"
-        assert "__pycache__" not in info.filename and not info.filename.endswith(".pyc")
-        assert not info.filename.endswith(("/RECORD", "/direct_url.json"))
-
-
 def test_an_unchanged_build_runs_no_pip_and_a_changed_requirements_file_does(wheels, tmp_path, monkeypatch):
     root = function_dir(tmp_path, "purething==1.0\n")
     first = build(root)
-    calls = []
-    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a) or pytest.fail("pip ran"))
-    assert build(root).data == first.data
-    assert calls == []
-    monkeypatch.undo()
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    with monkeypatch.context() as patched:
+        patched.setattr(subprocess, "run", lambda *a, **k: pytest.fail("pip ran"))
+        assert build(root).data == first.data
     make_wheel(wheels, "purething", "2.0", files={"purething/__init__.py": b"VERSION = 2\n"})
     (root / "fn" / "requirements.txt").write_text("purething==2.0\n")
     assert entries(build(root))["purething/__init__.py"] == b"VERSION = 2\n"
