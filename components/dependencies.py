@@ -239,6 +239,31 @@ def _publish(tmp: Path, final: Path) -> None:
 _build_lock = threading.Lock()  # one pip at a time per process; the rename covers other processes
 
 
+def _install_for_lambda(requirements: Path, target: Target, final: Path, label: str) -> None:
+    """pip into a temporary folder, zip it with its manifest, then move the result to ``final``."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+    try:
+        site = tmp / "site"
+        platform = [arg for tag in target.platforms for arg in ("--platform", tag)]
+        python = ["--implementation", "cp", "--python-version", target.python_version]
+        _run_pip(
+            ["--target", str(site), "--only-binary=:all:", *python, *platform, "--no-compile"],
+            requirements,
+            label,
+            target,
+        )
+        site.mkdir(exist_ok=True)  # a requirements file of comments installs nothing
+        data, manifest = _archive_site(site)
+        shutil.rmtree(site)
+        (tmp / "dependencies.zip").write_bytes(data)
+        (tmp / "manifest.json").write_text(json.dumps(manifest))
+        _publish(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def build_dependencies(requirements: Path, target: Target, build_dir: Path, label: str) -> Dependencies:
     """The requirements installed for ``target``, from the cache when it has them (no pip run)."""
     final = build_dir.resolve() / "dependencies" / cache_key(requirements, target)
@@ -247,36 +272,7 @@ def build_dependencies(requirements: Path, target: Target, build_dir: Path, labe
     if not cached:
         with _build_lock:
             if not archive_path.exists():
-                final.parent.mkdir(parents=True, exist_ok=True)
-                tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
-                try:
-                    site = tmp / "site"
-                    platform_args = [arg for tag in target.platforms for arg in ("--platform", tag)]
-                    _run_pip(
-                        [
-                            "--target",
-                            str(site),
-                            "--only-binary=:all:",
-                            "--implementation",
-                            "cp",
-                            "--python-version",
-                            target.python_version,
-                            *platform_args,
-                            "--no-compile",
-                        ],
-                        requirements,
-                        label,
-                        target,
-                    )
-                    site.mkdir(exist_ok=True)  # an empty requirements file installs nothing
-                    data, manifest = _archive_site(site)
-                    shutil.rmtree(site)
-                    (tmp / "dependencies.zip").write_bytes(data)
-                    (tmp / "manifest.json").write_text(json.dumps(manifest))
-                    _publish(tmp, final)
-                except BaseException:
-                    shutil.rmtree(tmp, ignore_errors=True)
-                    raise
+                _install_for_lambda(requirements, target, final, label)
     manifest = json.loads(manifest_path.read_text())
     return Dependencies(
         archive=archive_path.read_bytes(),
