@@ -831,7 +831,7 @@ POLICIES: tuple[Policy, ...] = (
     Policy(
         "function-env-no-plaintext-secret",
         "Secret-looking environment variables hold Pulumi secrets",
-        ("review",),
+        ("secrets",),
         function_env_no_plaintext_secret,
         sees_secrets=True,
         defaults={
@@ -874,7 +874,7 @@ POLICIES: tuple[Policy, ...] = (
     Policy(
         "iam-least-privilege",
         "IAM policies name their actions (no * or service:* wildcards)",
-        ("IAM least privilege",),
+        ("least privilege",),
         iam_least_privilege,
     ),
     Policy(
@@ -886,7 +886,7 @@ POLICIES: tuple[Policy, ...] = (
     Policy(
         "required-tags",
         "Taggable resources carry project, stack and managed-by",
-        ("review",),
+        ("tags",),
         required_tags,
         defaults={"tags": ["project", "stack", "managed-by"]},
     ),

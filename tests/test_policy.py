@@ -24,29 +24,22 @@ from policy.values import SECRET_SIG, SIG_KEY, UNKNOWN, Secret, mark
 from tests.harness import Graph, evaluate, load_stack
 
 ROOT = Path(__file__).resolve().parent.parent
-# The baseline table of the README (and docs/guardrails.md): every control has a policy.
-BASELINE = (
-    "ELB.1",
-    "ELB.4",
-    "ELB.5",
-    "ELB.6",
-    "ELB.12",
-    "ELB.13",
-    "ELB.16",
-    "ELB.17",
-    "Lambda.1",
-    "Lambda.2",
-    "S3.2",
-    "S3.3",
-    "S3.5",
-    "S3.6",
-    "S3.8",
-    "S3.12",
-    "S3.13",
-    "IAM least privilege",
-    "log retention",
-    "network",
-)
+
+
+def baseline_controls() -> set[str]:
+    """The controls of docs/security.md's table: ELB.1, S3.2/3/8 (three), least privilege, tags..."""
+    controls = set()
+    for line in (ROOT / "docs" / "security.md").read_text().splitlines():
+        cell = line.split("|")[1].strip() if line.startswith("| ") else ""
+        if not cell or cell in ("control", "---"):
+            continue
+        if cell.startswith(("ELB.", "Lambda.")):
+            controls.add(cell.split()[0])
+            continue
+        for part in cell.split(", "):
+            service, _, numbers = part.partition(".")
+            controls |= {f"{service}.{n}" for n in numbers.split("/")} if numbers else {part}
+    return controls
 
 
 def resources(graph: Graph) -> list[Resource]:
@@ -67,11 +60,10 @@ def with_config(stack: str, **sections: dict) -> dict:
     return config
 
 
-def tagged(items: list[Resource]) -> list[Resource]:
-    """What the tagging change in the component does: project, stack and managed-by on every taggable resource."""
-    tags = {"project": "lambda-alb", "stack": "dev", "managed-by": "pulumi"}
+def untagged(items: list[Resource]) -> list[Resource]:
+    """The resources as a component that forgot its tags would register them."""
     return [
-        Resource(r.type, r.name, {**r.props, "tags": tags}, r.urn, r.dependencies) if takes_tags(r.type) else r
+        Resource(r.type, r.name, {k: v for k, v in r.props.items() if k != "tags"}, r.urn, r.dependencies)
         for r in items
     ]
 
@@ -81,24 +73,20 @@ def tagged(items: list[Resource]) -> list[Resource]:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_policy_passes_on_every_resource_of_the_real_stacks(stack, request):
-    graph = request.getfixturevalue(stack)
-    found = [v for v in check_all(resources(graph)) if v.policy != "required-tags"]
-    assert found == []
+    assert check_all(resources(request.getfixturevalue(stack))) == []
 
 
-@pytest.mark.xfail(strict=True, reason="the component tags its resources in the lead's tagging change (issue 12)")
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_required_tags_pass_on_the_real_stacks(stack, request):
-    assert fired(check_all(resources(request.getfixturevalue(stack))), "required-tags") == []
-
-
-def test_required_tags_pass_once_the_component_tags_and_fire_per_resource_otherwise(prod):
+def test_required_tags_fire_on_each_taggable_resource_without_them(prod):
     items = resources(prod)
-    assert fired(check_all(tagged(items)), "required-tags") == []
-    untagged = fired(check_all(items), "required-tags")
-    assert len(untagged) == sum(takes_tags(r.type) for r in items) > 10
-    lb = next(m for m in untagged if m.startswith("lambda-alb-prod-lb "))
+    missing = fired(check_all(untagged(items)), "required-tags")
+    assert len(missing) == sum(takes_tags(r.type) for r in items) > 10
+    lb = next(m for m in missing if m.startswith("lambda-alb-prod-lb "))
     assert "tags: missing ['project', 'stack', 'managed-by']" in lb and "Fix:" in lb
+    partly = broken(prod, "lambda-alb-prod-lb", lambda p: p["tags"].pop("managed-by"))
+    assert [m.split(": ", 1)[1] for m in fired(check_all(partly), "required-tags")] == [
+        "tags: missing ['managed-by']. Fix: tag every resource with project, stack and managed-by (the component "
+        "does; a resource added outside it must pass tags=...)"
+    ]
 
 
 def test_taggability_comes_from_the_sdk_classes():
@@ -395,8 +383,8 @@ def test_each_policy_fires_on_a_broken_variant_with_a_message_naming_resource_pr
     subject = f"lambda-alb-{stack}-fn" if policy == "function-log-group" else name
     assert messages[0].startswith(f"{subject} (aws:"), messages[0]
     assert words in messages[0] and "Fix: " in messages[0]
-    # Nothing else is disturbed by the change (required-tags waits for the lead's tagging change).
-    assert {v.policy for v in found} - {"required-tags"} == {policy}
+    # Nothing else is disturbed by the change.
+    assert {v.policy for v in found} == {policy}
 
 
 def test_every_policy_has_a_broken_variant_or_a_config_variant_test():
@@ -455,6 +443,17 @@ def test_a_bucket_acl_is_refused(dev):
 
 
 ENV_POLICY = next(p for p in rules.POLICIES if p.name == "function-env-no-plaintext-secret")
+
+
+def test_a_secret_in_the_stack_file_passes_and_the_same_value_in_plaintext_is_refused():
+    config = with_config("dev", function={"environment": {"APP_ENV": "dev", "API_TOKEN": "s3cr3t-value"}})
+    secret = evaluate(config, "dev", secret_keys=["lambda-alb:function"])
+    assert check_all(resources(secret)) == []
+    assert fired(check_all(resources(evaluate(config, "dev"))), "function-env-no-plaintext-secret") == [
+        "lambda-alb-dev-fn (aws:lambda/function:Function): environment.variables.API_TOKEN: looks like a secret but "
+        "is stored as plaintext in the state and shown in previews. Fix: set it with `pulumi config set --secret "
+        "--path 'function.environment.API_TOKEN'`, or add API_TOKEN to this policy's allowNames if it is not a secret"
+    ]
 
 
 def test_a_secret_environment_value_passes_and_only_secret_looking_names_are_judged():
@@ -608,8 +607,9 @@ def test_pack_pins_match_the_project_requirements():
 
 
 def test_every_baseline_control_is_enforced_and_every_exception_is_documented():
-    controls = {c for p in rules.POLICIES for c in p.controls}
-    assert set(BASELINE) <= controls
+    baseline = baseline_controls()
+    assert {"ELB.1", "S3.8", "Lambda.2", "least privilege", "tags", "secrets"} <= baseline
+    assert baseline <= {c for p in rules.POLICIES for c in p.controls}
     guide = (ROOT / "docs" / "guardrails.md").read_text()
     for policy in rules.POLICIES:
         assert f"`{policy.name}`" in guide, policy.name
