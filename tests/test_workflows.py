@@ -183,3 +183,13 @@ def test_drift_opens_updates_and_closes_one_issue_per_stack(tmp_path, monkeypatc
     (tmp_path / "prod.json").write_text(json.dumps({"stack": "prod", "status": "error", "output": "boom"}))
     drift.report(tmp_path, "run")
     assert [c for c in calls if c[1] != "list"] == []  # a failed preview touches no issue
+
+
+def test_pull_requests_price_base_and_head_of_both_stacks_side_by_side_in_one_comment():
+    cost = load("pull-request.yml")["jobs"]["cost"]
+    assert cost["needs"] == "test"
+    assert cost["permissions"] == {"contents": "read", "pull-requests": "write"}  # no AWS role: mocks only
+    run = "\n".join(step.get("run", "") for step in cost["steps"])
+    assert 'git worktree add --detach "$RUNNER_TEMP/base" "$BASE_SHA"' in run
+    assert "for stack in dev prod" in run and "-m costs compare" in run
+    assert run.count("<!-- lambda-alb-cost -->") == 2  # written into the comment, and how it is found again
