@@ -615,3 +615,28 @@ def test_every_baseline_control_is_enforced_and_every_exception_is_documented():
         assert f"`{policy.name}`" in guide, policy.name
     for exception in rules.ACCEPTED_EXCEPTIONS:
         assert exception.what in guide, exception.what
+
+
+def test_the_pack_describes_every_policy_with_its_config_schema():
+    from google.protobuf import empty_pb2
+
+    info = _analyzer().GetAnalyzerInfo(empty_pb2.Empty(), None)
+    assert info.supportsConfig and [p.name for p in info.policies] == [p.name for p in rules.POLICIES]
+    env = next(p for p in info.policies if p.name == "function-env-no-plaintext-secret")
+    assert set(json_format.MessageToDict(env.configSchema.properties)) == {"namePatterns", "allowNames"}
+
+
+def test_the_pack_runs_stack_policies_on_the_whole_stack():
+    from pulumi.runtime.proto import analyzer_pb2
+
+    def resource(typ: str, name: str, props: dict, dependencies: tuple[str, ...] = ()) -> analyzer_pb2.AnalyzerResource:
+        struct = struct_pb2.Struct()
+        json_format.ParseDict(props, struct)
+        urn = f"urn:pulumi:prod::lambda-alb::{typ}::{name}"
+        return analyzer_pb2.AnalyzerResource(type=typ, name=name, urn=urn, properties=struct, dependencies=dependencies)
+
+    lb = resource(rules.LOAD_BALANCER, "lb", {"enableDeletionProtection": False, "internal": False})
+    https = resource(rules.LISTENER, "https", {"protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"})
+    waf = resource(rules.WEB_ACL_ASSOCIATION, "waf", {"resourceArn": "arn:lb"}, (lb.urn,))
+    response = _analyzer().AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[lb, https, waf]), None)
+    assert [(d.policyName, d.urn) for d in response.diagnostics] == [("prod-like-deletion-protection", lb.urn)]
