@@ -1027,7 +1027,7 @@ def check_all(resources: Sequence[Resource], config: Mapping[str, Mapping[str, A
         for marked, unmarked in zip(resources, plain_resources, strict=True):
             props = marked.props if policy.sees_secrets else unmarked.props
             found += [
-                Violation(policy.name, r, text)
-                for r, text in [(marked.name, t) for t in run_resource(policy, marked.type, marked.name, props, own)]
+                Violation(policy.name, marked.name, text)
+                for text in run_resource(policy, marked.type, marked.name, props, own)
             ]
     return found
