@@ -20,6 +20,7 @@ from typing import Any
 
 import pulumi_policy
 import pulumi_policy.policy as _sdk
+from pulumi_policy.version import VERSION as SDK_VERSION
 
 from policy import rules
 from policy.values import mark
@@ -35,7 +36,7 @@ def capture_wire_properties() -> None:
     original: Callable[..., Any] | None = getattr(_sdk, "deserialize_properties", None)
     if original is None or not callable(original):
         raise RuntimeError(
-            f"pulumi-policy {pulumi_policy.__name__} no longer has policy.deserialize_properties: "
+            f"pulumi-policy {SDK_VERSION} no longer has policy.deserialize_properties: "
             "policy/pack.py cannot see which values are secret; update capture_wire_properties"
         )
     if getattr(original, "captures_wire", False):

@@ -640,3 +640,11 @@ def test_the_pack_runs_stack_policies_on_the_whole_stack():
     waf = resource(rules.WEB_ACL_ASSOCIATION, "waf", {"resourceArn": "arn:lb"}, (lb.urn,))
     response = _analyzer().AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[lb, https, waf]), None)
     assert [(d.policyName, d.urn) for d in response.diagnostics] == [("prod-like-deletion-protection", lb.urn)]
+
+
+def test_the_pack_refuses_to_start_when_the_sdk_no_longer_deserializes_where_it_looks(monkeypatch):
+    import pulumi_policy.policy as sdk
+
+    monkeypatch.delattr(sdk, "deserialize_properties")
+    with pytest.raises(RuntimeError, match="pulumi-policy 1.21.0 no longer has policy.deserialize_properties"):
+        pack.capture_wire_properties()
