@@ -31,6 +31,7 @@ from components.declare import (
 from components.settings import (
     NAMESPACE,
     FixedResponseArgs,
+    FunctionArgs,
     HealthCheckArgs,
     LambdaAlbServiceArgs,
     RedirectArgs,
@@ -66,6 +67,7 @@ def stack_schema() -> dict[str, Any]:
         },
         "additionalProperties": False,
         "$defs": {
+            "function": block_schema(FunctionArgs),
             "route": block_schema(RouteArgs),
             "fixedResponse": block_schema(FixedResponseArgs),
             "redirect": block_schema(RedirectArgs),

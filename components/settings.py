@@ -295,11 +295,20 @@ def _parse_default_action(raw: Any, d: Mapping[str, Any], rd: Reader, path: str,
     if isinstance(raw, r.Forward | r.FixedResponse | r.Redirect):
         rd.problems.extend(raw.problems(path))
         return raw
+    if isinstance(raw, dict) and set(raw) == {"forward"}:
+        target = raw["forward"]
+        if not isinstance(target, str) or not _FUNCTION_KEY_RE.match(target):
+            rd.add(f"{path}.forward: {target!r} is not a function's key; name one of the functions")
+            return r.Forward()
+        return r.Forward(function=target)
     if isinstance(raw, dict) and len(raw) == 1 and set(raw) <= {rd.key("fixed_response"), "redirect"}:
         action = _parse_action(raw, rd, path)
         rd.problems.extend(action.problems(f"{path}.{next(iter(raw))}"))
         return action
-    rd.add(f"{path}: {raw!r} is not allowed; use forward, {{fixedResponse: {{...}}}} or {{redirect: {{...}}}}")
+    rd.add(
+        f"{path}: {raw!r} is not allowed; use forward, {{forward: <function>}}, {{fixedResponse: {{...}}}} "
+        "or {redirect: {...}}"
+    )
     return r.Forward()
 
 
@@ -382,6 +391,14 @@ def _parse_routes(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default
                 conditions=_parse_conditions(route, rd, where),
                 action=_parse_action({k: route[k] for k in actions[:1]}, rd, where),
             )
+            if "function" in route:
+                target = route["function"]
+                if actions:
+                    rd.add(f"{where}.function: only a route that forwards names a function; remove it or {actions[0]}")
+                elif not isinstance(target, str) or not _FUNCTION_KEY_RE.match(target):
+                    rd.add(f"{where}.function: {target!r} is not a function's key")
+                else:
+                    rule = dataclasses.replace(rule, action=r.Forward(function=target))
             found = rule.problems(where)
             if "priority" not in route:
                 found = [p for p in found if not p.startswith(f"{where}.priority")]
@@ -466,6 +483,26 @@ def _parse_prefix(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default
     return prefix
 
 
+_FUNCTION_KEY_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+def _parse_functions(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> dict[str, Any]:
+    """``functions``: each entry a whole function block, read and checked like ``function``."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        rd.add(f"{path}: {raw!r} is not a map of function keys to function blocks, e.g. {{api: {{memorySize: 512}}}}")
+        return {}
+    functions = {}
+    for key, block in raw.items():
+        where = f"{path}.{key}" if rd.style == CAMEL else f"{path}[{key!r}]"
+        if not isinstance(key, str) or not _FUNCTION_KEY_RE.match(key):
+            rd.add(f"{where}: not a function key; use lower-case letters, digits and -, starting with a letter")
+            continue
+        functions[key] = read_block(FunctionArgs, block, where, rd)
+    return functions
+
+
 def _parse_tags(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> dict[str, str]:
     """The team's own tags: AWS's limits, no ``aws:`` prefix, and our own keys stay ours."""
     if raw is None:
@@ -513,6 +550,8 @@ _ENVIRONMENT_SCHEMA = {
 _DEFAULT_ACTION_SCHEMA = {
     "oneOf": [
         {"const": "forward"},
+        {"type": "object", "additionalProperties": False, "required": ["forward"],
+         "properties": {"forward": {"type": "string"}}},
         {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
          "properties": {"fixedResponse": {"$ref": "#/$defs/fixedResponse"}, "redirect": {"$ref": "#/$defs/redirect"}}},
     ]
@@ -871,6 +910,10 @@ class RouteArgs:
         doc="Any pair matches; no key means any key; `\\*` and `\\?` are literal.",
     )  # fmt: skip
     source_ips: tuple[str, ...] = setting((), kind="strings", doc="CIDR blocks of the TCP peer (not X-Forwarded-For).")
+    function: str | None = setting(
+        None, kind="string", pattern=r"^[a-z][a-z0-9-]*$", allowed="a key of `functions`",
+        doc="With several functions: the one this route forwards to (not with fixedResponse or redirect).",
+    )  # fmt: skip
     fixed_response: FixedResponseArgs | None = setting(
         None, kind="block", block=FixedResponseArgs, doc="Answer with a fixed response.", allowed="see below"
     )
@@ -1017,6 +1060,13 @@ class LambdaAlbServiceArgs:
     """Everything the component needs: the stack configuration, block by block."""
 
     function: FunctionArgs = setting(kind="block", block=FunctionArgs, factory=FunctionArgs, doc="The Lambda function.")
+    functions: Mapping[str, FunctionArgs] = setting(
+        kind="custom", factory=dict, parse=_parse_functions,
+        schema={"type": "object", "propertyNames": {"pattern": r"^[a-z][a-z0-9-]*$"},
+                "additionalProperties": {"$ref": "#/$defs/function"}},
+        allowed="a map of short keys (`api`, `web`: lower-case letters, digits, -) to `function` blocks",
+        doc="Several functions behind the one load balancer, instead of function; routes name theirs.",
+    )  # fmt: skip
     load_balancer: LoadBalancerArgs = setting(
         kind="block", block=LoadBalancerArgs, factory=LoadBalancerArgs,
         doc="The load balancer, its listeners and security group.",
@@ -1040,7 +1090,49 @@ class LambdaAlbServiceArgs:
         doc="The team's own tags (cost centre, owner...), on every taggable resource next to the component's.",
     )  # fmt: skip
 
+    def targets(self) -> dict[str | None, FunctionArgs]:
+        """The functions behind the load balancer: ``{None: function}``, or ``functions`` by key."""
+        return dict(self.functions) if self.functions else {None: self.function}
+
     def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
+        """Routes name functions that exist; every function is reached; HTTPS never redirects to HTTP."""
+        self._check_functions(rd, given)
+        self._check_redirects(rd)
+
+    def _check_functions(self, rd: Reader, given: frozenset[str]) -> None:
+        routes, lb, functions = rd.key("routes"), rd.key("load_balancer"), rd.key("functions")
+        default_where = f"{lb}.{rd.key('default_action')}"
+        forwards = [(f"{routes}[{i}].function", rule.action) for i, rule in enumerate(self.routes)]
+        forwards.append((f"{default_where}.forward", self.load_balancer.default_action))
+        forwards = [(where, action) for where, action in forwards if isinstance(action, r.Forward)]
+        if not self.functions:
+            if functions in given:
+                return  # an unreadable map is reported where it is read
+            for where, action in forwards:
+                if action.function is not None:
+                    rd.add(
+                        f"{where}: {action.function!r} names a function, but this service has one (the function "
+                        "block); remove it, or declare several under functions"
+                    )
+            return
+        if rd.key("function") in given:
+            rd.add(f"function: set together with {functions}; give one function block or a map of several")
+        known = sorted(self.functions)
+        reached = set()
+        for where, action in forwards:
+            if action.function is None:
+                example = "{forward: " + known[0] + "}" if where.startswith(default_where) else f"function: {known[0]}"
+                rd.add(f"{where}: forwards without naming a function; with several, name one ({example})")
+            elif action.function not in self.functions:
+                hint = did_you_mean(action.function, known)
+                rd.add(f"{where}: {action.function!r} is not one of the functions{hint}; known: {', '.join(known)}")
+            else:
+                reached.add(action.function)
+        for key in known:
+            if key not in reached:
+                rd.add(f"{functions}.{key}: no route or default action forwards to it; route to it or remove it")
+
+    def _check_redirects(self, rd: Reader) -> None:
         """ALB does not redirect from its HTTPS listener to plain HTTP."""
         if not self.load_balancer.https:
             return
@@ -1069,13 +1161,14 @@ def read_settings(values: Mapping[str, Any], rd: Reader, path: str = "") -> Lamb
     """The whole configuration from its top-level values, problems collected in ``rd``."""
     join = (lambda key: f"{path}.{key}") if path else (lambda key: key)
     declared = {
-        rd.key(f): f for f in ("function", "load_balancer", "routes", "access_logs", "monitoring", "waf", "tags")
+        rd.key(f): f
+        for f in ("function", "functions", "load_balancer", "routes", "access_logs", "monitoring", "waf", "tags")
     }
     for key in values:
         if key not in declared:
             rd.add(unknown_key_problem(key))
     # The load balancer first: its problems come first, as they are the likeliest to block a deploy.
-    order = ["load_balancer", "function", "routes", "access_logs", "monitoring", "waf", "tags"]
+    order = ["load_balancer", "function", "functions", "routes", "access_logs", "monitoring", "waf", "tags"]
     parsed: dict[str, Any] = {}
     for name in order:
         key = rd.key(name)
@@ -1090,7 +1183,8 @@ def read_settings(values: Mapping[str, Any], rd: Reader, path: str = "") -> Lamb
             default = f.default_factory() if callable(f.default_factory) else f.default
             parsed[name] = spec.parse(raw, values, rd, join(key), default)
     settings = LambdaAlbServiceArgs(**parsed)
-    settings.cross_check(rd, path, frozenset(values))
+    # Pulumi.yaml declares every key with an empty default: an empty value is not "given".
+    settings.cross_check(rd, path, frozenset(k for k, v in values.items() if v not in (None, {}, [], ())))
     return settings
 
 
