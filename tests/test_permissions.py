@@ -433,7 +433,7 @@ def requests(stack: Stack, operation: str) -> Iterator[Request]:
             )
             why = f"{operation} {reg.type} {reg.name}"
             own_tags = bool(mapping()[tf].attributes.get("tags"))  # a type with tagging calls carries its own
-            tags = reg.inputs.get("tags") or {} if own_tags else parent_tags
+            tags = (reg.inputs.get("tags") or {}) if own_tags else parent_tags
             yield Request(action, stack.resources(tf, reg, action), context(action, operation, tags, external), why)
     if operation == "read":
         for token in sorted(set(stack.graph.invokes)):
@@ -698,25 +698,44 @@ def _resources(statement: dict[str, Any]) -> list[str]:
 
 
 def _pinned(statement: dict[str, Any], stack: str) -> bool:
-    """A condition that ties the statement to the stack: its tag, or the boundary (only new roles)."""
-    for operator, keys in statement.get("Condition", {}).items():
-        for key, value in keys.items():
-            if key in (f"aws:ResourceTag/{access.STACK_TAG}", f"aws:RequestTag/{access.STACK_TAG}") and value == stack:
-                return operator in ("StringEquals", "StringEqualsIfExists")
-    return False
+    """Whether a condition requires the stack's own tag (``...IfExists`` alone would let a request
+    without the key through)."""
+    keys = (f"aws:ResourceTag/{access.STACK_TAG}", f"aws:RequestTag/{access.STACK_TAG}")
+    equals = statement.get("Condition", {}).get("StringEquals", {})
+    return any(equals.get(key) == stack for key in keys)
 
 
-@pytest.mark.parametrize("kind", ["deploy-dev", "deploy-prod"])
-def test_no_destructive_action_on_resources_outside_the_stack_without_a_stack_condition(kind):
-    stack = access.STACKS[kind]
+def loose_grants(statements: list[dict[str, Any]], stack: str) -> list[str]:
+    """Destructive actions allowed on resources outside the stack's names without a stack-tag
+    condition ("<action> on <resource>"), the accepted exceptions left out."""
     own = f"{PROJECT}-{stack}"
     loose = []
-    for statement in policy(kind):
+    for statement in statements:
         if statement["Effect"] != "Allow" or statement["Sid"] == "PulumiStateWrite" or _pinned(statement, stack):
             continue  # the state files are scoped by path (next test)
         unscoped = [r for r in _resources(statement) if own not in r and f"hostedzone/{ZONES[stack]}" not in r]
         loose += [f"{a} on {r}" for a in statement["Action"] if is_destructive(a) for r in unscoped]
-    assert [entry for entry in loose if entry not in ACCEPTED_UNSCOPED] == []
+    return [entry for entry in loose if entry not in ACCEPTED_UNSCOPED]
+
+
+@pytest.mark.parametrize("kind", ["deploy-dev", "deploy-prod"])
+def test_no_destructive_action_on_resources_outside_the_stack_without_a_stack_condition(kind):
+    assert loose_grants(policy(kind), access.STACKS[kind]) == []
+
+
+def test_an_unpinned_destructive_grant_is_caught():
+    statements = [
+        *policy("deploy-dev"),
+        {"Sid": "Loose", "Effect": "Allow", "Action": ["ec2:RevokeSecurityGroupIngress"], "Resource": "*"},
+        {
+            "Sid": "PinnedToTheWrongStack",
+            "Effect": "Allow",
+            "Action": ["kms:ScheduleKeyDeletion"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/stack": "prod"}},
+        },
+    ]
+    assert loose_grants(statements, "dev") == ["ec2:RevokeSecurityGroupIngress on *", "kms:ScheduleKeyDeletion on *"]
 
 
 def test_state_writes_are_the_only_unnamed_destructive_grants_besides_the_accepted_ones():
@@ -754,10 +773,10 @@ def victim_arns(victim: str) -> dict[str, set[str]]:
     return arns
 
 
-def other_stack_requests(attacker: str, victim: str) -> Iterator[Request]:
-    """Every non-read action the attacker's role holds, on each of the victim's resources, with
-    the victim's tags on the resource and any tags in the request (a forged EC2 create action too)."""
-    held = {a for a in granted_actions(policy(f"deploy-{attacker}")) if not is_read(a)}
+def other_stack_requests(statements: list[dict[str, Any]], attacker: str, victim: str) -> Iterator[Request]:
+    """Every non-read action the attacker's statements grant, on each of the victim's resources,
+    with the victim's tags on the resource and any tags in the request (a forged EC2 create action too)."""
+    held = {a for a in granted_actions(statements) if not is_read(a)}
     arns = victim_arns(victim)
     for action in sorted(held):
         # Creating with its own tag makes a new resource of the attacker's stack, not the victim's.
@@ -780,21 +799,31 @@ def other_stack_requests(attacker: str, victim: str) -> Iterator[Request]:
             )
 
 
-@pytest.mark.parametrize(("attacker", "victim"), [("dev", "prod"), ("prod", "dev")])
-def test_a_deploy_role_is_refused_every_destructive_action_on_the_other_stacks_resources(attacker, victim):
-    statements = policy(f"deploy-{attacker}")
-    allowed = []
-    checked = 0
-    for request in other_stack_requests(attacker, victim):
+def allowed_on_other_stack(statements: list[dict[str, Any]], attacker: str, victim: str) -> list[str]:
+    """The attacker's requests on the victim's resources that ``statements`` allow."""
+    allowed, checked = set(), 0
+    for request in other_stack_requests(statements, attacker, victim):
         if f"{request.action} on *" in ACCEPTED_UNSCOPED:
             continue
         if request.action == "wafv2:AssociateWebACL" and "/webacl/" in request.resources[0]:
             continue  # putting the other stack's ACL in front of one's own load balancer does not change the ACL
         checked += 1
         if allows(statements, request):
-            allowed.append(f"{request.action}: {request.why}")
-    assert checked > 500
-    assert sorted(set(allowed)) == []
+            allowed.add(f"{request.action}: {request.why}")
+    assert checked > 500, "the victim's resources were not found"
+    return sorted(allowed)
+
+
+@pytest.mark.parametrize(("attacker", "victim"), [("dev", "prod"), ("prod", "dev")])
+def test_a_deploy_role_is_refused_every_destructive_action_on_the_other_stacks_resources(attacker, victim):
+    assert allowed_on_other_stack(policy(f"deploy-{attacker}"), attacker, victim) == []
+
+
+def test_an_unpinned_grant_reaches_the_other_stack():
+    """The check above can fail: the kind of grant issue 8 found (a security-group change on ``*``)."""
+    loose = {"Sid": "Loose", "Effect": "Allow", "Action": ["ec2:RevokeSecurityGroupIngress"], "Resource": "*"}
+    allowed = allowed_on_other_stack([*policy("deploy-dev"), loose], "dev", "prod")
+    assert allowed and all(line.startswith("ec2:RevokeSecurityGroupIngress: dev role") for line in allowed)
 
 
 def test_the_dev_role_cannot_create_resources_tagged_for_prod():
