@@ -612,6 +612,8 @@ def test_an_existing_web_acl_of_any_name_may_be_associated_but_not_changed():
     assert allows(policy("deploy-dev"), associate[0])
     for action in ("wafv2:UpdateWebACL", "wafv2:DeleteWebACL", "wafv2:PutLoggingConfiguration"):
         assert not allows(policy("deploy-dev"), Request(action, (EXISTING_ACL,))), action
+    prod_lb = associate[0].resources[1].replace("lambda-alb-dev-", "lambda-alb-prod-")
+    assert not allows(policy("deploy-dev"), Request("wafv2:AssociateWebACL", (EXISTING_ACL, prod_lb)))
 
 
 def test_a_resource_type_without_permissions_fails_the_check(monkeypatch):
@@ -861,6 +863,24 @@ def test_a_tag_scoped_resource_created_without_its_stack_tag_is_refused():
     refused_actions = {line.split(" ")[0] for line in refusals}
     assert {"ec2:CreateSecurityGroup", "acm:RequestCertificate", "kms:CreateKey"} <= refused_actions
     assert {a.split(":")[0] for a in refused_actions} == {"ec2", "acm", "kms"}
+
+
+def test_known_limit_an_untagged_certificate_can_be_claimed():
+    """docs/delivery.md's accepted limit: tagging on creation cannot be told from tagging an
+    existing untagged resource (outside EC2), so a role may tag an untagged certificate as its own.
+    A certificate of the other stack carries its tag and stays out of reach."""
+    certificate = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0000-untagged"
+    claim = Request("acm:AddTagsToCertificate", (certificate,), tag_context(standard_tags("dev")))
+    assert allows(policy("deploy-dev"), claim)
+    prods = Request("acm:AddTagsToCertificate", (certificate,), claim.context | resource_tags(standard_tags("prod")))
+    assert not allows(policy("deploy-dev"), prods)
+
+
+def test_known_limit_a_stack_named_after_another_with_a_suffix_shares_its_names():
+    """docs/delivery.md: names are scoped as lambda-alb-<stack>-*, so a stack "dev-x" would be in reach."""
+    target_group = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/lambda-alb-dev-x-tg-{SUFFIX}/1"
+    assert allows(policy("deploy-dev"), Request("elasticloadbalancing:DeleteTargetGroup", (target_group,)))
+    assert not any(a != b and b.startswith(a) for a in access.STACKS.values() for b in access.STACKS.values())
 
 
 def test_without_a_hosted_zone_a_deploy_role_changes_no_dns_record():
