@@ -76,6 +76,7 @@ class Spec:
     allowed: str | None = None  # the "allowed" column, when the generated one would not say it
     block: type | None = None  # block kinds: the nested dataclass
     inputs: bool = False  # in code, may be a pulumi.Input resolved at deploy time
+    code_only: bool = False  # an argument of the component only (a pulumi.Archive...), not a stack key
 
 
 def setting(default: Any = None, *, factory: Callable[[], Any] | None = None, **spec: Any) -> Any:
@@ -86,9 +87,11 @@ def setting(default: Any = None, *, factory: Callable[[], Any] | None = None, **
     return field(default=default, metadata=metadata)
 
 
-def specs(cls: type) -> list[tuple[dataclasses.Field[Any], Spec]]:
-    """The declared settings of a block, in declaration order (internal fields left out)."""
-    return [(f, f.metadata["spec"]) for f in dataclasses.fields(cls) if "spec" in f.metadata]
+def specs(cls: type, style: str = CAMEL) -> list[tuple[dataclasses.Field[Any], Spec]]:
+    """The declared settings of a block, in declaration order; in a stack file's spelling, without
+    the arguments only code can give."""
+    declared = [(f, f.metadata["spec"]) for f in dataclasses.fields(cls) if "spec" in f.metadata]
+    return [(f, spec) for f, spec in declared if style == SNAKE or not spec.code_only]
 
 
 def key_of(f: dataclasses.Field[Any], style: str) -> str:
@@ -97,7 +100,7 @@ def key_of(f: dataclasses.Field[Any], style: str) -> str:
 
 def keys(cls: type, style: str = CAMEL) -> tuple[str, ...]:
     """The keys a block accepts, in the given spelling."""
-    return tuple(key_of(f, style) for f, _ in specs(cls))
+    return tuple(key_of(f, style) for f, _ in specs(cls, style))
 
 
 def default_of(f: dataclasses.Field[Any]) -> Any:
@@ -236,7 +239,9 @@ def read_block(cls: type, raw: Any, path: str, rd: Reader) -> Any:
     A field's problems name ``<path>.<key>``; an absent key takes the declared default. The block's
     ``cross_check(rd, path, given)`` method, when it has one, checks the rules that join fields.
     """
-    declared = specs(cls)
+    declared = specs(cls, rd.style)
+    if dataclasses.is_dataclass(raw) and not isinstance(raw, type):
+        raw = as_raw(raw, rd.style)
     d = rd.obj(raw, path, (key_of(f, rd.style) for f, _ in declared))
     values: dict[str, Any] = {}
     for f, spec in declared:
@@ -257,10 +262,7 @@ def read_block(cls: type, raw: Any, path: str, rd: Reader) -> Any:
             values[f.name] = rd.strings(d.get(key, default), where, spec.example, spec.check)
         elif spec.kind == "block":
             assert spec.block is not None
-            nested = d.get(key)
-            if dataclasses.is_dataclass(nested) and not isinstance(nested, type):
-                nested = as_raw(nested, rd.style)
-            values[f.name] = read_block(spec.block, nested, where, rd)
+            values[f.name] = read_block(spec.block, d.get(key), where, rd)
         else:
             assert spec.parse is not None, f"{cls.__name__}.{f.name}: a custom setting needs parse"
             values[f.name] = spec.parse(d.get(key), d, rd, where, default)
@@ -272,16 +274,27 @@ def read_block(cls: type, raw: Any, path: str, rd: Reader) -> Any:
 
 
 def as_raw(block: Any, style: str = SNAKE) -> dict[str, Any]:
-    """A block built in code, as the reader's raw input: every declared field, nested blocks too."""
+    """A block built in code, as the reader's raw input: the fields that differ from their default
+    (so that "given" means what the caller gave, as in a stack file), nested blocks too."""
     raw: dict[str, Any] = {}
-    for f, spec in specs(type(block)):
+    for f, spec in specs(type(block), style):
         value = getattr(block, f.name)
+        if _same(value, default_of(f)):
+            continue
         if spec.kind == "block" and dataclasses.is_dataclass(value):
             value = as_raw(value, style)
         elif isinstance(value, tuple) and spec.kind == "strings":
             value = list(value)
         raw[key_of(f, style)] = value
     return raw
+
+
+def _same(value: Any, default: Any) -> bool:
+    """Equal to the default, never judging a value that is not known yet by its equality."""
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except Exception:  # noqa: BLE001 - an Output or any exotic object is simply "given"
+        return False
 
 
 # --- what the declarations say about themselves ---------------------------------------------------
@@ -373,6 +386,8 @@ def block_schema(cls: type) -> dict[str, Any]:
 def describe(cls: type) -> type:
     """Class decorator: append each declared field (snake_case, default, allowed, meaning) to the
     block's docstring, the args reference a Python user reads in an editor or ``help()``."""
-    lines = [f"- ``{f.name}`` ({default_text(f, spec)}; {allowed_text(spec)}): {spec.doc}" for f, spec in specs(cls)]
+    lines = [
+        f"- ``{f.name}`` ({default_text(f, spec)}; {allowed_text(spec)}): {spec.doc}" for f, spec in specs(cls, SNAKE)
+    ]
     cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n\nFields:\n\n" + "\n".join(lines) + "\n"
     return cls

@@ -31,10 +31,10 @@ from components.declare import (
 from components.settings import (
     NAMESPACE,
     FixedResponseArgs,
-    HealthCheck,
+    HealthCheckArgs,
+    LambdaAlbServiceArgs,
     RedirectArgs,
     RouteArgs,
-    Settings,
 )
 
 SCHEMA_PATH = Path("schema/stack.schema.json")
@@ -48,7 +48,7 @@ _STACK_FILE_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt", "enviro
 
 def stack_schema() -> dict[str, Any]:
     """The JSON Schema of a stack file: our namespace fully typed, other namespaces (aws:...) free."""
-    ours = {f"{NAMESPACE}:{key_of(f, CAMEL)}": field_schema(f, spec) for f, spec in specs(Settings)}
+    ours = {f"{NAMESPACE}:{key_of(f, CAMEL)}": field_schema(f, spec) for f, spec in specs(LambdaAlbServiceArgs)}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://github.com/lambda-alb/lambda-alb/schema/stack.schema.json",
@@ -85,7 +85,7 @@ def pulumi_yaml_config() -> str:
         "  # The reference, with every field, is docs/configuration.md. A stack's object replaces the",
         "  # default below whole (the Pulumi CLI does not deep-merge objects).",
     ]
-    for f, spec in specs(Settings):
+    for f, spec in specs(LambdaAlbServiceArgs):
         key = key_of(f, CAMEL)
         is_list = spec.kind == "custom" and (spec.schema or {}).get("type") == "array"
         fields = [key_of(g, CAMEL) for g, _ in specs(spec.block)] if spec.block else []
@@ -105,8 +105,8 @@ def _rows(declared: Declared, prefix: str = "") -> list[str]:
     rows = []
     for f, spec in declared:
         key = prefix + key_of(f, CAMEL)
-        if spec.kind == "block" and spec.block is HealthCheck:
-            rows += _rows(specs(HealthCheck), f"{key}.")
+        if spec.kind == "block" and spec.block is HealthCheckArgs:
+            rows += _rows(specs(HealthCheckArgs), f"{key}.")
             continue
         rows.append(f"| `{key}` | {default_text(f, spec)} | {allowed_text(spec)} | {spec.doc} |")
     return rows
@@ -118,7 +118,7 @@ def table(declared: Declared) -> str:
 
 
 def _tables() -> dict[str, str]:
-    top = specs(Settings)
+    top = specs(LambdaAlbServiceArgs)
     tables = {key_of(f, CAMEL): table(specs(spec.block)) for f, spec in top if spec.block is not None}
     tables["routes"] = table(specs(RouteArgs))
     tables["routes.fixedResponse"] = table(specs(FixedResponseArgs))

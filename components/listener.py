@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import rules as r
-from components.settings import LoadBalancerSettings
+from components.settings import LoadBalancerArgs
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ class Listeners:
 
 def create_listeners(
     name: str,
-    lb_settings: LoadBalancerSettings,
+    lb_settings: LoadBalancerArgs,
     load_balancer: aws.lb.LoadBalancer,
     forward: ForwardTo,
     certificate_arn: pulumi.Input[str] | None,

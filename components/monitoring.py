@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.lambda_function import LIVE_ALIAS
-from components.settings import FunctionSettings, MonitoringSettings
+from components.settings import FunctionArgs, MonitoringArgs
 
 
 def alarm_key_policy(account_id: str, partition: str = "aws") -> str:
@@ -77,7 +77,7 @@ class AlarmSpec:
     datapoints_to_alarm: int = 3
 
 
-def alarm_specs(monitoring: MonitoringSettings, function: FunctionSettings) -> list[AlarmSpec]:
+def alarm_specs(monitoring: MonitoringArgs, function: FunctionArgs) -> list[AlarmSpec]:
     """The six alarms. Missing data (no traffic) is not breaching: a quiet service is healthy."""
     duration_limit_ms = function.timeout * 1000 * monitoring.duration_p99_percent / 100
     return [
@@ -98,7 +98,7 @@ def alarm_specs(monitoring: MonitoringSettings, function: FunctionSettings) -> l
     ]  # fmt: skip
 
 
-def canary_alarm_specs(monitoring: MonitoringSettings) -> list[AlarmSpec]:
+def canary_alarm_specs(monitoring: MonitoringArgs) -> list[AlarmSpec]:
     """During a canary: errors of the version being tried alone, which the function-wide alarm
     would dilute with the stable version's traffic."""
     return [
@@ -122,8 +122,8 @@ class Observed:
 
 def create_alarms(
     name: str,
-    monitoring: MonitoringSettings,
-    function: FunctionSettings,
+    monitoring: MonitoringArgs,
+    function: FunctionArgs,
     observed: Observed,
     tags: dict[str, str],
     invoke: pulumi.InvokeOptions,

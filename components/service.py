@@ -10,12 +10,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.access_logs import create_access_log_bucket
+from components.declare import SNAKE, Reader, as_raw
 from components.domain import create_alias_record, create_certificate
 from components.lambda_function import create_function
 from components.listener import ForwardTo, create_listeners, create_rules
 from components.monitoring import Observed, create_alarms, create_dashboard
 from components.network import create_security_group, resolve_network
-from components.settings import OWN_TAG_KEYS, LoadBalancerSettings, Settings
+from components.settings import OWN_TAG_KEYS, LambdaAlbServiceArgs, LoadBalancerArgs, read_settings
 from components.waf import create_waf
 
 TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
@@ -25,15 +26,54 @@ MAX_NAME_LENGTH = 32 - len("-tgs-") - 7
 _NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9-]{{0,{MAX_NAME_LENGTH - 1}}}$")
 
 
-class LambdaAlbService(pulumi.ComponentResource):
-    """The function, its target group and invoke permission, the load balancer, its listeners,
-    rules and security group, and the access-log bucket, all children of this component.
+def name_problems(name: object) -> list[str]:
+    """The component's name also names the function, load balancer and target group."""
+    if isinstance(name, str) and _NAME_RE.match(name):
+        return []
+    return [
+        f"name: {name!r} names the function, load balancer and target group: use at most {MAX_NAME_LENGTH} "
+        f"letters, digits and - (with the lambda-alb- prefix, a stack name of at most "
+        f"{MAX_NAME_LENGTH - len('lambda-alb-')} characters such as prod or staging)"
+    ]
 
-    Attributes (also the stack's exports): ``url``, ``alb_dns_name``, ``alb_arn``,
-    ``listener_arns``, ``target_group_arn``, ``function_name``, ``function_arn``,
-    ``log_group_name``, ``access_logs_bucket`` (None when access logs are disabled),
-    ``function_version``, ``live_alias_arn``, and, when configured, ``web_acl_arn``,
-    ``alarm_topic_arn`` and ``dashboard_url``.
+
+def validate_args(
+    name: object, args: LambdaAlbServiceArgs, project_dir: Path
+) -> tuple[LambdaAlbServiceArgs | None, list[str]]:
+    """The component's arguments, checked with the rules and messages of the stack config (paths in
+    snake_case, as the caller wrote them). Values that are still Outputs are not judged."""
+    problems = name_problems(name)
+    if not isinstance(args, LambdaAlbServiceArgs):
+        return None, [*problems, f"args: {args!r} is not a LambdaAlbServiceArgs"]
+    rd = Reader(SNAKE, {"project_dir": project_dir}, is_unresolved=_is_unresolved)
+    checked = read_settings(as_raw(args, SNAKE), rd)
+    return checked, problems + rd.problems
+
+
+def _is_unresolved(value: object) -> bool:
+    return isinstance(value, pulumi.Output | pulumi.Archive | pulumi.Asset)
+
+
+class LambdaAlbService(pulumi.ComponentResource):
+    """A Python Lambda function behind an Application Load Balancer, secure by default.
+
+    ``LambdaAlbService(name, args, opts=None, *, project_dir=None)``: ``args`` is a
+    ``LambdaAlbServiceArgs`` (``function``, ``load_balancer``, ``routes``, ``access_logs``,
+    ``monitoring``, ``waf``, ``tags``; each field documented on its class). Every known value is
+    checked before any child is registered, with the stack config's rules; all problems come back in
+    one ``pulumi.RunError``. ``project_dir`` (a path or string, default the working directory) is
+    where ``function.code_dir`` is found.
+
+    Outputs (also the stack's exports): ``url``, ``alb_dns_name``, ``alb_arn``, ``listener_arns``,
+    ``target_group_arn``, ``function_name``, ``function_arn``, ``log_group_name``,
+    ``access_logs_bucket`` (None when access logs are disabled), ``function_version``,
+    ``live_alias_arn``, and, when configured, ``web_acl_arn``, ``alarm_topic_arn`` and
+    ``dashboard_url``.
+
+    Children, to build on (an alarm, a rule, a policy of your own): ``load_balancer``,
+    ``listeners`` (port 80 first), ``serving_listener`` (where routes go), ``security_group``,
+    ``target_group``, ``function``, ``live_alias``, ``execution_role``, ``log_group``, and
+    ``access_log_bucket`` (None when access logs are disabled).
     """
 
     url: pulumi.Output[str]
@@ -54,18 +94,20 @@ class LambdaAlbService(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        args: Settings,
-        project_dir: Path,
+        args: LambdaAlbServiceArgs,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        project_dir: str | Path | None = None,
     ) -> None:
-        """``name`` is also the function's name (at most 64 characters); ``args`` the validated
-        settings; ``project_dir`` where ``function.codeDir`` is resolved."""
-        if not _NAME_RE.match(name):
+        """See the class: ``name`` also names the function (``<name>``) and the load balancer."""
+        project_dir = Path(project_dir) if project_dir is not None else Path.cwd()
+        checked, problems = validate_args(name, args, project_dir)
+        if problems or checked is None:
+            listing = "\n".join(f"  - {p}" for p in problems)
             raise pulumi.RunError(
-                f"LambdaAlbService name {name!r} names the function, load balancer and target group: use at "
-                f"most {MAX_NAME_LENGTH} letters, digits and - (with the lambda-alb- prefix, a stack name "
-                f"of at most {MAX_NAME_LENGTH - len('lambda-alb-')} characters such as prod or staging)"
+                f"{len(problems)} problem(s) in the arguments of LambdaAlbService {name!r}:\n{listing}"
             )
+        args = checked
         lb_settings = args.load_balancer
         # Every lookup goes to the provider the component was given, so that a component in another
         # region or account looks up that region's network, account and partition.
@@ -83,7 +125,7 @@ class LambdaAlbService(pulumi.ComponentResource):
         forward = ForwardTo(((live_tg.arn, 100),), (live_ready,))
 
         lb_dependencies: list[pulumi.Resource] = []
-        access_logs = None
+        access_logs, logs = None, None
         self.access_logs_bucket = None
         if args.access_logs.enabled:
             logs = create_access_log_bucket(name, args.access_logs, tags, invoke, self)
@@ -142,6 +184,17 @@ class LambdaAlbService(pulumi.ComponentResource):
         self.function_version = fn.function.version
         self.live_alias_arn = fn.live.arn
         self.log_group_name = fn.log_group.name
+        # The children a caller builds on.
+        self.load_balancer = load_balancer
+        self.listeners = listeners.all
+        self.serving_listener = listeners.serving
+        self.security_group = security_group
+        self.target_group = live_tg
+        self.function = fn.function
+        self.live_alias = fn.live
+        self.execution_role = fn.role
+        self.log_group = fn.log_group
+        self.access_log_bucket = logs.bucket if logs is not None else None
         self.register_outputs(
             {
                 "url": self.url,
@@ -162,7 +215,7 @@ class LambdaAlbService(pulumi.ComponentResource):
         )
 
     def _target(
-        self, name: str, alias: aws.lambda_.Alias, lb_settings: LoadBalancerSettings, tags: dict[str, str]
+        self, name: str, alias: aws.lambda_.Alias, lb_settings: LoadBalancerArgs, tags: dict[str, str]
     ) -> tuple[aws.lb.TargetGroup, aws.lb.TargetGroupAttachment]:
         """A target group for ``alias``, the permission to invoke that alias, and the registration."""
         child = pulumi.ResourceOptions(parent=self)

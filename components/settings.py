@@ -7,12 +7,13 @@ Each block of the stack configuration (``function``, ``loadBalancer``, ``routes`
 (``python3 dev.py generate``); rules that join several fields live in the block's ``cross_check``.
 
 Plain Python (no ``pulumi`` import) so the Pulumi program, the local ALB and the tests share one
-definition. ``parse_settings`` returns a frozen ``Settings`` or raises ``SettingsError`` listing
+definition. ``parse_settings`` returns a frozen ``LambdaAlbServiceArgs`` or raises ``SettingsError`` listing
 every problem at once, each naming the key path, the bad value and what is allowed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -222,6 +223,14 @@ def _parse_environment(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, de
     return env
 
 
+def _parse_code(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> Any:
+    """A package given in code: only what the Pulumi side recognises as an archive (or an Output)."""
+    if raw is None or rd.unresolved(raw):
+        return raw
+    rd.add(f"{path}: {raw!r} is not a pulumi.Archive; give code_dir for a directory of code")
+    return None
+
+
 def _parse_version(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> str | None:
     if raw is None:
         return None
@@ -242,21 +251,23 @@ def _parse_lower(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default:
 
 def _parse_action(raw: Mapping[str, Any], rd: Reader, path: str) -> r.Action:
     """``fixedResponse`` / ``redirect`` objects; the caller has checked there is at most one."""
-    if "fixedResponse" in raw:
-        apath = f"{path}.fixedResponse"
-        d = rd.obj(raw["fixedResponse"], apath, keys(FixedResponseArgs))
-        if "statusCode" not in d:
-            rd.add(f"{apath}.statusCode: missing; give an integer 2XX, 4XX or 5XX such as 403")
+    k = rd.key
+    fixed, status = k("fixed_response"), k("status_code")
+    if fixed in raw:
+        apath = f"{path}.{fixed}"
+        d = rd.obj(_raw(raw[fixed], rd), apath, keys(FixedResponseArgs, rd.style))
+        if status not in d:
+            rd.add(f"{apath}.{status}: missing; give an integer 2XX, 4XX or 5XX such as 403")
         return r.FixedResponse(
-            status_code=d.get("statusCode", 503),
-            content_type=d.get("contentType", "text/plain"),
+            status_code=d.get(status, 503),
+            content_type=d.get(k("content_type"), "text/plain"),
             body=d.get("body", ""),
         )
     if "redirect" in raw:
         apath = f"{path}.redirect"
-        d = rd.obj(raw["redirect"], apath, keys(RedirectArgs))
-        if "statusCode" not in d:
-            rd.add(f"{apath}.statusCode: missing; use HTTP_301 or HTTP_302")
+        d = rd.obj(_raw(raw["redirect"], rd), apath, keys(RedirectArgs, rd.style))
+        if status not in d:
+            rd.add(f"{apath}.{status}: missing; use HTTP_301 or HTTP_302")
         texts = {}
         for key in ("protocol", "host", "port", "path", "query"):
             if key in d:
@@ -267,17 +278,24 @@ def _parse_action(raw: Mapping[str, Any], rd: Reader, path: str) -> r.Action:
                     rd.add(f"{apath}.{key}: {value!r} is not a string")
                     continue
                 texts[key] = value
-        return r.Redirect(status_code=d.get("statusCode", "HTTP_301"), **texts)
+        return r.Redirect(status_code=d.get(status, "HTTP_301"), **texts)
     return r.Forward()
+
+
+def _raw(value: Any, rd: Reader) -> Any:
+    """A block given in code (a dataclass) as the reader's raw input; anything else unchanged."""
+    return as_raw(value, rd.style) if dataclasses.is_dataclass(value) and not isinstance(value, type) else value
 
 
 def _parse_default_action(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> r.Action:
     if raw is None or raw == "forward":
         return r.Forward()
+    if isinstance(raw, FixedResponseArgs | RedirectArgs):
+        raw = {rd.key("fixed_response") if isinstance(raw, FixedResponseArgs) else "redirect": raw}
     if isinstance(raw, r.Forward | r.FixedResponse | r.Redirect):
         rd.problems.extend(raw.problems(path))
         return raw
-    if isinstance(raw, dict) and len(raw) == 1 and set(raw) <= {"fixedResponse", "redirect"}:
+    if isinstance(raw, dict) and len(raw) == 1 and set(raw) <= {rd.key("fixed_response"), "redirect"}:
         action = _parse_action(raw, rd, path)
         rd.problems.extend(action.problems(f"{path}.{next(iter(raw))}"))
         return action
@@ -288,10 +306,10 @@ def _parse_default_action(raw: Any, d: Mapping[str, Any], rd: Reader, path: str,
 def _parse_conditions(d: Mapping[str, Any], rd: Reader, path: str) -> tuple[r.Condition, ...]:
     conditions: list[r.Condition] = []
     simple = (
-        ("pathPatterns", r.PathPattern, "/api/*"),
+        (rd.key("path_patterns"), r.PathPattern, "/api/*"),
         ("hosts", r.HostHeader, "api.example.com"),
         ("methods", r.RequestMethod, "GET"),
-        ("sourceIps", r.SourceIp, "203.0.113.0/24"),
+        (rd.key("source_ips"), r.SourceIp, "203.0.113.0/24"),
     )
     for key, cls, example in simple:
         if key in d:
@@ -305,17 +323,20 @@ def _parse_conditions(d: Mapping[str, Any], rd: Reader, path: str) -> tuple[r.Co
                 conditions.append(
                     r.HttpHeader(name=str(name), values=rd.strings(values, f"{path}.headers.{name}", "beta"))
                 )
-    if "queryStrings" in d:
-        conditions.append(r.QueryString(pairs=_parse_query_pairs(d["queryStrings"], rd, f"{path}.queryStrings")))
+    query = rd.key("query_strings")
+    if query in d:
+        conditions.append(r.QueryString(pairs=_parse_query_pairs(d[query], rd, f"{path}.{query}")))
     return tuple(conditions)
 
 
 def _parse_query_pairs(raw: Any, rd: Reader, path: str) -> tuple[tuple[str | None, str], ...]:
-    if not isinstance(raw, list):
+    if not isinstance(raw, list | tuple):
         rd.add(f"{path}: {raw!r} is not a list of {{key?, value}} pairs")
         return ()
     pairs = []
     for i, item in enumerate(raw):
+        if isinstance(item, tuple) and len(item) == 2:  # (key, value) as code writes it
+            item = {"key": item[0], "value": item[1]} if item[0] is not None else {"value": item[1]}
         d = rd.obj(item, f"{path}[{i}]", ("key", "value"))
         key, value = d.get("key"), d.get("value")
         if key is not None and not isinstance(key, str):
@@ -340,6 +361,8 @@ def _parse_routes(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default
     seen: dict[int, int] = {}
     for i, item in enumerate(raw):
         where = f"{path}[{i}]"
+        if isinstance(item, RouteArgs):
+            item = as_raw(item, rd.style)
         if isinstance(item, r.Rule):
             rule = item
             rd.problems.extend(rule.problems(where))
@@ -347,12 +370,13 @@ def _parse_routes(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default
             rd.add(f"{where}: {item!r} is not an object with a priority and conditions")
             continue
         else:
-            route = rd.obj(item, where, keys(RouteArgs))
+            route = rd.obj(item, where, keys(RouteArgs, rd.style))
             if "priority" not in route:
                 rd.add(f"{where}.priority: missing; give a unique integer {r.PRIORITY_MIN}-{r.PRIORITY_MAX}")
-            actions = [k for k in ("fixedResponse", "redirect") if k in route]
+            fixed = rd.key("fixed_response")
+            actions = [k for k in (fixed, "redirect") if k in route]
             if len(actions) > 1:
-                rd.add(f"{where}: has both fixedResponse and redirect; give at most one (neither means forward)")
+                rd.add(f"{where}: has both {fixed} and redirect; give at most one (neither means forward)")
             rule = r.Rule(
                 priority=route.get("priority", 0),
                 conditions=_parse_conditions(route, rd, where),
@@ -500,7 +524,7 @@ _DEFAULT_ACTION_SCHEMA = {
 
 @describe
 @dataclass(frozen=True)
-class FunctionSettings:
+class FunctionArgs:
     """The Lambda function: ``function`` in the stack configuration."""
 
     runtime: str = setting(DEFAULT_RUNTIME, kind="choice", choices=SUPPORTED_RUNTIMES, doc="Lambda's Python runtime.")
@@ -537,6 +561,10 @@ class FunctionSettings:
     code_dir: str = setting(
         DEFAULT_CODE_DIR, kind="string", doc="The function's code: a directory under the project root."
     )
+    code: Any = setting(
+        None, kind="custom", code_only=True, parse=_parse_code, allowed="a `pulumi.Archive`",
+        doc="In code only: the function's package as a pulumi.Archive, used instead of code_dir.",
+    )  # fmt: skip
     handler: str = setting(
         DEFAULT_HANDLER, kind="string", pattern=_HANDLER_RE.pattern,
         check=_pattern(_HANDLER_RE, "a handler; write module.function, e.g. app.handler"),
@@ -561,16 +589,13 @@ class FunctionSettings:
         allowed="an IAM managed policy ARN",
         doc="Permissions boundary of the execution role; required when the pipeline deploys.",
     )  # fmt: skip
-    # True when the stack's `function` value holds a secret: the environment is then passed to the
-    # function as a secret Output (encrypted in state, [secret] in previews). Set by the config reader.
-    secret_environment: bool = False
 
     def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
         """The code directory and handler module exist; a canary has its stable version and no pin."""
         k = rd.key
         project_dir = rd.context.get("project_dir")
         bad = rd.bad_keys(path)
-        if project_dir is not None and k("code_dir") not in bad and k("handler") not in bad:
+        if project_dir is not None and self.code is None and k("code_dir") not in bad and k("handler") not in bad:
             code_path = Path(project_dir) / self.code_dir
             if not code_path.resolve().is_relative_to(Path(project_dir).resolve()):
                 rd.add(
@@ -607,7 +632,7 @@ class FunctionSettings:
 
 @describe
 @dataclass(frozen=True)
-class HealthCheck:
+class HealthCheckArgs:
     """Target-group health check; off by default (each check is a billed invocation)."""
 
     enabled: bool = setting(False, kind="bool", doc="Each check is a billed invocation, hence off by default.")
@@ -648,7 +673,7 @@ class HealthCheck:
 
 @describe
 @dataclass(frozen=True)
-class LoadBalancerSettings:
+class LoadBalancerArgs:
     """The load balancer, its listeners and security group: ``loadBalancer``."""
 
     internal: bool = setting(False, kind="bool", doc="True: reachable only inside the VPC.")
@@ -692,8 +717,8 @@ class LoadBalancerSettings:
     multi_value_headers: bool = setting(
         False, kind="bool", doc="The function gets and must answer multiValueHeaders (repeated headers, cookies)."
     )
-    health_check: HealthCheck = setting(
-        kind="block", block=HealthCheck, factory=HealthCheck, allowed="see `healthCheck.*`",
+    health_check: HealthCheckArgs = setting(
+        kind="block", block=HealthCheckArgs, factory=HealthCheckArgs, allowed="see `healthCheck.*`",
         doc="The target group's health check.",
     )  # fmt: skip
     default_action: r.Action = setting(
@@ -853,7 +878,7 @@ class RouteArgs:
 
 @describe
 @dataclass(frozen=True)
-class AccessLogSettings:
+class AccessLogsArgs:
     """Access logging to a dedicated S3 bucket: ``accessLogs``."""
 
     enabled: bool = setting(True, kind="bool", doc="False creates no bucket (and fails the ELB.5 control).")
@@ -885,7 +910,7 @@ class AccessLogSettings:
 
 @describe
 @dataclass(frozen=True)
-class MonitoringSettings:
+class MonitoringArgs:
     """Alarms (to an encrypted SNS topic) and a dashboard: ``monitoring``. Off unless configured."""
 
     alarms: bool = setting(
@@ -924,7 +949,7 @@ class MonitoringSettings:
 
 @describe
 @dataclass(frozen=True)
-class WafSettings:
+class WafArgs:
     """A WAFv2 web ACL in front of the load balancer: ``waf``. Off unless configured."""
 
     enabled: bool = setting(
@@ -985,14 +1010,12 @@ class WafSettings:
 
 @describe
 @dataclass(frozen=True)
-class Settings:
+class LambdaAlbServiceArgs:
     """Everything the component needs: the stack configuration, block by block."""
 
-    function: FunctionSettings = setting(
-        kind="block", block=FunctionSettings, factory=FunctionSettings, doc="The Lambda function."
-    )
-    load_balancer: LoadBalancerSettings = setting(
-        kind="block", block=LoadBalancerSettings, factory=LoadBalancerSettings,
+    function: FunctionArgs = setting(kind="block", block=FunctionArgs, factory=FunctionArgs, doc="The Lambda function.")
+    load_balancer: LoadBalancerArgs = setting(
+        kind="block", block=LoadBalancerArgs, factory=LoadBalancerArgs,
         doc="The load balancer, its listeners and security group.",
     )  # fmt: skip
     routes: tuple[r.Rule, ...] = setting(
@@ -1000,13 +1023,13 @@ class Settings:
         schema={"type": "array", "maxItems": MAX_ROUTES, "items": {"$ref": "#/$defs/route"}},
         doc="Listener rules on the serving listener (HTTPS when there is a certificate, else HTTP).",
     )  # fmt: skip
-    access_logs: AccessLogSettings = setting(
-        kind="block", block=AccessLogSettings, factory=AccessLogSettings, doc="Access logging to a dedicated S3 bucket."
+    access_logs: AccessLogsArgs = setting(
+        kind="block", block=AccessLogsArgs, factory=AccessLogsArgs, doc="Access logging to a dedicated S3 bucket."
     )
-    monitoring: MonitoringSettings = setting(
-        kind="block", block=MonitoringSettings, factory=MonitoringSettings, doc="Alarms and a dashboard."
+    monitoring: MonitoringArgs = setting(
+        kind="block", block=MonitoringArgs, factory=MonitoringArgs, doc="Alarms and a dashboard."
     )
-    waf: WafSettings = setting(kind="block", block=WafSettings, factory=WafSettings, doc="A WAFv2 web ACL.")
+    waf: WafArgs = setting(kind="block", block=WafArgs, factory=WafArgs, doc="A WAFv2 web ACL.")
     tags: Mapping[str, str] = setting(
         kind="custom", factory=dict, parse=_parse_tags, schema=_TAGS_SCHEMA,
         allowed=f"at most {MAX_TAGS - len(OWN_TAG_KEYS)}; keys up to {MAX_TAG_KEY} and values up to {MAX_TAG_VALUE} "
@@ -1027,19 +1050,19 @@ class Settings:
 
 
 # The keys of each block, derived from the declarations (stack-file spelling).
-TOP_LEVEL_KEYS = keys(Settings)
-FUNCTION_KEYS = keys(FunctionSettings)
-LOAD_BALANCER_KEYS = keys(LoadBalancerSettings)
-HEALTH_CHECK_KEYS = keys(HealthCheck)
+TOP_LEVEL_KEYS = keys(LambdaAlbServiceArgs)
+FUNCTION_KEYS = keys(FunctionArgs)
+LOAD_BALANCER_KEYS = keys(LoadBalancerArgs)
+HEALTH_CHECK_KEYS = keys(HealthCheckArgs)
 ROUTE_KEYS = keys(RouteArgs)
 FIXED_RESPONSE_KEYS = keys(FixedResponseArgs)
 REDIRECT_KEYS = keys(RedirectArgs)
-ACCESS_LOG_KEYS = keys(AccessLogSettings)
-MONITORING_KEYS = keys(MonitoringSettings)
-WAF_KEYS = keys(WafSettings)
+ACCESS_LOG_KEYS = keys(AccessLogsArgs)
+MONITORING_KEYS = keys(MonitoringArgs)
+WAF_KEYS = keys(WafArgs)
 
 
-def read_settings(values: Mapping[str, Any], rd: Reader, path: str = "") -> Settings:
+def read_settings(values: Mapping[str, Any], rd: Reader, path: str = "") -> LambdaAlbServiceArgs:
     """The whole configuration from its top-level values, problems collected in ``rd``."""
     join = (lambda key: f"{path}.{key}") if path else (lambda key: key)
     declared = {
@@ -1053,7 +1076,7 @@ def read_settings(values: Mapping[str, Any], rd: Reader, path: str = "") -> Sett
     parsed: dict[str, Any] = {}
     for name in order:
         key = rd.key(name)
-        f = next(f for f in Settings.__dataclass_fields__.values() if f.name == name)
+        f = next(f for f in LambdaAlbServiceArgs.__dataclass_fields__.values() if f.name == name)
         spec = f.metadata["spec"]
         raw = values.get(key)
         if spec.kind == "block":
@@ -1063,12 +1086,12 @@ def read_settings(values: Mapping[str, Any], rd: Reader, path: str = "") -> Sett
         else:
             default = f.default_factory() if callable(f.default_factory) else f.default
             parsed[name] = spec.parse(raw, values, rd, join(key), default)
-    settings = Settings(**parsed)
+    settings = LambdaAlbServiceArgs(**parsed)
     settings.cross_check(rd, path, frozenset(values))
     return settings
 
 
-def parse_settings(values: Mapping[str, Any], project_dir: Path | None = None) -> Settings:
+def parse_settings(values: Mapping[str, Any], project_dir: Path | None = None) -> LambdaAlbServiceArgs:
     """Validate the project's configuration and return typed settings.
 
     ``values`` maps each key of the ``lambda-alb`` namespace (without the namespace) to its
@@ -1093,3 +1116,7 @@ def unknown_key_problem(key: str) -> str:
     return (
         f"{NAMESPACE}:{key}: unknown key{did_you_mean(key, TOP_LEVEL_KEYS)}; known keys are {', '.join(TOP_LEVEL_KEYS)}"
     )
+
+
+# The name the local ALB and the Pulumi program's config reader know the whole model by.
+Settings = LambdaAlbServiceArgs

@@ -13,7 +13,7 @@ import yaml
 
 from components import generate
 from components.declare import CAMEL, key_of, specs
-from components.settings import NAMESPACE, Settings, SettingsError, parse_settings
+from components.settings import NAMESPACE, LambdaAlbServiceArgs, SettingsError, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / generate.SCHEMA_PATH
@@ -69,7 +69,7 @@ def bad_values(spec) -> list:
 
 
 def declared_leaves():
-    for top, top_spec in specs(Settings):
+    for top, top_spec in specs(LambdaAlbServiceArgs):
         if top_spec.block is None:
             continue
         for f, spec in specs(top_spec.block):
