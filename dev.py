@@ -6,7 +6,7 @@ python3 dev.py test    setup, then lint and the whole test suite
 python3 dev.py generate
                        setup, then rewrite what is generated from the settings declarations
                        (schema/stack.schema.json, Pulumi.yaml's config, docs/configuration.md)
-python3 dev.py bench   setup, then print the foundation benchmark's numbers
+python3 dev.py bench   setup, then print the foundation and dependency benchmarks' numbers
 python3 dev.py bench-local
                        setup, then the local ALB against serverless-offline (needs wrk and npm)
 python3 dev.py serve [--stack dev] [--port 8080] ...
@@ -62,6 +62,7 @@ def generate() -> None:
 def bench() -> None:
     setup()
     _run(str(PYTHON), "benchmarks/foundation.py")
+    _run(str(PYTHON), "benchmarks/dependencies.py")
 
 
 def bench_local() -> None:

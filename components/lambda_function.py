@@ -9,7 +9,8 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components.packaging import build_package, write_package
+from components.dependencies import DependencyError, Target, build_function_package
+from components.packaging import write_package
 from components.settings import FunctionArgs
 
 BUILD_DIR = ".build"
@@ -105,22 +106,35 @@ def live_alias_routing(
     return fs.live_version or new_version, None
 
 
+def package_code(name: str, fs: FunctionArgs, project_dir: Path) -> tuple[pulumi.Archive, str | None]:
+    """The function's package and its hash, built before any resource is registered: a dependency
+    that cannot be installed stops the program with nothing created."""
+    if fs.code is not None:
+        code, code_hash = fs.code, None  # the caller's archive; Pulumi hashes it itself
+    else:
+        try:
+            # The code plus requirements.txt's dependencies built for the function's own platform.
+            target = Target(fs.runtime, fs.architecture)
+            package = build_function_package(project_dir, fs.code_dir, target, project_dir / BUILD_DIR)
+        except DependencyError as exc:
+            lines = "".join(f"\n  - {problem}" for problem in exc.problems)
+            raise pulumi.RunError(f"{len(exc.problems)} problem(s) with the function's dependencies:{lines}") from None
+        code = pulumi.FileArchive(str(write_package(package, project_dir / BUILD_DIR, name)))
+        code_hash = package.sha256_base64
+    return code, code_hash
+
+
 def create_function(
     name: str,
     function_name: str,
     fs: FunctionArgs,
-    project_dir: Path,
+    package: tuple[pulumi.Archive, str | None],
     tags: dict[str, str],
     parent: pulumi.Resource,
 ) -> FunctionParts:
     """Create the role, log group, policy and function, children of ``parent``."""
     opts = pulumi.ResourceOptions(parent=parent)
-    if fs.code is not None:
-        code, code_hash = fs.code, None  # the caller's archive; Pulumi hashes it itself
-    else:
-        package = build_package(project_dir / fs.code_dir)
-        code = pulumi.FileArchive(str(write_package(package, project_dir / BUILD_DIR, name)))
-        code_hash = package.sha256_base64
+    code, code_hash = package
 
     role = aws.iam.Role(
         f"{name}-role",

@@ -12,7 +12,7 @@ import pulumi_aws as aws
 from components.access_logs import create_access_log_bucket
 from components.declare import SNAKE, Reader, as_raw
 from components.domain import create_alias_record, create_certificate
-from components.lambda_function import create_function
+from components.lambda_function import create_function, package_code
 from components.listener import ForwardTo, create_listeners, create_rules
 from components.monitoring import Observed, create_alarms, create_dashboard
 from components.network import create_security_group, resolve_network
@@ -115,11 +115,12 @@ class LambdaAlbService(pulumi.ComponentResource):
         # Looked up before anything is registered: a missing default VPC, or subnets in one zone,
         # stop the program with nothing created.
         vpc_id, subnet_ids = resolve_network(lb_settings, invoke)
+        package = package_code(name, args.function, project_dir)
         super().__init__(TYPE_TOKEN, name, None, opts)
         tags = resource_tags(args.tags)
         self.tags = tags
 
-        fn = create_function(name, name, args.function, project_dir, tags, self)
+        fn = create_function(name, name, args.function, package, tags, self)
 
         live_tg, live_ready = self._target(name, fn.live, lb_settings, tags)
         forward = ForwardTo(((live_tg.arn, 100),), (live_ready,))

@@ -559,7 +559,10 @@ class FunctionArgs:
         doc="Environment variables of the function; a value may be a secret (docs/configuration.md#secrets).",
     )  # fmt: skip
     code_dir: str = setting(
-        DEFAULT_CODE_DIR, kind="string", doc="The function's code: a directory under the project root."
+        DEFAULT_CODE_DIR,
+        kind="string",
+        doc="The function's code: a directory under the project root; a requirements.txt there is installed "
+        "for the function's platform (docs/dependencies.md).",
     )
     code: Any = setting(
         None, kind="custom", code_only=True, parse=_parse_code, allowed="a `pulumi.Archive`",
