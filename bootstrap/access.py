@@ -2,8 +2,9 @@
 
 Three roles, each trusted by GitHub's OIDC provider for one kind of workflow run of one repository:
 
-- ``preview``: pull requests (``repo:<owner>/<name>:pull_request``); reads only, for ``pulumi
-  preview``; in the state bucket it may write nothing but the backend's lock files.
+- ``preview``: pull requests (``repo:<owner>/<name>:pull_request``) and the scheduled drift check
+  on main (``repo:<owner>/<name>:ref:refs/heads/main``); reads only, for ``pulumi preview``
+  (``--refresh``); in the state bucket it may write nothing but the backend's lock files.
 - ``deploy-dev``: pushes to main (``repo:<owner>/<name>:ref:refs/heads/main``); ``pulumi up -s dev``.
 - ``deploy-prod``: jobs in the ``prod`` GitHub environment (``repo:<owner>/<name>:environment:prod``),
   which the workflow gates behind a required approval; ``pulumi up -s prod``.
@@ -33,11 +34,12 @@ _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _ZONE_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")
 
-# Every role is one of these: which workflow runs may assume it.
+# Every role is one of these: which workflow runs may assume it (the OIDC token's sub after
+# repo:<owner>/<name>:). Runs on main may also preview: the daily drift check is one.
 SUBJECTS = {
-    "preview": "pull_request",
-    "deploy-dev": "ref:refs/heads/main",
-    "deploy-prod": "environment:prod",
+    "preview": ("pull_request", "ref:refs/heads/main"),
+    "deploy-dev": ("ref:refs/heads/main",),
+    "deploy-prod": ("environment:prod",),
 }
 STACKS = {"deploy-dev": "dev", "deploy-prod": "prod"}  # the stack each deploy role may change
 
@@ -113,7 +115,8 @@ def role_name(prefix: str, kind: str) -> str:
 
 
 def trust_policy(provider_arn: str, repository: str, kind: str) -> str:
-    """Only GitHub's OIDC tokens for ``repository`` and this kind of run, for AWS STS."""
+    """Only GitHub's OIDC tokens for ``repository`` and these kinds of run, for AWS STS."""
+    subjects = [f"repo:{repository}:{subject}" for subject in SUBJECTS[kind]]
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -125,7 +128,7 @@ def trust_policy(provider_arn: str, repository: str, kind: str) -> str:
                     "Condition": {
                         "StringEquals": {
                             f"{GITHUB_OIDC_HOST}:aud": AUDIENCE,
-                            f"{GITHUB_OIDC_HOST}:sub": f"repo:{repository}:{SUBJECTS[kind]}",
+                            f"{GITHUB_OIDC_HOST}:sub": subjects[0] if len(subjects) == 1 else subjects,
                         }
                     },
                 }

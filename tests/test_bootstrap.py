@@ -4,6 +4,7 @@ import json
 
 import pulumi
 import pytest
+import yaml
 
 from tests.harness import ACCOUNT, ROOT, AwsMocks, evaluate
 
@@ -43,7 +44,7 @@ def test_one_oidc_provider_for_github_and_sts(graph):
 @pytest.mark.parametrize(
     ("role", "subject"),
     [
-        ("ci-lambda-alb-preview", f"repo:{REPO}:pull_request"),
+        ("ci-lambda-alb-preview", [f"repo:{REPO}:pull_request", f"repo:{REPO}:ref:refs/heads/main"]),
         ("ci-lambda-alb-deploy-dev", f"repo:{REPO}:ref:refs/heads/main"),
         ("ci-lambda-alb-deploy-prod", f"repo:{REPO}:environment:prod"),
     ],
@@ -61,6 +62,48 @@ def test_each_role_trusts_only_this_repository_and_its_kind_of_run(graph, role, 
             "token.actions.githubusercontent.com:sub": subject,
         }
     }
+
+
+ROLE_VARIABLES = {
+    "AWS_PREVIEW_ROLE_ARN": "ci-lambda-alb-preview",
+    "AWS_DEPLOY_DEV_ROLE_ARN": "ci-lambda-alb-deploy-dev",
+    "AWS_DEPLOY_PROD_ROLE_ARN": "ci-lambda-alb-deploy-prod",
+}
+
+
+def oidc_subjects(workflow: dict, job: dict) -> set[str]:
+    """The ``sub`` claims GitHub puts in a job's OIDC token, for each event that runs it on main:
+    the environment's when the job has one, else the pull request's or the branch's."""
+    if "environment" in job:
+        environment = job["environment"]
+        return {f"repo:{REPO}:environment:{environment if isinstance(environment, str) else environment['name']}"}
+    events = workflow.get("on", workflow.get(True))  # YAML 1.1 reads the key `on` as True
+    events = [events] if isinstance(events, str) else list(events)
+    return {
+        f"repo:{REPO}:pull_request"
+        if event in ("pull_request", "pull_request_target")
+        else f"repo:{REPO}:ref:refs/heads/main"
+        for event in events
+    }
+
+
+def test_every_workflow_job_can_assume_the_role_it_names(graph):
+    """A job whose token the role's trust policy does not accept fails before it starts."""
+    checked = []
+    for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
+        workflow = yaml.safe_load(path.read_text())
+        for name, job in workflow["jobs"].items():
+            for step in job.get("steps", []):
+                role = str(step.get("with", {}).get("role-to-assume", ""))
+                variable = next((v for v in ROLE_VARIABLES if v in role), None)
+                if variable is None:
+                    continue
+                trust = json.loads(roles(graph)[ROLE_VARIABLES[variable]].inputs["assumeRolePolicy"])
+                allowed = trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+                allowed = {allowed} if isinstance(allowed, str) else set(allowed)
+                assert oidc_subjects(workflow, job) <= allowed, f"{path.name} job {name} cannot assume {variable}"
+                checked.append(f"{path.stem}/{name}")
+    assert {"pull-request/preview", "deploy/dev", "deploy/prod", "drift/detect"} <= set(checked)
 
 
 def test_preview_role_cannot_change_anything(graph):
