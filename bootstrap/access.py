@@ -55,23 +55,26 @@ def boundary_name(prefix: str) -> str:
     return f"{prefix}-function-boundary"
 
 
-def function_boundary_policy() -> str:
-    """The most a function role created by the pipeline can ever do: write its logs and traces."""
+def function_boundary_policy(prefix: str = "lambda-alb") -> str:
+    """The most a function role created by the pipeline can ever do: write to the project's function
+    log groups, and send traces (X-Ray has no resource-level permissions, hence ``*`` for those)."""
+    log_groups = f"arn:aws:logs:*:*:log-group:/aws/lambda/{prefix}-*"
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
-                    "Sid": "FunctionLogsAndTraces",
+                    "Sid": "FunctionLogs",
                     "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "xray:PutTelemetryRecords",
-                        "xray:PutTraceSegments",
-                    ],
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": [log_groups, f"{log_groups}:*"],
+                },
+                {
+                    "Sid": "FunctionTraces",
+                    "Effect": "Allow",
+                    "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
                     "Resource": "*",
-                }
+                },
             ],
         }
     )

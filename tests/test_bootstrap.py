@@ -151,13 +151,20 @@ def test_roles_a_deploy_creates_must_carry_the_function_boundary(graph):
     assert guarded["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": boundary}}
     assert "iam:CreateRole" not in statements["FunctionRole"]["Action"]
     assert statements["KeepTheBoundary"]["Effect"] == "Deny"
-    allowed = json.loads(graph.one("aws:iam/policy:Policy").inputs["policy"])["Statement"][0]["Action"]
+    statements = json.loads(graph.one("aws:iam/policy:Policy").inputs["policy"])["Statement"]
+    allowed = {a: s["Resource"] for s in statements for a in s["Action"]}
     assert sorted(allowed) == [
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "xray:PutTelemetryRecords",
         "xray:PutTraceSegments",
     ]
+    # Logs only in the project's function log groups; X-Ray has no resource-level permissions.
+    assert allowed["logs:PutLogEvents"] == [
+        "arn:aws:logs:*:*:log-group:/aws/lambda/lambda-alb-*",
+        "arn:aws:logs:*:*:log-group:/aws/lambda/lambda-alb-*:*",
+    ]
+    assert allowed["xray:PutTraceSegments"] == "*"
 
 
 def test_pass_role_only_to_lambda(graph):
