@@ -32,7 +32,6 @@ from components.settings import (
     NAMESPACE,
     FixedResponseArgs,
     FunctionArgs,
-    HealthCheckArgs,
     LambdaAlbServiceArgs,
     RedirectArgs,
     RouteArgs,
@@ -107,8 +106,9 @@ def _rows(declared: Declared, prefix: str = "") -> list[str]:
     rows = []
     for f, spec in declared:
         key = prefix + key_of(f, CAMEL)
-        if spec.kind == "block" and spec.block is HealthCheckArgs:
-            rows += _rows(specs(HealthCheckArgs), f"{key}.")
+        if spec.kind == "block" and spec.block is not None:
+            rows.append(f"| `{key}` | {default_text(f, spec)} | {allowed_text(spec)} | {spec.doc} |")
+            rows += _rows(specs(spec.block), f"{key}.")
             continue
         rows.append(f"| `{key}` | {default_text(f, spec)} | {allowed_text(spec)} | {spec.doc} |")
     return rows

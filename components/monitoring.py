@@ -68,7 +68,7 @@ class AlarmSpec:
     description: str
     namespace: str
     metric: str
-    dimensions: str  # "lb", "lb+tg", "fn" or "canary" (the version a canary tries)
+    dimensions: str  # "lb", "lb+tg", "fn", "alias" (the live alias) or "canary" (the version a canary tries)
     threshold: float
     statistic: str | None = "Sum"
     extended_statistic: str | None = None
@@ -192,6 +192,15 @@ def create_alarms(
         if observed.canary_version is not None:
             dimensions["canary"] = canary_dimensions(observed)
             specs += canary_alarm_specs(monitoring)
+        if observed.function.provisioned_concurrency:
+            # Invocations the provisioned instances could not take: cold starts again, time to raise it.
+            alias = pulumi.Output.concat(observed.function_name, f":{LIVE_ALIAS}")
+            dimensions["alias"] = {"FunctionName": observed.function_name, "Resource": alias}
+            specs.append(
+                AlarmSpec("provisioned-spillover", "Invocations spill over the provisioned concurrency (cold starts)",
+                          "AWS/Lambda", "ProvisionedConcurrencySpilloverInvocations", "alias", 1,
+                          period=300, evaluation_periods=3, datapoints_to_alarm=2)
+            )  # fmt: skip
         for spec in specs:
             alarm(f"{prefix}-alarm-{spec.key}", spec, dimensions[spec.dimensions])
     return topic

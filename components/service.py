@@ -135,7 +135,7 @@ class LambdaAlbService(pulumi.ComponentResource):
         forwards: dict[str | None, ForwardTo] = {}
         for key, fargs in targets.items():
             base = function_base(name, key)
-            fn = create_function(base, base, fargs, packages[key], tags, self)
+            fn = create_function(base, base, fargs, packages[key], tags, invoke, self)
             target_group, registration = self._target(name, key, fn.live, lb_settings, tags)
             parts[key] = (fn, target_group)
             forwards[key] = ForwardTo(((target_group.arn, 100),), (registration,))
