@@ -9,6 +9,7 @@ error, not silently ignored. All problems are raised together as one ``pulumi.Ru
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -33,7 +34,7 @@ def namespace_keys() -> list[str]:
 def load_settings(project_dir: Path) -> Settings:
     """The validated settings of the current stack, or a ``pulumi.RunError`` naming each problem."""
     config = pulumi.Config(NAMESPACE)
-    values: dict = {}
+    values: dict[str, Any] = {}
     problems: list[str] = []
     for key in sorted(set(namespace_keys()) | set(TOP_LEVEL_KEYS)):
         if key not in TOP_LEVEL_KEYS:
@@ -57,7 +58,7 @@ def load_settings(project_dir: Path) -> Settings:
         problems.extend(exc.problems)
     if settings is not None:
         problems.extend(_certificate_problems(settings))
-    if problems:
+    if problems or settings is None:
         stack = pulumi.get_stack()
         listing = "\n".join(f"  - {p}" for p in problems)
         raise pulumi.RunError(

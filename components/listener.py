@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -53,7 +54,7 @@ def _redirect_part(value: str, placeholder: str) -> str | None:
     return None if value == placeholder else value
 
 
-def render_action(action: r.Action, forward: ForwardTo, classes: _ActionClasses):
+def render_action(action: r.Action, forward: ForwardTo, classes: _ActionClasses) -> Any:
     """One action as the SDK's ``*Args`` (default-action or rule-action family)."""
     if isinstance(action, r.FixedResponse):
         return classes.action(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -165,7 +166,7 @@ def dashboard_body(region: str, lb_suffix: str, tg_suffix: str, function_name: s
     lb, fn = ["LoadBalancer", lb_suffix], ["FunctionName", function_name]
     elb = "AWS/ApplicationELB"
 
-    def widget(title: str, metrics: list, x: int, y: int, stat: str = "Sum") -> dict:
+    def widget(title: str, metrics: list[Any], x: int, y: int, stat: str = "Sum") -> dict[str, Any]:
         return {
             "type": "metric",
             "x": x,

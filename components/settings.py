@@ -336,7 +336,7 @@ class _Reader:
             return default
         return value
 
-    def string(self, d: dict, key: str, path: str, default, check: Callable[[str], str | None] = None):
+    def string(self, d: dict, key: str, path: str, default, check: Callable[[str], str | None] | None = None):
         if self._null(d, key, path, default):
             return default
         value = d.get(key, default)
