@@ -39,7 +39,7 @@ def test_readme_states_the_code_defaults():
 def test_pulumi_yaml_declares_every_key_with_type_description_and_default():
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     assert project["name"] == settings.NAMESPACE
-    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
+    assert project["runtime"]["name"] == "python"  # its options: tests/test_dependencies.py
     declared = project["config"]
     assert set(declared) == set(settings.TOP_LEVEL_KEYS)
     for key, declaration in declared.items():
