@@ -11,7 +11,10 @@ python3 dev.py typecheck
 python3 dev.py lock [pip-compile arguments]
                        rewrite requirements.txt and requirements-dev.txt from pyproject.toml,
                        with hashes; e.g. --upgrade-package boto3, or --upgrade for everything
-python3 dev.py bench   setup, then print the foundation benchmark's numbers
+python3 dev.py generate
+                       setup, then rewrite what is generated from the settings declarations
+                       (schema/stack.schema.json, Pulumi.yaml's config, docs/configuration.md)
+python3 dev.py bench   setup, then print the foundation and dependency benchmarks' numbers
 python3 dev.py bench-local
                        setup, then the local ALB against serverless-offline (needs wrk and npm)
 python3 dev.py serve [--stack dev] [--port 8080] ...
@@ -31,14 +34,15 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".requirements.sha256"
-# The locks `python3 dev.py lock` writes: requirements.txt is what the Pulumi CLI installs for
-# `pulumi up` (the program's dependencies and the type checker); requirements-dev.txt adds the
-# test and lint tools, constrained to the same versions, and is what .venv gets here.
+# The locks `python3 dev.py lock` writes, in this order: requirements-dev.txt (everything: what
+# .venv gets here) is resolved first, then requirements.txt (what the Pulumi CLI installs for
+# `pulumi up`: the program's dependencies and the type checker) constrained to it, so both hold
+# the same versions and a test tool's bounds (pulumi-policy's on protobuf) cannot make them differ.
 RUNTIME_LOCK = "requirements.txt"
 DEV_LOCK = "requirements-dev.txt"
 LOCKS = {
-    RUNTIME_LOCK: ("--extra", "typecheck"),
-    DEV_LOCK: ("--extra", "typecheck", "--extra", "dev", "--constraint", RUNTIME_LOCK),
+    DEV_LOCK: ("--extra", "typecheck", "--extra", "dev"),
+    RUNTIME_LOCK: ("--extra", "typecheck", "--constraint", DEV_LOCK),
 }
 
 
@@ -119,9 +123,15 @@ def lock(*pip_compile_args: str) -> None:
     setup()
 
 
+def generate() -> None:
+    setup()
+    _check(str(PYTHON), "-m", "components.generate")
+
+
 def bench() -> None:
     setup()
     _check(str(PYTHON), "benchmarks/foundation.py")
+    _check(str(PYTHON), "benchmarks/dependencies.py")
 
 
 def bench_local() -> None:
@@ -151,6 +161,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "lint": _then_exit(lint),
     "typecheck": _then_exit(typecheck),
     "lock": lock,
+    "generate": generate,
     "bench": bench,
     "bench-local": bench_local,
     "serve": serve,

@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-from components.settings import LoadBalancerSettings
+from components.settings import LoadBalancerArgs
 
 
-def resolve_network(lb: LoadBalancerSettings) -> tuple[pulumi.Input[str], list[str]]:
+def resolve_network(
+    lb: LoadBalancerArgs, invoke: pulumi.InvokeOptions
+) -> tuple[pulumi.Input[str], pulumi.Input[Sequence[str]]]:
     """The VPC ID and subnet IDs for the load balancer.
 
     Configured subnets win; otherwise the default VPC's default subnets (one per availability
     zone). Raises ``pulumi.RunError`` before any resource exists when there is no default VPC.
+    Every lookup goes through ``invoke`` (the component's provider).
     """
+    if _unresolved(lb.subnet_ids):
+        # Subnets made in the same program: nothing to look up yet. AWS checks zones on create.
+        subnet_ids = lb.subnet_ids
+        first = subnet_ids.apply(lambda ids: ids[0]) if isinstance(subnet_ids, pulumi.Output) else subnet_ids[0]
+        vpc_id = lb.vpc_id or aws.ec2.get_subnet_output(id=first, opts=invoke).vpc_id
+        return vpc_id, subnet_ids
     if lb.subnet_ids:
-        return _configured_subnets(lb), list(lb.subnet_ids)
-    region = aws.config.region or "the stack's region"
+        return _configured_subnets(lb, invoke), list(lb.subnet_ids)
     # get_vpcs answers an empty list where get_vpc(default=True) would fail the whole program
     # with the provider's own error and a stack trace.
-    default_vpcs = aws.ec2.get_vpcs(filters=[aws.ec2.GetVpcsFilterArgs(name="is-default", values=["true"])]).ids
+    default_vpcs = aws.ec2.get_vpcs(
+        filters=[aws.ec2.GetVpcsFilterArgs(name="is-default", values=["true"])], opts=invoke
+    ).ids
     if not default_vpcs:
+        region = aws.get_region(opts=invoke).region
         raise pulumi.RunError(
             f"loadBalancer.subnetIds: not set, and there is no default VPC in {region} to take subnets "
             "from. Set loadBalancer.vpcId and loadBalancer.subnetIds (two or more subnets in different "
@@ -33,10 +45,12 @@ def resolve_network(lb: LoadBalancerSettings) -> tuple[pulumi.Input[str], list[s
         filters=[
             aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[vpc_id]),
             aws.ec2.GetSubnetsFilterArgs(name="default-for-az", values=["true"]),
-        ]
+        ],
+        opts=invoke,
     )
     ids = sorted(found.ids)
     if len(ids) < 2:
+        region = aws.get_region(opts=invoke).region
         raise pulumi.RunError(
             f"loadBalancer.subnetIds: not set, and the default VPC {vpc_id} in {region} has "
             f"{len(ids)} default subnet(s); an Application Load Balancer needs at least two in "
@@ -45,9 +59,16 @@ def resolve_network(lb: LoadBalancerSettings) -> tuple[pulumi.Input[str], list[s
     return vpc_id, ids
 
 
-def _configured_subnets(lb: LoadBalancerSettings) -> str:
+def _unresolved(values: object) -> bool:
+    """An Output, or a list holding one: known only when the program runs against AWS."""
+    return isinstance(values, pulumi.Output) or (
+        isinstance(values, list | tuple) and any(isinstance(v, pulumi.Output) for v in values)
+    )
+
+
+def _configured_subnets(lb: LoadBalancerArgs, invoke: pulumi.InvokeOptions) -> str:
     """The configured subnets' VPC, after checking they share one VPC and span distinct zones."""
-    subnets = [aws.ec2.get_subnet(id=subnet_id) for subnet_id in lb.subnet_ids]
+    subnets = [aws.ec2.get_subnet(id=subnet_id, opts=invoke) for subnet_id in lb.subnet_ids]
     problems = []
     vpcs = {s.vpc_id for s in subnets}
     if lb.vpc_id and vpcs != {lb.vpc_id}:
@@ -66,17 +87,11 @@ def _configured_subnets(lb: LoadBalancerSettings) -> str:
     return lb.vpc_id or subnets[0].vpc_id
 
 
-def create_security_group(
-    name: str, lb: LoadBalancerSettings, vpc_id: pulumi.Input[str], parent: pulumi.Resource
-) -> aws.ec2.SecurityGroup:
-    """The load balancer's own group: only the listener ports, only from the allowed CIDRs.
-
-    No egress rule at all: the load balancer reaches a Lambda target through the Lambda service,
-    not through the VPC, so it needs no outbound traffic.
-    """
-    v4 = [c for c in lb.allowed_cidrs if ipaddress.ip_network(c).version == 4]
-    v6 = [c for c in lb.allowed_cidrs if ipaddress.ip_network(c).version == 6]
-    ingress = [
+def ingress_rules(cidrs: list[str], ports: tuple[int, ...]) -> list[aws.ec2.SecurityGroupIngressArgs]:
+    """One rule per listener port, from the allowed IPv4 and IPv6 blocks."""
+    v4 = [c for c in cidrs if ipaddress.ip_network(c).version == 4]
+    v6 = [c for c in cidrs if ipaddress.ip_network(c).version == 6]
+    return [
         aws.ec2.SecurityGroupIngressArgs(
             protocol="tcp",
             from_port=port,
@@ -85,13 +100,30 @@ def create_security_group(
             ipv6_cidr_blocks=v6 or None,
             description=(f"{'HTTPS' if port == 443 else 'HTTP'} listener on {port} from the allowed CIDRs"),
         )
-        for port in lb.listener_ports()
+        for port in ports
     ]
+
+
+def create_security_group(
+    name: str, lb: LoadBalancerArgs, vpc_id: pulumi.Input[str], tags: dict[str, str], parent: pulumi.Resource
+) -> aws.ec2.SecurityGroup:
+    """The load balancer's own group: only the listener ports, only from the allowed CIDRs.
+
+    No egress rule at all: the load balancer reaches a Lambda target through the Lambda service,
+    not through the VPC, so it needs no outbound traffic.
+    """
+    ports = lb.listener_ports()
+    ingress: pulumi.Input[list[aws.ec2.SecurityGroupIngressArgs]]
+    if _unresolved(lb.allowed_cidrs):
+        ingress = pulumi.Output.from_input(lb.allowed_cidrs).apply(lambda cidrs: ingress_rules(list(cidrs), ports))
+    else:
+        ingress = ingress_rules(list(lb.allowed_cidrs), ports)
     return aws.ec2.SecurityGroup(
         f"{name}-sg",
         description=f"{name} load balancer: listener ports from the allowed CIDRs only",
         vpc_id=vpc_id,
         ingress=ingress,
         egress=[],
+        tags=tags,
         opts=pulumi.ResourceOptions(parent=parent),
     )

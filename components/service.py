@@ -3,36 +3,77 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
 from components.access_logs import create_access_log_bucket
+from components.declare import SNAKE, Reader, as_raw
 from components.domain import create_alias_record, create_certificate
-from components.lambda_function import create_function
+from components.lambda_function import create_function, package_code
 from components.listener import ForwardTo, create_listeners, create_rules
 from components.monitoring import Observed, create_alarms, create_dashboard
 from components.network import create_security_group, resolve_network
-from components.settings import LoadBalancerSettings, Settings
+from components.settings import OWN_TAG_KEYS, LambdaAlbServiceArgs, LoadBalancerArgs, read_settings
 from components.waf import create_waf
 
 TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
-# The provider names the load balancer, target groups and canary target group "<name>-lb-<7 random>",
-# "<name>-tg-<7 random>" and "<name>-tgs-<7 random>"; AWS allows 32 characters.
+# The provider names the load balancer and target group "<name>-lb-<7 random>" and "<name>-tg-<7 random>";
+# AWS allows 32 characters. One character is kept spare (stack names of at most 9 characters).
 MAX_NAME_LENGTH = 32 - len("-tgs-") - 7
 _NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9-]{{0,{MAX_NAME_LENGTH - 1}}}$")
 
 
-class LambdaAlbService(pulumi.ComponentResource):
-    """The function, its target group and invoke permission, the load balancer, its listeners,
-    rules and security group, and the access-log bucket, all children of this component.
+def name_problems(name: object) -> list[str]:
+    """The component's name also names the function, load balancer and target group."""
+    if isinstance(name, str) and _NAME_RE.match(name):
+        return []
+    return [
+        f"name: {name!r} names the function, load balancer and target group: use at most {MAX_NAME_LENGTH} "
+        f"letters, digits and - (with the lambda-alb- prefix, a stack name of at most "
+        f"{MAX_NAME_LENGTH - len('lambda-alb-')} characters such as prod or staging)"
+    ]
 
-    Attributes (also the stack's exports): ``url``, ``alb_dns_name``, ``alb_arn``,
-    ``listener_arns``, ``target_group_arn``, ``function_name``, ``function_arn``,
-    ``log_group_name``, ``access_logs_bucket`` (None when access logs are disabled),
-    ``function_version``, ``live_alias_arn``, and, when configured, ``web_acl_arn``,
-    ``alarm_topic_arn`` and ``dashboard_url``.
+
+def validate_args(
+    name: object, args: LambdaAlbServiceArgs, project_dir: Path
+) -> tuple[LambdaAlbServiceArgs | None, list[str]]:
+    """The component's arguments, checked with the rules and messages of the stack config (paths in
+    snake_case, as the caller wrote them). Values that are still Outputs are not judged."""
+    problems = name_problems(name)
+    if not isinstance(args, LambdaAlbServiceArgs):
+        return None, [*problems, f"args: {args!r} is not a LambdaAlbServiceArgs"]
+    rd = Reader(SNAKE, {"project_dir": project_dir}, is_unresolved=_is_unresolved)
+    checked = read_settings(as_raw(args, SNAKE), rd)
+    return checked, problems + rd.problems
+
+
+def _is_unresolved(value: object) -> bool:
+    return isinstance(value, pulumi.Output | pulumi.Archive | pulumi.Asset)
+
+
+class LambdaAlbService(pulumi.ComponentResource):
+    """A Python Lambda function behind an Application Load Balancer, secure by default.
+
+    ``LambdaAlbService(name, args, opts=None, *, project_dir=None)``: ``args`` is a
+    ``LambdaAlbServiceArgs`` (``function``, ``load_balancer``, ``routes``, ``access_logs``,
+    ``monitoring``, ``waf``, ``tags``; each field documented on its class). Every known value is
+    checked before any child is registered, with the stack config's rules; all problems come back in
+    one ``pulumi.RunError``. ``project_dir`` (a path or string, default the working directory) is
+    where ``function.code_dir`` is found.
+
+    Outputs (also the stack's exports): ``url``, ``alb_dns_name``, ``alb_arn``, ``listener_arns``,
+    ``target_group_arn``, ``function_name``, ``function_arn``, ``log_group_name``,
+    ``access_logs_bucket`` (None when access logs are disabled), ``function_version``,
+    ``live_alias_arn``, and, when configured, ``web_acl_arn``, ``alarm_topic_arn`` and
+    ``dashboard_url``.
+
+    Children, to build on (an alarm, a rule, a policy of your own): ``load_balancer``,
+    ``listeners`` (port 80 first), ``serving_listener`` (where routes go), ``security_group``,
+    ``target_group``, ``function``, ``live_alias``, ``execution_role``, ``log_group``, and
+    ``access_log_bucket`` (None when access logs are disabled).
     """
 
     url: pulumi.Output[str]
@@ -53,39 +94,42 @@ class LambdaAlbService(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        args: Settings,
-        project_dir: Path,
+        args: LambdaAlbServiceArgs,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        project_dir: str | Path | None = None,
     ) -> None:
-        """``name`` is also the function's name (at most 64 characters); ``args`` the validated
-        settings; ``project_dir`` where ``function.codeDir`` is resolved."""
-        if not _NAME_RE.match(name):
+        """See the class: ``name`` also names the function (``<name>``) and the load balancer."""
+        project_dir = Path(project_dir) if project_dir is not None else Path.cwd()
+        checked, problems = validate_args(name, args, project_dir)
+        if problems or checked is None:
+            listing = "\n".join(f"  - {p}" for p in problems)
             raise pulumi.RunError(
-                f"LambdaAlbService name {name!r} names the function, load balancer and target group: use at "
-                f"most {MAX_NAME_LENGTH} letters, digits and - (with the lambda-alb- prefix, a stack name "
-                f"of at most {MAX_NAME_LENGTH - len('lambda-alb-')} characters such as prod or staging)"
+                f"{len(problems)} problem(s) in the arguments of LambdaAlbService {name!r}:\n{listing}"
             )
+        args = checked
         lb_settings = args.load_balancer
+        # Every lookup goes to the provider the component was given, so that a component in another
+        # region or account looks up that region's network, account and partition.
+        invoke = pulumi.InvokeOptions(provider=aws_provider(opts))
         # Looked up before anything is registered: a missing default VPC, or subnets in one zone,
         # stop the program with nothing created.
-        vpc_id, subnet_ids = resolve_network(lb_settings)
+        vpc_id, subnet_ids = resolve_network(lb_settings, invoke)
+        package = package_code(name, args.function, project_dir)
         super().__init__(TYPE_TOKEN, name, None, opts)
+        tags = resource_tags(args.tags)
+        self.tags = tags
 
-        fn = create_function(name, name, args.function, project_dir, self)
+        fn = create_function(name, name, args.function, package, tags, self)
 
-        live_tg, live_ready = self._target(name, "live", fn.live, lb_settings)
+        live_tg, live_ready = self._target(name, fn.live, lb_settings, tags)
         forward = ForwardTo(((live_tg.arn, 100),), (live_ready,))
-        if fn.stable is not None:
-            # A canary: `live` (the new version) gets canaryWeight percent, `stable` the rest.
-            stable_tg, stable_ready = self._target(name, "stable", fn.stable, lb_settings)
-            weight = args.function.canary_weight
-            forward = ForwardTo(((live_tg.arn, weight), (stable_tg.arn, 100 - weight)), (live_ready, stable_ready))
 
         lb_dependencies: list[pulumi.Resource] = []
-        access_logs = None
+        access_logs, logs = None, None
         self.access_logs_bucket = None
         if args.access_logs.enabled:
-            logs = create_access_log_bucket(name, args.access_logs, self)
+            logs = create_access_log_bucket(name, args.access_logs, tags, invoke, self)
             # ALB checks that it can write to the bucket when logging is switched on.
             lb_dependencies = logs.dependencies
             access_logs = aws.lb.LoadBalancerAccessLogsArgs(
@@ -96,10 +140,10 @@ class LambdaAlbService(pulumi.ComponentResource):
         domain = None
         certificate_arn: pulumi.Input[str] | None = lb_settings.certificate_arn
         if lb_settings.domain_name and lb_settings.hosted_zone_name:  # the settings require both or neither
-            domain = create_certificate(name, lb_settings.domain_name, lb_settings.hosted_zone_name, self)
+            domain = create_certificate(name, lb_settings.domain_name, lb_settings.hosted_zone_name, tags, invoke, self)
             certificate_arn = domain.certificate_arn
 
-        security_group = create_security_group(name, lb_settings, vpc_id, self)
+        security_group = create_security_group(name, lb_settings, vpc_id, tags, self)
         load_balancer = aws.lb.LoadBalancer(
             f"{name}-lb",
             load_balancer_type="application",
@@ -111,10 +155,11 @@ class LambdaAlbService(pulumi.ComponentResource):
             idle_timeout=lb_settings.idle_timeout,
             enable_deletion_protection=lb_settings.deletion_protection,
             access_logs=access_logs,
+            tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=lb_dependencies),
         )
-        listeners = create_listeners(name, lb_settings, load_balancer, forward, certificate_arn, self)
-        create_rules(name, args.routes, listeners.serving, forward, self)
+        listeners = create_listeners(name, lb_settings, load_balancer, forward, certificate_arn, tags, self)
+        create_rules(name, args.routes, listeners.serving, forward, tags, self)
 
         scheme = "https" if lb_settings.https else "http"
         if domain is not None:
@@ -123,12 +168,14 @@ class LambdaAlbService(pulumi.ComponentResource):
         else:
             self.url = load_balancer.dns_name.apply(lambda dns: f"{scheme}://{dns}/")
 
-        self.web_acl_arn = create_waf(name, args.waf, load_balancer, self) if args.waf.enabled else None
-        observed = Observed(load_balancer.arn_suffix, live_tg.arn_suffix, fn.function.name)
+        self.web_acl_arn = create_waf(name, args.waf, load_balancer, tags, self) if args.waf.enabled else None
+        # During a canary the alarms and the dashboard also watch the version being tried.
+        canary_version = fn.function.version if args.function.canary_weight else None
+        observed = Observed(load_balancer.arn_suffix, live_tg.arn_suffix, fn.function.name, canary_version)
         self.alarm_topic_arn = None
         if args.monitoring.alarms:
-            self.alarm_topic_arn = create_alarms(name, args.monitoring, args.function, observed, self).arn
-        self.dashboard_url = create_dashboard(name, observed, self) if args.monitoring.dashboard else None
+            self.alarm_topic_arn = create_alarms(name, args.monitoring, args.function, observed, tags, invoke, self).arn
+        self.dashboard_url = create_dashboard(name, observed, invoke, self) if args.monitoring.dashboard else None
         self.alb_dns_name = load_balancer.dns_name
         self.alb_arn = load_balancer.arn
         self.listener_arns = pulumi.Output.all(*[listener.arn for listener in listeners.all])
@@ -138,6 +185,17 @@ class LambdaAlbService(pulumi.ComponentResource):
         self.function_version = fn.function.version
         self.live_alias_arn = fn.live.arn
         self.log_group_name = fn.log_group.name
+        # The children a caller builds on.
+        self.load_balancer = load_balancer
+        self.listeners = listeners.all
+        self.serving_listener = listeners.serving
+        self.security_group = security_group
+        self.target_group = live_tg
+        self.function = fn.function
+        self.live_alias = fn.live
+        self.execution_role = fn.role
+        self.log_group = fn.log_group
+        self.access_log_bucket = logs.bucket if logs is not None else None
         self.register_outputs(
             {
                 "url": self.url,
@@ -158,24 +216,20 @@ class LambdaAlbService(pulumi.ComponentResource):
         )
 
     def _target(
-        self, name: str, role: str, alias: aws.lambda_.Alias, lb_settings: LoadBalancerSettings
+        self, name: str, alias: aws.lambda_.Alias, lb_settings: LoadBalancerArgs, tags: dict[str, str]
     ) -> tuple[aws.lb.TargetGroup, aws.lb.TargetGroupAttachment]:
-        """A target group for ``alias``, the permission to invoke that alias, and the registration.
-
-        ``role`` is live or stable; the stable target group is "<name>-tgs" so that its generated
-        name fits AWS's 32 characters.
-        """
+        """A target group for ``alias``, the permission to invoke that alias, and the registration."""
         child = pulumi.ResourceOptions(parent=self)
-        suffix = "" if role == "live" else f"-{role}"
         target_group = aws.lb.TargetGroup(
-            f"{name}-tg" if role == "live" else f"{name}-tgs",
+            f"{name}-tg",
             target_type="lambda",
             lambda_multi_value_headers_enabled=lb_settings.multi_value_headers,
             health_check=_health_check_args(lb_settings),
+            tags=tags,
             opts=child,
         )
         permission = aws.lambda_.Permission(
-            f"{name}-invoke{suffix}",
+            f"{name}-invoke",
             function=alias.function_name,
             qualifier=alias.name,
             action="lambda:InvokeFunction",
@@ -184,17 +238,36 @@ class LambdaAlbService(pulumi.ComponentResource):
             opts=child,
         )
         attachment = aws.lb.TargetGroupAttachment(
-            f"{name}-attach{suffix}",
+            f"{name}-attach",
             target_group_arn=target_group.arn,
             target_id=alias.arn,
             # Registration fails unless the load balancer may already invoke the alias
-            # (ALB-SEMANTICS section 5); nothing in the data flow says so.
+            # (docs/alb-behaviour.md#ordering-that-breaks-deployments); nothing in the data flow says so.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
         return target_group, attachment
 
 
-def _health_check_args(lb_settings: LoadBalancerSettings) -> aws.lb.TargetGroupHealthCheckArgs:
+def resource_tags(own: Mapping[str, str]) -> dict[str, str]:
+    """The tags of every taggable child: the team's own, then the project, the stack and the tool
+    (which the settings refuse to override: the pipeline's roles are scoped by the stack tag)."""
+    ours = dict(zip(OWN_TAG_KEYS, (pulumi.get_project(), pulumi.get_stack(), "pulumi"), strict=True))
+    return {**own, **ours}
+
+
+def aws_provider(opts: pulumi.ResourceOptions | None) -> pulumi.ProviderResource | None:
+    """The AWS provider the component was given (``provider=`` or ``providers=``), if any."""
+    if opts is None:
+        return None
+    if opts.provider is not None:
+        return opts.provider
+    providers = opts.providers
+    if isinstance(providers, Mapping):
+        return providers.get("aws")
+    return next((p for p in providers or [] if getattr(p, "package", None) == "aws"), None)
+
+
+def _health_check_args(lb_settings: LoadBalancerArgs) -> aws.lb.TargetGroupHealthCheckArgs:
     """Off unless configured: each health check of a Lambda target is a billed invocation."""
     check = lb_settings.health_check
     if not check.enabled:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from components.dependencies import local_dependency_env
 from components.packaging import source_files
 from localalb.config import LocalStack
 
@@ -190,6 +191,10 @@ class WorkerPool:
         env["LOCALALB_FD"] = str(child.fileno())
         env["LOCALALB_QUIET"] = "1" if self.quiet else "0"
         env["AWS_LAMBDA_LOG_STREAM_NAME"] = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+        # requirements.txt, installed for this machine (cached by its hash, so rebuilt after it changes).
+        env.update(
+            await asyncio.to_thread(local_dependency_env, self.stack.code_dir, self.stack.project_dir / ".build")
+        )
         output = asyncio.subprocess.DEVNULL if self.quiet else None
         try:
             process = await asyncio.create_subprocess_exec(

@@ -167,6 +167,10 @@ def main() -> None:
 
     started = time.perf_counter()
     try:
+        # The function's requirements.txt, built for this machine by the pool: importable, unlike site-packages.
+        if "LOCALALB_DEPENDENCIES_ERROR" in os.environ:
+            raise ImportError(os.environ["LOCALALB_DEPENDENCIES_ERROR"])
+        sys.path[1:1] = [os.environ["LOCALALB_DEPENDENCIES"]] if "LOCALALB_DEPENDENCIES" in os.environ else []
         handler = getattr(importlib.import_module(module_name), function_name)
     except Exception as exc:  # noqa: BLE001 - reported to the server as Lambda reports init errors
         traceback.print_exc()

@@ -19,10 +19,16 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test_smoke.py", ("integration",)),  # the local ALB and a moto server
     ("test_workflows.py", ("integration",)),  # check-jsonschema and zizmor as processes
     ("test_devtool.py", ("integration",)),  # git and ruff as processes
+    ("test_generated.py", ("integration",)),  # check-jsonschema as a process
+    ("test_dependencies.py", ("integration",)),  # pip builds function dependencies
     ("test_stacks.py", ("stacks",)),
     ("test_config.py", ("stacks",)),
     ("test_operations.py", ("stacks",)),
     ("test_bootstrap.py", ("stacks",)),
+    ("test_component_api.py", ("stacks",)),
+    ("test_costs.py", ("stacks",)),
+    ("test_deploy_correctness.py", ("stacks",)),
+    ("test_policy.py", ("stacks",)),
     ("test_*.py", ("unit",)),
 )
 
