@@ -113,7 +113,10 @@ class Reader:
     """Reads raw values into blocks, collecting a problem for each bad one instead of stopping."""
 
     def __init__(
-        self, style: str = CAMEL, context: Mapping[str, Any] | None = None, is_unresolved: Check | None = None
+        self,
+        style: str = CAMEL,
+        context: Mapping[str, Any] | None = None,
+        is_unresolved: Callable[[Any], bool] | None = None,
     ) -> None:
         self.style = style
         self.context = dict(context or {})
@@ -156,7 +159,7 @@ class Reader:
             return True
         return False
 
-    def boolean(self, d: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
+    def boolean(self, d: Mapping[str, Any], key: str, path: str, default: bool) -> Any:
         value = d.get(key, default)
         if self.unresolved(value):
             return value

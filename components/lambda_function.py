@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -41,7 +42,7 @@ def execution_policy(log_group_arn: str, tracing_active: bool, network: NetworkS
     AWSLambdaVPCAccessExecutionRole (network-interface actions on ``*``). X-Ray and
     DescribeNetworkInterfaces have no resource-level permissions, hence ``*`` for those.
     """
-    statements = [
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "WriteOwnLogGroup",
             "Effect": "Allow",
@@ -76,7 +77,7 @@ class NetworkScope:
     def arn(self, resource: str) -> str:
         return f"arn:{self.partition}:ec2:{self.region}:{self.account}:{resource}"
 
-    def statements(self) -> list[dict[str, object]]:
+    def statements(self) -> list[dict[str, Any]]:
         """Lambda creates the interfaces as the function's role, in its subnets with its groups."""
         subnets = [self.arn(f"subnet/{s}") for s in self.subnet_ids]
         return [
@@ -152,6 +153,7 @@ def live_alias_routing(
     weight, not even while the deploy is under way.
     """
     if fs.canary_weight:
+        assert fs.stable_version is not None  # the settings require stableVersion with canaryWeight
         weight = fs.canary_weight / 100
         routing = aws.lambda_.AliasRoutingConfigArgs(
             additional_version_weights=new_version.apply(lambda version: {version: weight})
@@ -293,7 +295,7 @@ def function_network(
         return None
     subnet_ids = vpc.subnet_ids
     group = None
-    group_ids: pulumi.Input[list[str]] = list(vpc.security_group_ids) if vpc.security_group_ids else []
+    group_ids: pulumi.Input[list[pulumi.Input[str]]] = list(vpc.security_group_ids)
     if not vpc.security_group_ids:
         first = subnet_ids.apply(lambda ids: ids[0]) if isinstance(subnet_ids, pulumi.Output) else subnet_ids[0]
         ports = vpc.egress_ports

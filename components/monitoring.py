@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -190,7 +191,7 @@ def create_alarms(
         }
         specs = [spec for spec in alarm_specs(monitoring, observed.function) if spec.dimensions != "lb"]
         if observed.canary_version is not None:
-            dimensions["canary"] = canary_dimensions(observed)
+            dimensions["canary"] = canary_dimensions(observed, observed.canary_version)
             specs += canary_alarm_specs(monitoring)
         if observed.function.provisioned_concurrency:
             # Invocations the provisioned instances could not take: cold starts again, time to raise it.
@@ -206,10 +207,10 @@ def create_alarms(
     return topic
 
 
-def canary_dimensions(observed: Observed) -> dict[str, pulumi.Input[str]]:
+def canary_dimensions(observed: Observed, version: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
     """The metric dimensions of the canary version's invocations through the `live` alias."""
     resource = pulumi.Output.concat(observed.function_name, f":{LIVE_ALIAS}")
-    return {"FunctionName": observed.function_name, "Resource": resource, "ExecutedVersion": observed.canary_version}
+    return {"FunctionName": observed.function_name, "Resource": resource, "ExecutedVersion": version}
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ def dashboard_body(region: str, lb_suffix: str, rows: list[DashboardRow]) -> str
     elb = "AWS/ApplicationELB"
     count = 0
 
-    def widget(title: str, metrics: list, stat: str = "Sum") -> dict:
+    def widget(title: str, metrics: list[Any], stat: str = "Sum") -> dict[str, Any]:
         nonlocal count
         x, y = 12 * (count % 2), 6 * (count // 2)
         count += 1
@@ -290,12 +291,12 @@ def create_dashboard(
 ) -> pulumi.Output[str]:
     """The dashboard; returns its console URL."""
     region = aws.get_region_output(opts=invoke).region
-    rows = [
-        pulumi.Output.all(o.tg_suffix, o.function_name, o.canary_version).apply(
-            lambda a, label=o.label: DashboardRow(label, *a)
-        )
-        for o in functions
-    ]
+
+    def row(observed: Observed) -> pulumi.Output[DashboardRow]:
+        parts = pulumi.Output.all(observed.tg_suffix, observed.function_name, observed.canary_version)
+        return parts.apply(lambda a: DashboardRow(observed.label, a[0], a[1], a[2]))
+
+    rows = [row(o) for o in functions]
     body = pulumi.Output.all(region, functions[0].lb_suffix, pulumi.Output.all(*rows)).apply(
         lambda a: dashboard_body(a[0], a[1], list(a[2]))
     )

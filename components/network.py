@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -11,7 +12,9 @@ import pulumi_aws as aws
 from components.settings import LoadBalancerArgs
 
 
-def resolve_network(lb: LoadBalancerArgs, invoke: pulumi.InvokeOptions) -> tuple[pulumi.Input[str], list[str]]:
+def resolve_network(
+    lb: LoadBalancerArgs, invoke: pulumi.InvokeOptions
+) -> tuple[pulumi.Input[str], pulumi.Input[Sequence[str]]]:
     """The VPC ID and subnet IDs for the load balancer.
 
     Configured subnets win; otherwise the default VPC's default subnets (one per availability

@@ -89,7 +89,7 @@ class LambdaAlbService(pulumi.ComponentResource):
     url: pulumi.Output[str]
     alb_dns_name: pulumi.Output[str]
     alb_arn: pulumi.Output[str]
-    listener_arns: pulumi.Output[list]
+    listener_arns: pulumi.Output[list[str]]
     target_group_arn: pulumi.Output[str]
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
@@ -154,7 +154,7 @@ class LambdaAlbService(pulumi.ComponentResource):
 
         domain = None
         certificate_arn: pulumi.Input[str] | None = lb_settings.certificate_arn
-        if lb_settings.domain_name:
+        if lb_settings.domain_name and lb_settings.hosted_zone_name:  # the settings require both or neither
             domain = create_certificate(name, lb_settings.domain_name, lb_settings.hosted_zone_name, tags, invoke, self)
             certificate_arn = domain.certificate_arn
 
@@ -178,8 +178,8 @@ class LambdaAlbService(pulumi.ComponentResource):
 
         scheme = "https" if lb_settings.https else "http"
         if domain is not None:
-            create_alias_record(name, lb_settings.domain_name, domain, load_balancer, self)
-            self.url = pulumi.Output.from_input(f"https://{lb_settings.domain_name}/")
+            create_alias_record(name, domain, load_balancer, self)
+            self.url = pulumi.Output.from_input(f"https://{domain.name}/")
         else:
             self.url = load_balancer.dns_name.apply(lambda dns: f"{scheme}://{dns}/")
 
@@ -339,7 +339,7 @@ def aws_provider(opts: pulumi.ResourceOptions | None) -> pulumi.ProviderResource
     return next((p for p in providers or [] if getattr(p, "package", None) == "aws"), None)
 
 
-def _health_check_args(lb_settings) -> aws.lb.TargetGroupHealthCheckArgs:
+def _health_check_args(lb_settings: LoadBalancerArgs) -> aws.lb.TargetGroupHealthCheckArgs:
     """Off unless configured: each health check of a Lambda target is a billed invocation."""
     check = lb_settings.health_check
     if not check.enabled:

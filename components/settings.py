@@ -159,7 +159,7 @@ def _cidr_problem(value: str) -> str | None:
     return r.cidr_problem(value)
 
 
-def _parse_reserved(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> int | None:
+def _parse_reserved(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> Any:
     block, key = path.rsplit(".", 1)
     if raw == 0 and not isinstance(raw, bool):
         rd.add(
@@ -193,7 +193,7 @@ def _retention_schema(minimum: int) -> dict[str, Any]:
     return {"type": "integer", "enum": [v for v in LOG_RETENTION_DAYS if v >= minimum]}
 
 
-def _parse_environment(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> dict[str, Any]:
+def _parse_environment(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> Any:
     if raw is None:
         return {}
     if rd.unresolved(raw):
@@ -1167,7 +1167,9 @@ class LambdaAlbServiceArgs:
 
     def targets(self) -> dict[str | None, FunctionArgs]:
         """The functions behind the load balancer: ``{None: function}``, or ``functions`` by key."""
-        return dict(self.functions) if self.functions else {None: self.function}
+        if self.functions:
+            return {key: function for key, function in self.functions.items()}
+        return {None: self.function}
 
     def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
         """Routes name functions that exist; every function is reached; HTTPS never redirects to HTTP."""
@@ -1177,9 +1179,9 @@ class LambdaAlbServiceArgs:
     def _check_functions(self, rd: Reader, given: frozenset[str]) -> None:
         routes, lb, functions = rd.key("routes"), rd.key("load_balancer"), rd.key("functions")
         default_where = f"{lb}.{rd.key('default_action')}"
-        forwards = [(f"{routes}[{i}].function", rule.action) for i, rule in enumerate(self.routes)]
-        forwards.append((f"{default_where}.forward", self.load_balancer.default_action))
-        forwards = [(where, action) for where, action in forwards if isinstance(action, r.Forward)]
+        actions = [(f"{routes}[{i}].function", rule.action) for i, rule in enumerate(self.routes)]
+        actions.append((f"{default_where}.forward", self.load_balancer.default_action))
+        forwards = [(where, action) for where, action in actions if isinstance(action, r.Forward)]
         if not self.functions:
             if functions in given:
                 return  # an unreadable map is reported where it is read

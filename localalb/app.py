@@ -8,13 +8,21 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, TextIO
 
 from components import rules as r
 from localalb import alb
 from localalb.accesslog import AccessLog, AccessRecord
 from localalb.config import LocalStack
-from localalb.pool import Throttled, WorkerPool
+from localalb.pool import Invocation, Throttled, WorkerPool
+
+# ASGI's shapes, as uvicorn calls the application.
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 FLUSH_INTERVAL_S = 0.2  # console and access log are written in batches, at most this late
 
@@ -22,7 +30,7 @@ FLUSH_INTERVAL_S = 0.2  # console and access log are written in batches, at most
 class LocalAlbApp:
     """Serves one stack's serving listener: its rules in priority order, then its default action."""
 
-    def __init__(self, stack: LocalStack, log_dir: Path, quiet: bool = False, out=None):
+    def __init__(self, stack: LocalStack, log_dir: Path, quiet: bool = False, out: TextIO | None = None):
         self.stack = stack
         self.lb = stack.settings.load_balancer
         self.rules = tuple(sorted(stack.settings.routes, key=lambda rule: rule.priority))
@@ -31,11 +39,11 @@ class LocalAlbApp:
         self.out = out or sys.stdout
         self.pool = WorkerPool(stack, quiet=quiet, announce=self.say)
         self.access_log = AccessLog(log_dir, f"app/{stack.function_name}/local")
-        self._flusher: asyncio.Task | None = None
-        self._health: asyncio.Task | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._health: asyncio.Task[None] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.target_health = "initial"  # initial, healthy or unhealthy, as ALB reports a target
-        self._streak = (None, 0)  # (last check passed, how many in a row)
+        self._streak: tuple[bool | None, int] = (None, 0)  # (last check passed, how many in a row)
 
     def say(self, line: str) -> None:
         if not self.quiet:
@@ -43,7 +51,7 @@ class LocalAlbApp:
 
     # --- ASGI -------------------------------------------------------------------------------
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             try:
                 await self._http(scope, receive, send)
@@ -54,7 +62,7 @@ class LocalAlbApp:
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
-    async def _lifespan(self, receive, send):
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -76,7 +84,7 @@ class LocalAlbApp:
 
     # --- health checks (only when enabled on the target group) ---------------------------------
 
-    async def _check_health_periodically(self):
+    async def _check_health_periodically(self) -> None:
         while True:
             await self.check_health_once()
             await asyncio.sleep(self.lb.health_check.interval)
@@ -100,13 +108,13 @@ class LocalAlbApp:
             self.say(f"  health check: target is {state} ({detail}, {self._streak[1]} in a row)")
         return passed, detail
 
-    async def _flush_periodically(self):
+    async def _flush_periodically(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_INTERVAL_S)
             self.access_log.flush()
             self.out.flush()
 
-    async def _read_body(self, scope, receive) -> bytes | None:
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         """The whole body, or None once it passes 1 MB (ALB answers 413 without invoking).
 
         An oversized body is still read to its end and discarded, so the connection stays framed
@@ -122,7 +130,7 @@ class LocalAlbApp:
             if not message.get("more_body"):
                 return b"".join(chunks) if size <= alb.MAX_BODY_BYTES else None
 
-    async def _http(self, scope, receive, send):
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         received = time.time()
         started = time.perf_counter()
         body = await self._read_body(scope, receive)
@@ -226,6 +234,7 @@ class LocalAlbApp:
                 + "".join(outcome.error.get("stackTrace", []))
             )
             return alb.error_response(502)
+        assert outcome.payload is not None  # a result that is neither a failure nor an error has one
         try:
             response = alb.parse_lambda_response(outcome.payload, self.multi_value)
         except alb.AlbError as exc:
@@ -235,7 +244,7 @@ class LocalAlbApp:
         record.target_status = response.status
         return response
 
-    async def _send(self, send, response: alb.HttpResponse, record: AccessRecord | None = None) -> None:
+    async def _send(self, send: Send, response: alb.HttpResponse, record: AccessRecord | None = None) -> None:
         headers = [(name.encode("latin-1"), value.encode("utf-8")) for name, value in response.headers]
         body = response.body
         if response.status in alb.NO_BODY_STATUSES:
@@ -264,12 +273,13 @@ class LocalAlbApp:
         )
 
 
-def _health_verdict(outcome, multi_value: bool, matcher: str) -> tuple[bool, str]:
+def _health_verdict(outcome: Invocation, multi_value: bool, matcher: str) -> tuple[bool, str]:
     """Did a health-check invocation pass: a valid response whose status the matcher accepts."""
     if outcome.failure == "timeout":
         return False, "Target.Timeout"
     if outcome.failure or outcome.error is not None:
         return False, "Target.FailedHealthChecks: the function failed"
+    assert outcome.payload is not None  # a result that is neither a failure nor an error has one
     try:
         response = alb.parse_lambda_response(outcome.payload, multi_value)
     except alb.AlbError as exc:

@@ -18,8 +18,10 @@ import struct
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from components.dependencies import local_dependency_env
 from components.packaging import source_files
@@ -46,7 +48,7 @@ class Invocation:
 
     request_id: str
     payload: bytes | None = None  # the handler's result, JSON-encoded
-    error: dict | None = None  # errorType, errorMessage, stackTrace
+    error: dict[str, Any] | None = None  # errorType, errorMessage, stackTrace
     failure: str | None = None  # "timeout" or "crash": the environment is gone
     cold: bool = False
     init_ms: float | None = None
@@ -62,18 +64,18 @@ class _Worker(asyncio.Protocol):
         self.generation = generation
         self.number = number
         self._buffer = bytearray()
-        self._waiter: asyncio.Future | None = None
+        self._waiter: asyncio.Future[tuple[int, float, bytes]] | None = None
         self._lost = False
 
     # asyncio.Protocol
-    def connection_made(self, transport) -> None:
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # workers connect over a stream socket
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         self._deliver()
 
-    def connection_lost(self, exc) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(ConnectionError("the worker exited"))
@@ -92,7 +94,8 @@ class _Worker(asyncio.Protocol):
     async def answer(self, timeout: float) -> tuple[int, float, bytes]:
         """The next frame from the worker; TimeoutError after ``timeout`` seconds."""
         loop = asyncio.get_running_loop()
-        self._waiter = waiter = loop.create_future()
+        waiter: asyncio.Future[tuple[int, float, bytes]] = loop.create_future()
+        self._waiter = waiter
         self._deliver()
         if self._lost and not waiter.done():
             raise ConnectionError("the worker exited")
@@ -104,17 +107,19 @@ class _Worker(asyncio.Protocol):
             self._waiter = None
 
     def send(self, request_id: str, timeout_ms: int, event: bytes) -> None:
+        assert self.transport is not None  # the pool sends only to a worker that has connected
         self.transport.write(REQUEST.pack(len(event), request_id.encode(), timeout_ms) + event)
 
     def kill(self) -> None:
         """Stop the worker and anything it started (it leads its own process group)."""
         if self.transport is not None:
             self.transport.close()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
 
-def _expire(waiter: asyncio.Future) -> None:
+def _expire(waiter: asyncio.Future[tuple[int, float, bytes]]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())
 
@@ -122,7 +127,7 @@ def _expire(waiter: asyncio.Future) -> None:
 class WorkerPool:
     """Runs the stack's handler in worker processes separate from the server."""
 
-    def __init__(self, stack: LocalStack, quiet: bool = False, announce=print):
+    def __init__(self, stack: LocalStack, quiet: bool = False, announce: Callable[[str], object] = print):
         fn = stack.settings.function
         self.stack = stack
         self.timeout_s = fn.timeout
@@ -136,7 +141,7 @@ class WorkerPool:
         self._all: set[_Worker] = set()
         self._numbers = 0
         self._env = self._environment()
-        self._watcher: asyncio.Task | None = None
+        self._watcher: asyncio.Task[None] | None = None
         self._snapshot = self._code_snapshot()
 
     def _environment(self) -> dict[str, str]:
@@ -174,7 +179,7 @@ class WorkerPool:
             self._watcher.cancel()
         for worker in list(self._all):
             worker.kill()
-        await asyncio.gather(*(w.process.wait() for w in self._all), return_exceptions=True)
+        await asyncio.gather(*(w.process.wait() for w in self._all if w.process), return_exceptions=True)
         self._all.clear()
         self._idle.clear()
 
@@ -232,7 +237,7 @@ class WorkerPool:
         worker.kill()
         self._all.discard(worker)
 
-    async def invoke(self, event: dict, wait_s: float | None = None) -> Invocation:
+    async def invoke(self, event: dict[str, Any], wait_s: float | None = None) -> Invocation:
         """Run the handler on ``event`` in a warm worker, or a new one (cold start).
 
         ``wait_s`` (health checks) gives up sooner than the function's timeout; the worker is then
@@ -278,7 +283,7 @@ class WorkerPool:
         finally:
             self.busy -= 1
 
-    def _code_snapshot(self) -> tuple:
+    def _code_snapshot(self) -> tuple[tuple[str, int, int], ...]:
         code_dir = self.stack.code_dir
         snapshot = []
         for name in source_files(code_dir):

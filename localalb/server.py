@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -18,7 +19,15 @@ SHUTDOWN_GRACE_S = 2
 class LocalAlbServer:
     """One listener bound to ``host:port`` (port 0 picks a free one) serving ``stack``."""
 
-    def __init__(self, stack: LocalStack, host: str = "127.0.0.1", port: int = 8080, *, log_dir=None, quiet=False):
+    def __init__(
+        self,
+        stack: LocalStack,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        *,
+        log_dir: str | Path | None = None,
+        quiet: bool = False,
+    ) -> None:
         self.stack = stack
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
@@ -76,10 +85,10 @@ class LocalAlbServer:
     def __enter__(self) -> LocalAlbServer:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
-def make_server(stack: LocalStack, host: str = "127.0.0.1", port: int = 0, **options) -> LocalAlbServer:
+def make_server(stack: LocalStack, host: str = "127.0.0.1", port: int = 0, **options: Any) -> LocalAlbServer:
     """A server for ``stack`` on ``host:port`` (port 0: a free port), not yet started."""
     return LocalAlbServer(stack, host, port, **options)

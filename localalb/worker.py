@@ -24,6 +24,10 @@ import struct
 import sys
 import time
 import traceback
+from collections.abc import Mapping, Sequence
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+from typing import Any, TextIO
 
 # What the Lambda Python runtime provides besides the standard library.
 LAMBDA_RUNTIME_PACKAGES = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"})
@@ -45,7 +49,7 @@ class _Context:
         self._deadline_ms = deadline_ms
 
     @classmethod
-    def configure(cls, env) -> None:
+    def configure(cls, env: Mapping[str, str]) -> None:
         cls.function_name = env["AWS_LAMBDA_FUNCTION_NAME"]
         cls.function_version = env["AWS_LAMBDA_FUNCTION_VERSION"]
         cls.memory_limit_in_mb = env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
@@ -66,7 +70,9 @@ class _LambdaRuntimeImports(importlib.abc.MetaPathFinder):
         self.hidden = tuple(os.path.join(d, "") for d in hidden_dirs)
         self.code_dir = code_dir
 
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
         if path is not None or fullname in LAMBDA_RUNTIME_PACKAGES:
             return None  # submodules follow their package
         spec = importlib.machinery.PathFinder.find_spec(fullname)
@@ -83,7 +89,7 @@ class _LambdaRuntimeImports(importlib.abc.MetaPathFinder):
 class _TaggedStream(io.TextIOBase):
     """stdout/stderr that prefix every line with the current request id (as CloudWatch shows it)."""
 
-    def __init__(self, target) -> None:
+    def __init__(self, target: TextIO | None) -> None:
         self._target = target
         self.request_id = "init"
         self._pending = ""
@@ -136,7 +142,7 @@ class _Channel:
         self.sock.sendall(ANSWER.pack(kind, duration_ms, len(payload)) + payload)
 
 
-def _error(kind: str, exc: BaseException) -> dict:
+def _error(kind: str, exc: BaseException) -> dict[str, Any]:
     return {
         "errorType": kind if kind.startswith("Runtime.") else type(exc).__name__,
         "errorMessage": str(exc),
