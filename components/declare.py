@@ -331,6 +331,8 @@ def allowed_text(spec: Spec) -> str:
         return ", ".join(f"`{_fmt(c)}`" for c in spec.choices)
     if spec.kind == "strings":
         return "a list of strings"
+    if spec.kind == "block":
+        return "an object (its keys below)"
     return "a string"
 
 

@@ -31,6 +31,7 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test_deploy_correctness.py", ("stacks",)),
     ("test_functions.py", ("stacks",)),
     ("test_function_network.py", ("stacks",)),
+    ("test_package.py", ("stacks",)),
     ("test_policy.py", ("stacks",)),
     ("test_*.py", ("unit",)),
 )
