@@ -84,6 +84,31 @@ def with_routes(count: int) -> dict:
     return config
 
 
+def with_functions(count: int, routes: int = 0) -> dict:
+    """dev with ``count`` functions (one route each, the last the default action) and ``routes``
+    extra fixed-response routes."""
+    from tests.harness import load_stack
+
+    config = load_stack("dev")
+    config.pop("lambda-alb:function", None)
+    keys = [f"f{i}" for i in range(count)]
+    config["lambda-alb:functions"] = {key: {} for key in keys}
+    config["lambda-alb:routes"] = [
+        {"priority": i + 1, "pathPatterns": [f"/{key}/*"], "function": key} for i, key in enumerate(keys)
+    ] + [
+        {"priority": 1000 + i, "pathPatterns": [f"/r{i}/*"], "fixedResponse": {"statusCode": 200}}
+        for i in range(routes)
+    ]
+    config["lambda-alb:loadBalancer"] = {**config["lambda-alb:loadBalancer"], "defaultAction": {"forward": keys[-1]}}
+    return config
+
+
+def resources_of(config: dict) -> int:
+    from tests.harness import evaluate
+
+    return sum(1 for r in evaluate(config).registrations if r.custom)
+
+
 def suite_wall_time() -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=ROOT, check=True, capture_output=True)
@@ -124,6 +149,14 @@ def main() -> None:
     rows.append(("1 route, re-evaluation in a warm process", f"{one * 1000:.0f} ms"))
     rows.append(("100 routes, re-evaluation in a warm process", f"{hundred * 1000:.0f} ms"))
     rows.append(("  SDK cost per extra rule resource (warm)", f"{(hundred - one) / 99 * 1000:.1f} ms"))
+    # Several functions: time per registered resource should stay flat (linear in resources).
+    for count, routes in ((1, 0), (10, 0), (10, 90)):  # 100 rules: the default quota
+        config = with_functions(count, routes)
+        seconds, resources = warm_evaluation(config, runs=5), resources_of(config)
+        rows.append((
+            f"{count} function(s), {count + routes} routes, warm re-evaluation",
+            f"{seconds * 1000:.0f} ms for {resources} resources = {seconds / resources * 1000:.2f} ms each",
+        ))  # fmt: skip
     rows.append(("test suite wall time", f"{suite_wall_time():.1f} s   (aim < 30 s)"))
     rows.append(("function package size", f"{build_package(ROOT / 'function').size} bytes   (aim < 16 KiB)"))
     rows.append(("handler cold import, bare interpreter", f"{handler_cold_import_ms():.2f} ms   (aim < 10 ms)"))

@@ -59,9 +59,11 @@ def _redirect_part(value: str, placeholder: str) -> str | None:
 Forwards = Mapping[str | None, ForwardTo]
 
 
-def ready(forwards: Forwards) -> list[pulumi.Resource]:
-    """Every registration a listener or rule waits for."""
-    return [resource for forward in forwards.values() for resource in forward.ready]
+def waits_for(action: r.Action, forwards: Forwards) -> list[pulumi.Resource]:
+    """The registrations a listener or rule must wait for: its own function's, when it forwards
+    (forwarding to a target group whose function is not registered yet answers 503); none when it
+    answers itself."""
+    return list(forwards[action.function].ready) if isinstance(action, r.Forward) else []
 
 
 def render_action(action: r.Action, forwards: Forwards, classes: _ActionClasses) -> Any:
@@ -151,7 +153,7 @@ def create_listeners(
     parent: pulumi.Resource,
 ) -> Listeners:
     """HTTPS on 443 plus HTTP on 80 redirecting to it (301), or HTTP on 80 alone."""
-    opts = pulumi.ResourceOptions(parent=parent, depends_on=ready(forwards))
+    opts = pulumi.ResourceOptions(parent=parent, depends_on=waits_for(lb_settings.default_action, forwards))
     default = render_action(lb_settings.default_action, forwards, _DEFAULT)
     if not lb_settings.https:
         http = aws.lb.Listener(
@@ -183,7 +185,7 @@ def create_listeners(
                 protocol="HTTP",
                 default_actions=[render_action(redirect, forwards, _DEFAULT)],
                 tags=tags,
-                opts=opts,
+                opts=pulumi.ResourceOptions(parent=parent),
             ),
         )
     return Listeners(serving=https, all=listeners)
@@ -207,7 +209,7 @@ def create_rules(
             conditions=[render_condition(c) for c in rule.conditions],
             actions=[render_action(rule.action, forwards, _RULE)],
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=ready(forwards)),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=waits_for(rule.action, forwards)),
         )
         for rule in routes
     ]

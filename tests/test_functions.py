@@ -66,8 +66,13 @@ def test_routes_forward_to_the_function_they_name_and_the_default_to_its_own(gra
     assert rules[40]["actions"] == [{"type": "forward", "targetGroupArn": tg_arn("lambda-alb-prod-api")}]
     https = next(r for r in graph.of_type("aws:lb/listener:Listener") if r.inputs["port"] == 443)
     assert https.inputs["defaultActions"] == [{"type": "forward", "targetGroupArn": tg_arn("lambda-alb-prod-web")}]
-    attachments = graph.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")
-    assert all(graph.depends_on(https, attachment) for attachment in attachments)
+    # Each waits for its own function's registration only (forwarding before it answers 503).
+    web, api = graph.named("lambda-alb-prod-web-attach"), graph.named("lambda-alb-prod-api-attach")
+    assert graph.depends_on(https, web) and not graph.depends_on(https, api)
+    rule = next(r for r in graph.of_type("aws:lb/listenerRule:ListenerRule") if r.inputs["priority"] == 40)
+    assert graph.depends_on(rule, api) and not graph.depends_on(rule, web)
+    fixed = next(r for r in graph.of_type("aws:lb/listenerRule:ListenerRule") if r.inputs["priority"] == 10)
+    assert not graph.depends_on(fixed, api) and not graph.depends_on(fixed, web)
 
 
 def test_each_function_has_its_alarms_and_dashboard_rows_and_its_own_canary(graph):
