@@ -180,6 +180,9 @@ class Reader:
         if isinstance(value, bool) or not isinstance(value, int):
             self.add(f"{path}.{key}: {value!r} is not an integer; allowed: {allowed}{unit}")
             return default
+        if hi is None and value < lo:
+            self.add(f"{path}.{key}: {value} is below the minimum of {_fmt(lo)}{unit}")
+            return default
         if value < lo or (hi is not None and value > hi):
             self.add(f"{path}.{key}: {value} is outside {allowed}{unit}")
             return default
@@ -265,7 +268,9 @@ def read_block(cls: type, raw: Any, path: str, rd: Reader) -> Any:
             values[f.name] = rd.strings(d.get(key, default), where, spec.example, spec.check)
         elif spec.kind == "block":
             assert spec.block is not None
-            values[f.name] = read_block(spec.block, d.get(key), where, rd)
+            # An optional block (default None) stays None until it is given.
+            given = d.get(key)
+            values[f.name] = None if given is None and default is None else read_block(spec.block, given, where, rd)
         else:
             assert spec.parse is not None, f"{cls.__name__}.{f.name}: a custom setting needs parse"
             values[f.name] = spec.parse(d.get(key), d, rd, where, default)

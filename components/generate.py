@@ -31,7 +31,7 @@ from components.declare import (
 from components.settings import (
     NAMESPACE,
     FixedResponseArgs,
-    HealthCheckArgs,
+    FunctionArgs,
     LambdaAlbServiceArgs,
     RedirectArgs,
     RouteArgs,
@@ -66,6 +66,7 @@ def stack_schema() -> dict[str, Any]:
         },
         "additionalProperties": False,
         "$defs": {
+            "function": block_schema(FunctionArgs),
             "route": block_schema(RouteArgs),
             "fixedResponse": block_schema(FixedResponseArgs),
             "redirect": block_schema(RedirectArgs),
@@ -105,8 +106,9 @@ def _rows(declared: Declared, prefix: str = "") -> list[str]:
     rows = []
     for f, spec in declared:
         key = prefix + key_of(f, CAMEL)
-        if spec.kind == "block" and spec.block is HealthCheckArgs:
-            rows += _rows(specs(HealthCheckArgs), f"{key}.")
+        if spec.kind == "block" and spec.block is not None:
+            rows.append(f"| `{key}` | {default_text(f, spec)} | {allowed_text(spec)} | {spec.doc} |")
+            rows += _rows(specs(spec.block), f"{key}.")
             continue
         rows.append(f"| `{key}` | {default_text(f, spec)} | {allowed_text(spec)} | {spec.doc} |")
     return rows

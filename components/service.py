@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
+from components import rules as r
 from components.access_logs import create_access_log_bucket
 from components.declare import SNAKE, Reader, as_raw
 from components.domain import create_alias_record, create_certificate
-from components.lambda_function import create_function, package_code
+from components.lambda_function import FunctionParts, create_function, package_code
 from components.listener import ForwardTo, create_listeners, create_rules
 from components.monitoring import Observed, create_alarms, create_dashboard
 from components.network import create_security_group, resolve_network
@@ -47,6 +49,14 @@ def validate_args(
         return None, [*problems, f"args: {args!r} is not a LambdaAlbServiceArgs"]
     rd = Reader(SNAKE, {"project_dir": project_dir}, is_unresolved=_is_unresolved)
     checked = read_settings(as_raw(args, SNAKE), rd)
+    if isinstance(name, str):
+        budget = 32 - len(name) - len("-") - len("-1234567")
+        for key in checked.functions:
+            if len(key) > budget:
+                problems.append(
+                    f"functions[{key!r}]: its target group is named {name}-{key}-<7 random>, over AWS's 32 "
+                    f"characters; with this service name use a key of at most {max(budget, 0)} characters"
+                )
     return checked, problems + rd.problems
 
 
@@ -115,15 +125,20 @@ class LambdaAlbService(pulumi.ComponentResource):
         # Looked up before anything is registered: a missing default VPC, or subnets in one zone,
         # stop the program with nothing created.
         vpc_id, subnet_ids = resolve_network(lb_settings, invoke)
-        package = package_code(name, args.function, project_dir)
+        targets = args.targets()
+        packages = {key: package_code(function_base(name, key), fargs, project_dir) for key, fargs in targets.items()}
         super().__init__(TYPE_TOKEN, name, None, opts)
         tags = resource_tags(args.tags)
         self.tags = tags
 
-        fn = create_function(name, name, args.function, package, tags, self)
-
-        live_tg, live_ready = self._target(name, fn.live, lb_settings, tags)
-        forward = ForwardTo(((live_tg.arn, 100),), (live_ready,))
+        parts: dict[str | None, tuple[FunctionParts, aws.lb.TargetGroup]] = {}
+        forwards: dict[str | None, ForwardTo] = {}
+        for key, fargs in targets.items():
+            base = function_base(name, key)
+            fn = create_function(base, base, fargs, packages[key], tags, invoke, self)
+            target_group, registration = self._target(name, key, fn.live, lb_settings, tags)
+            parts[key] = (fn, target_group)
+            forwards[key] = ForwardTo(((target_group.arn, 100),), (registration,))
 
         lb_dependencies: list[pulumi.Resource] = []
         access_logs, logs = None, None
@@ -158,8 +173,8 @@ class LambdaAlbService(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=lb_dependencies),
         )
-        listeners = create_listeners(name, lb_settings, load_balancer, forward, certificate_arn, tags, self)
-        create_rules(name, args.routes, listeners.serving, forward, tags, self)
+        listeners = create_listeners(name, lb_settings, load_balancer, forwards, certificate_arn, tags, self)
+        create_rules(name, args.routes, listeners.serving, forwards, tags, self)
 
         scheme = "https" if lb_settings.https else "http"
         if domain is not None:
@@ -169,13 +184,25 @@ class LambdaAlbService(pulumi.ComponentResource):
             self.url = load_balancer.dns_name.apply(lambda dns: f"{scheme}://{dns}/")
 
         self.web_acl_arn = create_waf(name, args.waf, load_balancer, tags, self) if args.waf.enabled else None
-        # During a canary the alarms and the dashboard also watch the version being tried.
-        canary_version = fn.function.version if args.function.canary_weight else None
-        observed = Observed(load_balancer.arn_suffix, live_tg.arn_suffix, fn.function.name, canary_version)
+        observed = [
+            Observed(
+                key, targets[key], load_balancer.arn_suffix, target_group.arn_suffix, fn.function.name,
+                # During a canary the alarms and the dashboard also watch the version being tried.
+                fn.function.version if targets[key].canary_weight else None,
+            )
+            for key, (fn, target_group) in parts.items()
+        ]  # fmt: skip
         self.alarm_topic_arn = None
         if args.monitoring.alarms:
-            self.alarm_topic_arn = create_alarms(name, args.monitoring, args.function, observed, tags, invoke, self).arn
+            self.alarm_topic_arn = create_alarms(name, args.monitoring, observed, tags, invoke, self).arn
         self.dashboard_url = create_dashboard(name, observed, invoke, self) if args.monitoring.dashboard else None
+        # The single-function outputs and attributes describe the function the default action
+        # forwards to (with several, the first one when the default action does not forward).
+        default = lb_settings.default_action
+        primary = (
+            default.function if isinstance(default, r.Forward) and default.function in parts else next(iter(parts))
+        )
+        fn, live_tg = parts[primary]
         self.alb_dns_name = load_balancer.dns_name
         self.alb_arn = load_balancer.arn
         self.listener_arns = pulumi.Output.all(*[listener.arn for listener in listeners.all])
@@ -196,6 +223,13 @@ class LambdaAlbService(pulumi.ComponentResource):
         self.execution_role = fn.role
         self.log_group = fn.log_group
         self.access_log_bucket = logs.bucket if logs is not None else None
+        self.functions = {
+            key or "function": ServiceFunction(fn.function, fn.live, target_group, fn.role, fn.log_group)
+            for key, (fn, target_group) in parts.items()
+        }
+        self.functions_output = pulumi.Output.from_input(
+            {key: child.summary() for key, child in self.functions.items()}
+        )
         self.register_outputs(
             {
                 "url": self.url,
@@ -212,16 +246,27 @@ class LambdaAlbService(pulumi.ComponentResource):
                 "webAclArn": self.web_acl_arn,
                 "alarmTopicArn": self.alarm_topic_arn,
                 "dashboardUrl": self.dashboard_url,
+                "functions": self.functions_output,
             }
         )
 
     def _target(
-        self, name: str, alias: aws.lambda_.Alias, lb_settings: LoadBalancerArgs, tags: dict[str, str]
+        self,
+        name: str,
+        key: str | None,
+        alias: aws.lambda_.Alias,
+        lb_settings: LoadBalancerArgs,
+        tags: dict[str, str],
     ) -> tuple[aws.lb.TargetGroup, aws.lb.TargetGroupAttachment]:
-        """A target group for ``alias``, the permission to invoke that alias, and the registration."""
+        """A target group for ``alias``, the permission to invoke that alias, and the registration.
+
+        The one ``function``'s are ``<name>-tg``, ``-invoke``, ``-attach``; a function of ``functions``
+        gets ``<name>-<key>`` (short, so the generated target-group name fits 32 characters).
+        """
         child = pulumi.ResourceOptions(parent=self)
+        prefix = name if key is None else f"{name}-{key}"
         target_group = aws.lb.TargetGroup(
-            f"{name}-tg",
+            f"{name}-tg" if key is None else prefix,
             target_type="lambda",
             lambda_multi_value_headers_enabled=lb_settings.multi_value_headers,
             health_check=_health_check_args(lb_settings),
@@ -229,7 +274,7 @@ class LambdaAlbService(pulumi.ComponentResource):
             opts=child,
         )
         permission = aws.lambda_.Permission(
-            f"{name}-invoke",
+            f"{prefix}-invoke",
             function=alias.function_name,
             qualifier=alias.name,
             action="lambda:InvokeFunction",
@@ -238,7 +283,7 @@ class LambdaAlbService(pulumi.ComponentResource):
             opts=child,
         )
         attachment = aws.lb.TargetGroupAttachment(
-            f"{name}-attach",
+            f"{prefix}-attach",
             target_group_arn=target_group.arn,
             target_id=alias.arn,
             # Registration fails unless the load balancer may already invoke the alias
@@ -246,6 +291,33 @@ class LambdaAlbService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
         return target_group, attachment
+
+
+def function_base(name: str, key: str | None) -> str:
+    """A function's name and the prefix of its resources: the service's name for the one
+    ``function``, ``<name>-<key>`` for each of ``functions``."""
+    return name if key is None else f"{name}-{key}"
+
+
+@dataclass(frozen=True)
+class ServiceFunction:
+    """One function's children, to build on: the function, its live alias, target group, role, logs."""
+
+    function: aws.lambda_.Function
+    live_alias: aws.lambda_.Alias
+    target_group: aws.lb.TargetGroup
+    execution_role: aws.iam.Role
+    log_group: aws.cloudwatch.LogGroup
+
+    def summary(self) -> dict[str, pulumi.Output[str]]:
+        """What the ``functions`` output says of it."""
+        return {
+            "functionName": self.function.name,
+            "functionArn": self.function.arn,
+            "liveAliasArn": self.live_alias.arn,
+            "logGroupName": self.log_group.name,
+            "targetGroupArn": self.target_group.arn,
+        }
 
 
 def resource_tags(own: Mapping[str, str]) -> dict[str, str]:

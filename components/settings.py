@@ -295,11 +295,20 @@ def _parse_default_action(raw: Any, d: Mapping[str, Any], rd: Reader, path: str,
     if isinstance(raw, r.Forward | r.FixedResponse | r.Redirect):
         rd.problems.extend(raw.problems(path))
         return raw
+    if isinstance(raw, dict) and set(raw) == {"forward"}:
+        target = raw["forward"]
+        if not isinstance(target, str) or not _FUNCTION_KEY_RE.match(target):
+            rd.add(f"{path}.forward: {target!r} is not a function's key; name one of the functions")
+            return r.Forward()
+        return r.Forward(function=target)
     if isinstance(raw, dict) and len(raw) == 1 and set(raw) <= {rd.key("fixed_response"), "redirect"}:
         action = _parse_action(raw, rd, path)
         rd.problems.extend(action.problems(f"{path}.{next(iter(raw))}"))
         return action
-    rd.add(f"{path}: {raw!r} is not allowed; use forward, {{fixedResponse: {{...}}}} or {{redirect: {{...}}}}")
+    rd.add(
+        f"{path}: {raw!r} is not allowed; use forward, {{forward: <function>}}, {{fixedResponse: {{...}}}} "
+        "or {redirect: {...}}"
+    )
     return r.Forward()
 
 
@@ -382,6 +391,14 @@ def _parse_routes(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default
                 conditions=_parse_conditions(route, rd, where),
                 action=_parse_action({k: route[k] for k in actions[:1]}, rd, where),
             )
+            if "function" in route:
+                target = route["function"]
+                if actions:
+                    rd.add(f"{where}.function: only a route that forwards names a function; remove it or {actions[0]}")
+                elif not isinstance(target, str) or not _FUNCTION_KEY_RE.match(target):
+                    rd.add(f"{where}.function: {target!r} is not a function's key")
+                else:
+                    rule = dataclasses.replace(rule, action=r.Forward(function=target))
             found = rule.problems(where)
             if "priority" not in route:
                 found = [p for p in found if not p.startswith(f"{where}.priority")]
@@ -466,6 +483,26 @@ def _parse_prefix(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default
     return prefix
 
 
+_FUNCTION_KEY_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+def _parse_functions(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> dict[str, Any]:
+    """``functions``: each entry a whole function block, read and checked like ``function``."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        rd.add(f"{path}: {raw!r} is not a map of function keys to function blocks, e.g. {{api: {{memorySize: 512}}}}")
+        return {}
+    functions = {}
+    for key, block in raw.items():
+        where = f"{path}.{key}" if rd.style == CAMEL else f"{path}[{key!r}]"
+        if not isinstance(key, str) or not _FUNCTION_KEY_RE.match(key):
+            rd.add(f"{where}: not a function key; use lower-case letters, digits and -, starting with a letter")
+            continue
+        functions[key] = read_block(FunctionArgs, block, where, rd)
+    return functions
+
+
 def _parse_tags(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> dict[str, str]:
     """The team's own tags: AWS's limits, no ``aws:`` prefix, and our own keys stay ours."""
     if raw is None:
@@ -513,6 +550,8 @@ _ENVIRONMENT_SCHEMA = {
 _DEFAULT_ACTION_SCHEMA = {
     "oneOf": [
         {"const": "forward"},
+        {"type": "object", "additionalProperties": False, "required": ["forward"],
+         "properties": {"forward": {"type": "string"}}},
         {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
          "properties": {"fixedResponse": {"$ref": "#/$defs/fixedResponse"}, "redirect": {"$ref": "#/$defs/redirect"}}},
     ]
@@ -520,6 +559,67 @@ _DEFAULT_ACTION_SCHEMA = {
 
 
 # --- the blocks -------------------------------------------------------------------------------
+
+_SG_RE = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
+
+
+def _parse_ports(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: tuple[int, ...]) -> Any:
+    """TCP ports, each 1-65535."""
+    if raw is None:
+        return default
+    ok = (
+        isinstance(raw, list | tuple)
+        and raw
+        and all(isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= 65535 for p in raw)
+    )
+    if not ok:
+        rd.add(f"{path}: {raw!r} is not a list of TCP ports 1-65535, e.g. [443, 5432]")
+        return default
+    return tuple(raw)
+
+
+@describe
+@dataclass(frozen=True)
+class FunctionVpcArgs:
+    """Private network access for the function: ``function.vpc`` (its network interfaces in your
+    subnets). Costs a NAT gateway for internet access and some cold-start time: use only to reach
+    something private."""
+
+    subnet_ids: tuple[str, ...] = setting(
+        (), kind="strings", example="subnet-0123456789abcdef0", pattern=_SUBNET_RE.pattern, inputs=True,
+        check=_item(_SUBNET_RE, "a subnet ID (subnet- and 8 or 17 hex digits)"),
+        allowed="one or more `subnet-...` of one VPC (two zones or more for availability)",
+        doc="The private subnets the function's network interfaces are placed in.",
+    )  # fmt: skip
+    security_group_ids: tuple[str, ...] = setting(
+        (), kind="strings", example="sg-0123456789abcdef0", pattern=_SG_RE.pattern, inputs=True,
+        check=_item(_SG_RE, "a security group ID (sg- and 8 or 17 hex digits)"),
+        allowed="`sg-...` IDs; unset: a group the component creates",
+        doc="Existing security groups of the function. Unset: one with no ingress and only the egress below.",
+    )  # fmt: skip
+    egress_cidrs: tuple[str, ...] = setting(
+        (), kind="strings", example="10.0.0.0/16", check=_cidr_problem, inputs=True,
+        allowed="CIDR blocks; only without `securityGroupIds`",
+        doc="Where the function may connect, through the group the component creates.",
+    )  # fmt: skip
+    egress_ports: tuple[int, ...] = setting(
+        (443,), kind="custom", parse=_parse_ports, allowed="TCP ports 1-65535",
+        schema={"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 1, "maximum": 65535}},
+        doc="The TCP ports the created group lets the function connect to.",
+    )  # fmt: skip
+
+    def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
+        """Subnets are required; the egress keys shape only the group the component creates."""
+        k = rd.key
+        if not rd.unresolved(self.subnet_ids) and not self.subnet_ids and k("subnet_ids") not in rd.bad_keys(path):
+            rd.add(f"{path}.{k('subnet_ids')}: missing; list the private subnets the function runs in")
+        own = [key for key in (k("egress_cidrs"), k("egress_ports")) if key in given]
+        if k("security_group_ids") in given and own:
+            rd.add(f"{path}.{k('security_group_ids')}: given with {', '.join(own)}, which shape only the group the "
+                   "component creates; put those rules in your groups instead")  # fmt: skip
+        elif k("security_group_ids") not in given and k("egress_cidrs") not in given:
+            rd.add(f"{path}.{k('egress_cidrs')}: missing; list where the function connects (e.g. the database's "
+                   f"subnets), or give {k('security_group_ids')}")  # fmt: skip
 
 
 @describe
@@ -586,6 +686,14 @@ class FunctionArgs:
         None, kind="custom", parse=_parse_version, schema=_VERSION_SCHEMA, allowed="a published version number",
         doc="The version live keeps serving the rest of the traffic with during a canary.",
     )  # fmt: skip
+    vpc: FunctionVpcArgs | None = setting(
+        None, kind="block", block=FunctionVpcArgs, allowed="see `vpc.*`",
+        doc="Runs the function in your VPC's private subnets, to reach something private (a database).",
+    )  # fmt: skip
+    provisioned_concurrency: int | None = setting(
+        None, kind="int", lo=1, hi=None, allowed="1 or more; at most reservedConcurrency when that is set",
+        doc="Instances the live alias keeps initialised (no cold starts up to this many); billed while deployed.",
+    )  # fmt: skip
     permissions_boundary: str | None = setting(
         None, kind="string", pattern=_POLICY_ARN_RE.pattern, inputs=True,
         check=_pattern(_POLICY_ARN_RE, "an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)"),
@@ -614,6 +722,12 @@ class FunctionArgs:
                         f"{path}.{k('handler')}: {self.handler!r} names module {module!r}, but {self.code_dir}/"
                         f"{module.replace('.', '/')}.py does not exist"
                     )
+        reserved, provisioned = self.reserved_concurrency, self.provisioned_concurrency
+        if isinstance(reserved, int) and isinstance(provisioned, int) and provisioned > reserved:
+            rd.add(
+                f"{path}.{k('provisioned_concurrency')}: {provisioned} is more than {path}.{k('reserved_concurrency')} "
+                f"({reserved}); Lambda cannot keep more instances ready than the function may run"
+            )
         weight, stable = self.canary_weight, self.stable_version
         if weight and stable is None and k("stable_version") not in bad:
             rd.add(
@@ -871,6 +985,10 @@ class RouteArgs:
         doc="Any pair matches; no key means any key; `\\*` and `\\?` are literal.",
     )  # fmt: skip
     source_ips: tuple[str, ...] = setting((), kind="strings", doc="CIDR blocks of the TCP peer (not X-Forwarded-For).")
+    function: str | None = setting(
+        None, kind="string", pattern=r"^[a-z][a-z0-9-]*$", allowed="a key of `functions`",
+        doc="With several functions: the one this route forwards to (not with fixedResponse or redirect).",
+    )  # fmt: skip
     fixed_response: FixedResponseArgs | None = setting(
         None, kind="block", block=FixedResponseArgs, doc="Answer with a fixed response.", allowed="see below"
     )
@@ -1017,6 +1135,13 @@ class LambdaAlbServiceArgs:
     """Everything the component needs: the stack configuration, block by block."""
 
     function: FunctionArgs = setting(kind="block", block=FunctionArgs, factory=FunctionArgs, doc="The Lambda function.")
+    functions: Mapping[str, FunctionArgs] = setting(
+        kind="custom", factory=dict, parse=_parse_functions,
+        schema={"type": "object", "propertyNames": {"pattern": r"^[a-z][a-z0-9-]*$"},
+                "additionalProperties": {"$ref": "#/$defs/function"}},
+        allowed="a map of short keys (`api`, `web`: lower-case letters, digits, -) to `function` blocks",
+        doc="Several functions behind the one load balancer, instead of function; routes name theirs.",
+    )  # fmt: skip
     load_balancer: LoadBalancerArgs = setting(
         kind="block", block=LoadBalancerArgs, factory=LoadBalancerArgs,
         doc="The load balancer, its listeners and security group.",
@@ -1040,7 +1165,51 @@ class LambdaAlbServiceArgs:
         doc="The team's own tags (cost centre, owner...), on every taggable resource next to the component's.",
     )  # fmt: skip
 
+    def targets(self) -> dict[str | None, FunctionArgs]:
+        """The functions behind the load balancer: ``{None: function}``, or ``functions`` by key."""
+        if self.functions:
+            return {key: function for key, function in self.functions.items()}
+        return {None: self.function}
+
     def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
+        """Routes name functions that exist; every function is reached; HTTPS never redirects to HTTP."""
+        self._check_functions(rd, given)
+        self._check_redirects(rd)
+
+    def _check_functions(self, rd: Reader, given: frozenset[str]) -> None:
+        routes, lb, functions = rd.key("routes"), rd.key("load_balancer"), rd.key("functions")
+        default_where = f"{lb}.{rd.key('default_action')}"
+        actions = [(f"{routes}[{i}].function", rule.action) for i, rule in enumerate(self.routes)]
+        actions.append((f"{default_where}.forward", self.load_balancer.default_action))
+        forwards = [(where, action) for where, action in actions if isinstance(action, r.Forward)]
+        if not self.functions:
+            if functions in given:
+                return  # an unreadable map is reported where it is read
+            for where, action in forwards:
+                if action.function is not None:
+                    rd.add(
+                        f"{where}: {action.function!r} names a function, but this service has one (the function "
+                        "block); remove it, or declare several under functions"
+                    )
+            return
+        if rd.key("function") in given:
+            rd.add(f"function: set together with {functions}; give one function block or a map of several")
+        known = sorted(self.functions)
+        reached = set()
+        for where, action in forwards:
+            if action.function is None:
+                example = "{forward: " + known[0] + "}" if where.startswith(default_where) else f"function: {known[0]}"
+                rd.add(f"{where}: forwards without naming a function; with several, name one ({example})")
+            elif action.function not in self.functions:
+                hint = did_you_mean(action.function, known)
+                rd.add(f"{where}: {action.function!r} is not one of the functions{hint}; known: {', '.join(known)}")
+            else:
+                reached.add(action.function)
+        for key in known:
+            if key not in reached:
+                rd.add(f"{functions}.{key}: no route or default action forwards to it; route to it or remove it")
+
+    def _check_redirects(self, rd: Reader) -> None:
         """ALB does not redirect from its HTTPS listener to plain HTTP."""
         if not self.load_balancer.https:
             return
@@ -1069,13 +1238,14 @@ def read_settings(values: Mapping[str, Any], rd: Reader, path: str = "") -> Lamb
     """The whole configuration from its top-level values, problems collected in ``rd``."""
     join = (lambda key: f"{path}.{key}") if path else (lambda key: key)
     declared = {
-        rd.key(f): f for f in ("function", "load_balancer", "routes", "access_logs", "monitoring", "waf", "tags")
+        rd.key(f): f
+        for f in ("function", "functions", "load_balancer", "routes", "access_logs", "monitoring", "waf", "tags")
     }
     for key in values:
         if key not in declared:
             rd.add(unknown_key_problem(key))
     # The load balancer first: its problems come first, as they are the likeliest to block a deploy.
-    order = ["load_balancer", "function", "routes", "access_logs", "monitoring", "waf", "tags"]
+    order = ["load_balancer", "function", "functions", "routes", "access_logs", "monitoring", "waf", "tags"]
     parsed: dict[str, Any] = {}
     for name in order:
         key = rd.key(name)
@@ -1090,7 +1260,8 @@ def read_settings(values: Mapping[str, Any], rd: Reader, path: str = "") -> Lamb
             default = f.default_factory() if callable(f.default_factory) else f.default
             parsed[name] = spec.parse(raw, values, rd, join(key), default)
     settings = LambdaAlbServiceArgs(**parsed)
-    settings.cross_check(rd, path, frozenset(values))
+    # Pulumi.yaml declares every key with an empty default: an empty value is not "given".
+    settings.cross_check(rd, path, frozenset(k for k, v in values.items() if v not in (None, {}, [], ())))
     return settings
 
 
