@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -42,7 +42,7 @@ def execution_policy(log_group_arn: str, tracing_active: bool, network: NetworkS
     AWSLambdaVPCAccessExecutionRole (network-interface actions on ``*``). X-Ray and
     DescribeNetworkInterfaces have no resource-level permissions, hence ``*`` for those.
     """
-    statements: list[dict[str, object]] = [
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "WriteOwnLogGroup",
             "Effect": "Allow",
@@ -77,7 +77,7 @@ class NetworkScope:
     def arn(self, resource: str) -> str:
         return f"arn:{self.partition}:ec2:{self.region}:{self.account}:{resource}"
 
-    def statements(self) -> list[dict[str, object]]:
+    def statements(self) -> list[dict[str, Any]]:
         """Lambda creates the interfaces as the function's role, in its subnets with its groups."""
         subnets = [self.arn(f"subnet/{s}") for s in self.subnet_ids]
         return [
@@ -295,9 +295,7 @@ def function_network(
         return None
     subnet_ids = vpc.subnet_ids
     group = None
-    group_ids: pulumi.Input[Sequence[pulumi.Input[str]]] = (
-        list(vpc.security_group_ids) if vpc.security_group_ids else []
-    )
+    group_ids: pulumi.Input[list[pulumi.Input[str]]] = list(vpc.security_group_ids)
     if not vpc.security_group_ids:
         first = subnet_ids.apply(lambda ids: ids[0]) if isinstance(subnet_ids, pulumi.Output) else subnet_ids[0]
         ports = vpc.egress_ports

@@ -292,10 +292,9 @@ def create_dashboard(
     """The dashboard; returns its console URL."""
     region = aws.get_region_output(opts=invoke).region
 
-    def row(o: Observed) -> pulumi.Output[DashboardRow]:
-        return pulumi.Output.all(o.tg_suffix, o.function_name, o.canary_version).apply(
-            lambda a: DashboardRow(o.label, *a)
-        )
+    def row(observed: Observed) -> pulumi.Output[DashboardRow]:
+        parts = pulumi.Output.all(observed.tg_suffix, observed.function_name, observed.canary_version)
+        return parts.apply(lambda a: DashboardRow(observed.label, a[0], a[1], a[2]))
 
     rows = [row(o) for o in functions]
     body = pulumi.Output.all(region, functions[0].lb_suffix, pulumi.Output.all(*rows)).apply(
