@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.settings import (
+from .settings import (
     NAMESPACE,
     PLACEHOLDER_CERTIFICATE_ARN,
     TOP_LEVEL_KEYS,

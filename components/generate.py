@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from components.declare import (
+from .declare import (
     CAMEL,
     Spec,
     allowed_text,
@@ -28,7 +28,7 @@ from components.declare import (
     key_of,
     specs,
 )
-from components.settings import (
+from .settings import (
     NAMESPACE,
     FixedResponseArgs,
     FunctionArgs,

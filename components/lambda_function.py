@@ -10,10 +10,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.dependencies import DependencyError, Target, build_function_package
-from components.network import port_rules
-from components.packaging import write_package
-from components.settings import FunctionArgs
+from .dependencies import DependencyError, Target, build_function_package
+from .network import port_rules
+from .packaging import write_package
+from .settings import FunctionArgs
 
 BUILD_DIR = ".build"
 

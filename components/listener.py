@@ -9,8 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import rules as r
-from components.settings import LoadBalancerArgs
+from . import rules as r
+from .settings import LoadBalancerArgs
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.lambda_function import LIVE_ALIAS
-from components.settings import FunctionArgs, MonitoringArgs
+from .lambda_function import LIVE_ALIAS
+from .settings import FunctionArgs, MonitoringArgs
 
 
 def alarm_key_policy(account_id: str, partition: str = "aws") -> str:

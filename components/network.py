@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.settings import LoadBalancerArgs
+from .settings import LoadBalancerArgs
 
 
 def resolve_network(

@@ -10,16 +10,16 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components import rules as r
-from components.access_logs import create_access_log_bucket
-from components.declare import SNAKE, Reader, as_raw
-from components.domain import create_alias_record, create_certificate
-from components.lambda_function import FunctionParts, create_function, package_code
-from components.listener import ForwardTo, create_listeners, create_rules
-from components.monitoring import Observed, create_alarms, create_dashboard
-from components.network import create_security_group, resolve_network
-from components.settings import OWN_TAG_KEYS, LambdaAlbServiceArgs, LoadBalancerArgs, read_settings
-from components.waf import create_waf
+from . import rules as r
+from .access_logs import create_access_log_bucket
+from .declare import SNAKE, Reader, as_raw
+from .domain import create_alias_record, create_certificate
+from .lambda_function import FunctionParts, create_function, package_code
+from .listener import ForwardTo, create_listeners, create_rules
+from .monitoring import Observed, create_alarms, create_dashboard
+from .network import create_security_group, resolve_network
+from .settings import OWN_TAG_KEYS, LambdaAlbServiceArgs, LoadBalancerArgs, read_settings
+from .waf import create_waf
 
 TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
 # The provider names the load balancer and target group "<name>-lb-<7 random>" and "<name>-tg-<7 random>";

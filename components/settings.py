@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components import rules as r
-from components.declare import CAMEL, Reader, as_raw, describe, did_you_mean, keys, read_block, setting
-from components.waf_rules import HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
+from . import rules as r
+from .declare import CAMEL, Reader, as_raw, describe, did_you_mean, keys, read_block, setting
+from .waf_rules import HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
 
 NAMESPACE = "lambda-alb"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.settings import WafArgs
-from components.waf_rules import HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
+from .settings import WafArgs
+from .waf_rules import HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
 
 REDACTED_HEADERS = ("authorization", "cookie")
 

@@ -21,6 +21,7 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test_devtool.py", ("integration",)),  # git and ruff as processes
     ("test_generated.py", ("integration",)),  # check-jsonschema as a process
     ("test_dependencies.py", ("integration",)),  # pip builds function dependencies
+    ("test_install.py", ("integration",)),  # pip installs the package
     ("test_stacks.py", ("stacks",)),
     ("test_config.py", ("stacks",)),
     ("test_operations.py", ("stacks",)),
@@ -28,6 +29,8 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test_component_api.py", ("stacks",)),
     ("test_costs.py", ("stacks",)),
     ("test_deploy_correctness.py", ("stacks",)),
+    ("test_functions.py", ("stacks",)),
+    ("test_function_network.py", ("stacks",)),
     ("test_policy.py", ("stacks",)),
     ("test_functions.py", ("stacks",)),
     ("test_function_network.py", ("stacks",)),

@@ -102,8 +102,9 @@ def test_pulumi_installs_the_runtime_lock_and_type_checks_with_a_checker_it_hold
 
 
 def test_pip_install_finds_every_package_it_is_told_to_ship():
-    packages = PYPROJECT["tool"]["setuptools"]["packages"]
-    assert [p for p in packages if not (ROOT / p / "__init__.py").is_file()] == []
+    setuptools = PYPROJECT["tool"]["setuptools"]
+    folders = [setuptools.get("package-dir", {}).get(p, p) for p in setuptools["packages"]]
+    assert [f for f in folders if not (ROOT / f / "__init__.py").is_file()] == []
 
 
 def _checked_python_files() -> list[Path]:
