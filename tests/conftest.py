@@ -32,8 +32,6 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test_functions.py", ("stacks",)),
     ("test_function_network.py", ("stacks",)),
     ("test_policy.py", ("stacks",)),
-    ("test_functions.py", ("stacks",)),
-    ("test_function_network.py", ("stacks",)),
     ("test_permissions.py", ("stacks",)),
     ("test_*.py", ("unit",)),
 )
