@@ -33,6 +33,7 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test_function_network.py", ("stacks",)),
     ("test_package.py", ("stacks",)),
     ("test_policy.py", ("stacks",)),
+    ("test_permissions.py", ("stacks",)),
     ("test_*.py", ("unit",)),
 )
 

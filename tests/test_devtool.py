@@ -83,3 +83,9 @@ def test_files_that_start_servers_or_processes_are_left_out_of_the_fast_loop():
     starters = [p.name for p in TESTS.glob("test_*.py") if STARTS_SOMETHING.search(p.read_text())]
     assert {"test_localalb_server.py", "test_smoke.py"} <= set(starters)  # the pattern finds the known ones
     assert [name for name in starters if "integration" not in kinds_of(name)] == []
+
+
+def test_files_that_evaluate_a_program_under_mocks_are_not_called_unit():
+    evaluators = [p.name for p in TESTS.glob("test_*.py") if re.search(r"\bevaluate\(", p.read_text())]
+    assert "test_stacks.py" in evaluators  # the pattern finds the known ones
+    assert [name for name in evaluators if "unit" in kinds_of(name)] == []
