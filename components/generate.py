@@ -349,9 +349,7 @@ def provider_module() -> str:
         lines += [f"    {output}: pulumi.Output[{annotation}]", f"    {_docstring(doc)}"]
     lines += [
         "",
-        "    def __init__(",
-        "        self, name: str, args: LambdaAlbServiceInputs, opts: Optional[pulumi.ResourceOptions] = None",
-        "    ) -> None:",
+        "    def __init__(self, name: str, args: LambdaAlbServiceInputs, opts: Optional[pulumi.ResourceOptions] = None) -> None:",  # noqa: E501
         "        # Checked before anything is registered, with the stack config's rules and messages.",
         '        reader = Reader(SNAKE, {"project_dir": Path.cwd()}, is_unresolved=_is_unresolved)',
         "        checked = read_settings(dict(args), reader)",
@@ -365,7 +363,7 @@ def provider_module() -> str:
     ]
     for output, _, _ in outputs:
         source = "functions_output" if output == "functions" else output
-        lines.append(f"        self.{output} = outputs[{output!r}] = cast(Any, service.{source})")
+        lines.append(f'        self.{output} = outputs["{output}"] = cast(Any, service.{source})')
     lines += ["        self.register_outputs(outputs)", ""]
     return "\n".join(lines)
 

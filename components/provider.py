@@ -310,9 +310,7 @@ class LambdaAlbService(pulumi.ComponentResource):
     functions: pulumi.Output[dict[str, dict[str, str]]]
     """Per function: functionName, functionArn, liveAliasArn, logGroupName, targetGroupArn."""
 
-    def __init__(
-        self, name: str, args: LambdaAlbServiceInputs, opts: Optional[pulumi.ResourceOptions] = None
-    ) -> None:
+    def __init__(self, name: str, args: LambdaAlbServiceInputs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         # Checked before anything is registered, with the stack config's rules and messages.
         reader = Reader(SNAKE, {"project_dir": Path.cwd()}, is_unresolved=_is_unresolved)
         checked = read_settings(dict(args), reader)
@@ -323,19 +321,19 @@ class LambdaAlbService(pulumi.ComponentResource):
         super().__init__("lambda-alb:index:LambdaAlbService", name, {}, opts)
         service = _Service(name, checked, pulumi.ResourceOptions(parent=self))
         outputs: dict[str, Any] = {}
-        self.url = outputs['url'] = cast(Any, service.url)
-        self.alb_dns_name = outputs['alb_dns_name'] = cast(Any, service.alb_dns_name)
-        self.alb_arn = outputs['alb_arn'] = cast(Any, service.alb_arn)
-        self.listener_arns = outputs['listener_arns'] = cast(Any, service.listener_arns)
-        self.target_group_arn = outputs['target_group_arn'] = cast(Any, service.target_group_arn)
-        self.function_name = outputs['function_name'] = cast(Any, service.function_name)
-        self.function_arn = outputs['function_arn'] = cast(Any, service.function_arn)
-        self.log_group_name = outputs['log_group_name'] = cast(Any, service.log_group_name)
-        self.function_version = outputs['function_version'] = cast(Any, service.function_version)
-        self.live_alias_arn = outputs['live_alias_arn'] = cast(Any, service.live_alias_arn)
-        self.access_logs_bucket = outputs['access_logs_bucket'] = cast(Any, service.access_logs_bucket)
-        self.web_acl_arn = outputs['web_acl_arn'] = cast(Any, service.web_acl_arn)
-        self.alarm_topic_arn = outputs['alarm_topic_arn'] = cast(Any, service.alarm_topic_arn)
-        self.dashboard_url = outputs['dashboard_url'] = cast(Any, service.dashboard_url)
-        self.functions = outputs['functions'] = cast(Any, service.functions_output)
+        self.url = outputs["url"] = cast(Any, service.url)
+        self.alb_dns_name = outputs["alb_dns_name"] = cast(Any, service.alb_dns_name)
+        self.alb_arn = outputs["alb_arn"] = cast(Any, service.alb_arn)
+        self.listener_arns = outputs["listener_arns"] = cast(Any, service.listener_arns)
+        self.target_group_arn = outputs["target_group_arn"] = cast(Any, service.target_group_arn)
+        self.function_name = outputs["function_name"] = cast(Any, service.function_name)
+        self.function_arn = outputs["function_arn"] = cast(Any, service.function_arn)
+        self.log_group_name = outputs["log_group_name"] = cast(Any, service.log_group_name)
+        self.function_version = outputs["function_version"] = cast(Any, service.function_version)
+        self.live_alias_arn = outputs["live_alias_arn"] = cast(Any, service.live_alias_arn)
+        self.access_logs_bucket = outputs["access_logs_bucket"] = cast(Any, service.access_logs_bucket)
+        self.web_acl_arn = outputs["web_acl_arn"] = cast(Any, service.web_acl_arn)
+        self.alarm_topic_arn = outputs["alarm_topic_arn"] = cast(Any, service.alarm_topic_arn)
+        self.dashboard_url = outputs["dashboard_url"] = cast(Any, service.dashboard_url)
+        self.functions = outputs["functions"] = cast(Any, service.functions_output)
         self.register_outputs(outputs)
