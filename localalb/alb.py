@@ -306,18 +306,37 @@ def redirect_response(action: r.Redirect, request: HttpRequest) -> HttpResponse:
     return HttpResponse(status, (("location", redirect_location(action, request)), ("content-type", "text/html")), b"")
 
 
+def https_redirect(request: HttpRequest, https_port: int) -> HttpResponse:
+    """The HTTP listener's answer when the stack serves HTTPS: 301 to the same host, path and query
+    on the HTTPS listener (locally its port replaces 443)."""
+    host_header = next((v.decode("latin-1") for k, v in request.headers if k == b"host"), "")
+    host = r.Request("GET", "/", headers=(("host", host_header),)).host or "localhost"
+    authority = host if https_port == 443 else f"{host}:{https_port}"
+    query = b"?" + request.raw_query if request.raw_query else b""
+    location = f"https://{authority}{(request.raw_path + query).decode('latin-1')}"
+    return HttpResponse(301, (("location", location), ("content-type", "text/html")), b"")
+
+
+_PHRASES = {
+    301: "Moved Permanently",
+    400: "Bad Request",
+    405: "Method Not Allowed",
+    408: "Request Time-out",
+    413: "Request Entity Too Large",
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
+}
+
+
+def reason_phrase(status: int) -> str:
+    """The reason phrase ALB's own pages use for ``status`` ('' for its private codes such as 463)."""
+    return _PHRASES.get(status, "")
+
+
 def error_response(status: int) -> HttpResponse:
     """The load balancer's own error page."""
-    phrase = {
-        400: "Bad Request",
-        405: "Method Not Allowed",
-        413: "Request Entity Too Large",
-        463: "",
-        502: "Bad Gateway",
-        503: "Service Temporarily Unavailable",
-        504: "Gateway Time-out",
-    }.get(status, "")
-    title = f"{status} {phrase}".strip()
+    title = f"{status} {reason_phrase(status)}".strip()
     page = (
         f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
         f"<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from components.packaging import source_files
 from localalb.config import LocalStack
+from localalb.console import escape
 
 REQUEST = struct.Struct(">I36sI")  # event length, request id, timeout (ms); see worker.py
 ANSWER = struct.Struct(">BdI")  # kind, duration (ms), payload length
@@ -33,6 +35,7 @@ INIT_ALLOWANCE_S = 10.0  # Lambda's init phase has its own 10-second limit
 # default is 1000; a laptop is not).
 DEFAULT_CONCURRENCY_LIMIT = 64
 RELOAD_POLL_S = 0.5
+MAX_OUTPUT_LINE = 1024 * 1024  # the worker cuts longer output itself; this only bounds the reader
 
 
 class Throttled(Exception):
@@ -136,6 +139,7 @@ class WorkerPool:
         self._numbers = 0
         self._env = self._environment()
         self._watcher: asyncio.Task | None = None
+        self._relays: set[asyncio.Task] = set()
         self._snapshot = self._code_snapshot()
 
     def _environment(self) -> dict[str, str]:
@@ -174,6 +178,7 @@ class WorkerPool:
         for worker in list(self._all):
             worker.kill()
         await asyncio.gather(*(w.process.wait() for w in self._all), return_exceptions=True)
+        await asyncio.gather(*self._relays, return_exceptions=True)
         self._all.clear()
         self._idle.clear()
 
@@ -184,8 +189,11 @@ class WorkerPool:
         env = dict(self._env)
         env["LOCALALB_FD"] = str(child.fileno())
         env["LOCALALB_QUIET"] = "1" if self.quiet else "0"
+        env["LOCALALB_SERVER_PID"] = str(os.getpid())
         env["AWS_LAMBDA_LOG_STREAM_NAME"] = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
-        output = asyncio.subprocess.DEVNULL if self.quiet else None
+        # The function's output comes back through a pipe the server reads, so a console nobody
+        # drains can never block a handler in print().
+        quiet = self.quiet
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -193,8 +201,9 @@ class WorkerPool:
                 env=env,
                 pass_fds=(child.fileno(),),
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=output,
-                stderr=output,
+                stdout=asyncio.subprocess.DEVNULL if quiet else asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL if quiet else asyncio.subprocess.STDOUT,
+                limit=MAX_OUTPUT_LINE,
                 # Its own session: a Ctrl-C in the terminal reaches the server only, which then
                 # stops every worker itself.
                 start_new_session=True,
@@ -203,6 +212,10 @@ class WorkerPool:
             child.close()
         worker = _Worker(self.generation, number)
         worker.process = process
+        if process.stdout is not None:
+            relay = asyncio.create_task(self._relay(process.stdout))
+            self._relays.add(relay)
+            relay.add_done_callback(self._relays.discard)
         await asyncio.get_running_loop().connect_accepted_socket(lambda: worker, sock=parent)
         self._all.add(worker)
         return worker
@@ -273,13 +286,25 @@ class WorkerPool:
         finally:
             self.busy -= 1
 
+    async def _relay(self, output: asyncio.StreamReader) -> None:
+        """Pass a worker's output lines to the console, control characters escaped."""
+        while True:
+            try:
+                line = await output.readline()
+            except ValueError:  # a line over the limit: its rest is skipped
+                continue
+            if not line:
+                return
+            self.announce(escape(line.decode("utf-8", "replace").rstrip("\n")))
+
     def _code_snapshot(self) -> tuple:
+        # Contents, not mtimes: two same-size edits within the file system's time resolution
+        # must still reload.
         code_dir = self.stack.code_dir
         snapshot = []
         for name in source_files(code_dir):
             with contextlib.suppress(FileNotFoundError):
-                stat = (code_dir / name).stat()
-                snapshot.append((name, stat.st_mtime_ns, stat.st_size))
+                snapshot.append((name, hashlib.blake2b((code_dir / name).read_bytes(), digest_size=16).digest()))
         return tuple(snapshot)
 
     async def _watch(self) -> None:

@@ -11,6 +11,7 @@ import uvicorn
 
 from localalb.app import LocalAlbApp
 from localalb.config import LocalStack
+from localalb.protocol import protocol_for
 
 SHUTDOWN_GRACE_S = 2
 
@@ -32,7 +33,7 @@ class LocalAlbServer:
         config = uvicorn.Config(
             self.app,
             loop="uvloop",
-            http="httptools",
+            http=protocol_for(self.app),
             ws="none",  # ALB answers a WebSocket upgrade to a Lambda target with 400 (the app does)
             lifespan="on",
             access_log=False,

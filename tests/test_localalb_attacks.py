@@ -1,0 +1,299 @@
+"""The local ALB under hostile clients and hostile functions: each case once stalled, leaked or lied.
+
+Socket-level where the defect is at that level. The ``attack`` stack has a one-second idle
+timeout, so the timeout cases end in about a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from localalb.config import load_stack
+from localalb.server import make_server
+from tests.test_localalb_cli import ROOT, Running, _alive, get
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("attack")
+    shutil.copytree(HERE / "localalb_project", path, dirs_exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(project):
+    server = make_server(load_stack(project, "attack"), log_dir=project / "logs", quiet=True).start()
+    yield server
+    server.stop()
+
+
+def connect(server) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", server.port), timeout=5)
+
+
+def read_all(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (a timeout fails the test)."""
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def send_until_refused(sock: socket.socket, prefix: bytes, filler: bytes, total: int) -> None:
+    """Send ``prefix`` then ``filler`` up to ``total`` bytes; stop quietly once the server hangs up."""
+    try:
+        sock.sendall(prefix)
+        for _ in range(total // len(filler)):
+            sock.sendall(filler)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+def access_log(server) -> list[str]:
+    server.app.access_log.flush()
+    return server.app.access_log.path.read_text().splitlines()
+
+
+def wait_for_log(server, needle: str) -> str:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        found = [line for line in access_log(server) if needle in line]
+        if found:
+            return found[-1]
+        time.sleep(0.05)
+    raise AssertionError(f"no access-log line with {needle!r}")
+
+
+def elb_status(line: str) -> str:
+    return line.split(" ")[8]
+
+
+# --- 1. a request head that never ends -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [b"GET /", b"GET / HTTP/1.1\r\nHost: x\r\nX-Endless: "],
+    ids=["request-line", "header-value"],
+)
+def test_a_head_that_never_ends_is_refused_as_it_arrives_and_others_are_served(server, prefix):
+    with connect(server) as sock:
+        send_until_refused(sock, prefix, b"a" * 16384, 4 * 1024 * 1024)
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer[:200]
+    assert b"server: awselb/2.0" in answer and b"<h1>400 Bad Request</h1>" in answer
+    assert get(server.port, "/")[0] == 200
+
+
+# --- 2. workers die with the server ------------------------------------------------------------
+
+
+def test_a_busy_worker_dies_when_the_server_is_killed(project):
+    running = Running(project, "attack")
+    pid_file = project / "spin.pid"
+    pid_file.unlink(missing_ok=True)
+    worker = None
+    try:
+        threading.Thread(target=lambda: _ignore_errors(get, running.port, "/spin"), daemon=True).start()
+        deadline = time.monotonic() + 10
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline, "the handler never started"
+            time.sleep(0.05)
+        worker = int(pid_file.read_text())
+        running.process.send_signal(signal.SIGKILL)
+        running.process.wait(timeout=5)
+        deadline = time.monotonic() + 5
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(worker), "the worker outlived the server"
+    finally:
+        running.stop()
+        if worker is not None and _alive(worker):
+            os.kill(worker, signal.SIGKILL)
+
+
+def _ignore_errors(function, *args):
+    with contextlib.suppress(OSError):
+        function(*args)
+
+
+def test_a_worker_keeps_its_own_deadline_when_nobody_stops_it(project):
+    """Started by hand with no server to stop it, a spinning handler still ends after its timeout."""
+    from localalb.pool import REQUEST, WorkerPool
+
+    stack = load_stack(project, "attack")
+    env = WorkerPool(stack, quiet=True)._env
+    ours, theirs = socket.socketpair()
+    env.update(LOCALALB_FD=str(theirs.fileno()), LOCALALB_QUIET="1", LOCALALB_SERVER_PID=str(os.getpid()))
+    env["AWS_LAMBDA_LOG_STREAM_NAME"] = "test"
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "localalb" / "worker.py")], env=env, pass_fds=(theirs.fileno(),)
+    )
+    theirs.close()
+    try:
+        event = b'{"path": "/spin", "queryStringParameters": {}}'
+        ours.sendall(REQUEST.pack(len(event), b"0" * 36, 500) + event)  # a 0.5-second timeout
+        assert process.wait(timeout=10) == -signal.SIGALRM
+    finally:
+        if process.poll() is None:
+            process.kill()
+        ours.close()
+
+
+# --- 3. output without newlines --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/chatty?n=500000", "/json-dump"])
+def test_output_without_newlines_does_not_slow_the_function_into_its_timeout(project, path):
+    running = Running(project, "chatty")
+    try:
+        assert get(running.port, path) == (200, b"ok")
+        running.wait_for(r"GET /(chatty|json-dump) -> 200")
+        assert not any("Task timed out" in line for line in running.lines)
+    finally:
+        running.stop()
+
+
+# --- 4. a body that never fully arrives ----------------------------------------------------------
+
+
+def test_a_truncated_body_never_reaches_the_function_and_is_logged_460(server, project):
+    record = project / "record.log"
+    record.unlink(missing_ok=True)
+    with connect(server) as sock:
+        sock.sendall(b"POST /record?truncated=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"b" * 500)
+        time.sleep(0.1)
+    line = wait_for_log(server, "truncated=1")
+    assert elb_status(line) == "460"
+    assert get(server.port, "/record") == (200, b"ok")
+    assert record.read_text() == "0\n"  # only the complete request ran
+
+
+# --- 5. reloads --------------------------------------------------------------------------------
+
+
+def test_a_same_size_edit_within_the_same_second_is_reloaded(project):
+    from tests.test_localalb_cli import answering, serve_module, wait_for_body
+
+    server = serve_module(project, "stale", answering(b"v1"))
+    source = project / "handlers" / "stale.py"
+    try:
+        assert get(server.port) == (200, b"v1")
+        stat = source.stat()
+        source.write_text(answering(b"v2"))
+        os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size, same mtime
+        wait_for_body(server, b"v2")
+    finally:
+        server.stop()
+
+
+# --- 6. the idle timeout from the first byte -------------------------------------------------------
+
+
+def test_a_silent_connection_is_closed_after_the_idle_timeout(server):
+    with connect(server) as sock:
+        assert read_all(sock) == b""
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [
+        b"GET /partial-head HTTP/1.1\r\nHost: x\r\n",
+        b"POST /partial-body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+    ],
+    ids=["head", "body"],
+)
+def test_a_partial_request_gets_408_after_the_idle_timeout(server, project, partial):
+    record = project / "record.log"
+    with connect(server) as sock:
+        sock.sendall(partial)
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 408 Request Time-out\r\n"), answer[:100]
+    target = partial.split(b" ")[1].decode()
+    assert elb_status(wait_for_log(server, target)) == "408"
+    assert not record.exists() or "3\n" not in record.read_text()
+
+
+# --- 7. a crash is seen at once, even with a child holding on --------------------------------------
+
+
+def test_a_crash_that_leaves_a_child_running_is_a_502_at_once(project):
+    running = Running(project, "attack")
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", running.port, timeout=8)  # well below the 30 s timeout
+        conn.request("GET", "/orphan-exit")
+        assert conn.getresponse().status == 502
+        running.wait_for(r"the execution environment exited \(Runtime.ExitError\)")
+    finally:
+        running.stop()
+
+
+# --- 8. the console cannot be forged ---------------------------------------------------------------
+
+
+def test_request_data_in_an_exception_cannot_forge_console_lines(project):
+    running = Running(project, "attack")
+    try:
+        forged = "%0AGET%20/forged%20-%3E%20200%1B%5B2J"
+        assert get(running.port, f"/inject?m={forged}")[0] == 502
+        running.wait_for(r"ValueError: \\x0aGET /forged -> 200\\x1b\[2J")
+        running.wait_for(r"GET /inject -> 502")
+        assert not any(line.startswith("GET /forged") for line in running.lines)
+        assert not any("\x1b" in line for line in running.lines)
+    finally:
+        running.stop()
+
+
+# --- 9. a console nobody reads ---------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_undrained_console_never_blocks_requests(project):
+    port = _free_port()
+    read_end, write_end = os.pipe()  # nobody ever reads read_end
+    process = subprocess.Popen(
+        [sys.executable, "-m", "localalb", "serve", "--stack", "attack", "--port", str(port)]
+        + ["--project-dir", str(project)],
+        cwd=ROOT,
+        stdout=write_end,
+        stderr=write_end,
+    )
+    os.close(write_end)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server never listened"
+                time.sleep(0.1)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        for _ in range(1500):  # each prints a request line and a function line: far over a pipe's 64 KB
+            conn.request("GET", "/print")
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (200, b"ok")
+        conn.close()
+    finally:
+        process.kill()
+        process.wait()
+        os.close(read_end)
