@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import sys
 from pathlib import Path
@@ -67,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         "Ctrl-C to stop.",
         flush=True,
     )
-    server.serve_forever()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it has handled
+        server.serve_forever()
     return 0
 
 

@@ -108,10 +108,14 @@ class AccessLog:
         self._file = self.path.open("a", encoding="utf-8", buffering=64 * 1024)
 
     def write(self, record: AccessRecord) -> None:
-        self._file.write(format_line(self.elb, record) + "\n")
+        """Append one line (dropped once the log is closed: a request finishing during shutdown)."""
+        if not self._file.closed:
+            self._file.write(format_line(self.elb, record) + "\n")
 
     def flush(self) -> None:
-        self._file.flush()
+        """Write buffered lines to the file."""
+        if not self._file.closed:
+            self._file.flush()
 
     def close(self) -> None:
         self._file.close()

@@ -108,6 +108,17 @@ class LocalAlbApp:
             await self._lifespan(receive, send)
 
     async def _lifespan(self, receive, send):
+        try:
+            await self._lifespan_events(receive, send)
+        except asyncio.CancelledError:
+            # A second Ctrl-C: uvicorn skips the orderly shutdown and cancels this task. Stop the
+            # workers and keep the logs anyway, without a traceback.
+            self.pool.kill_all()
+            self.access_log.close()
+            if self.console is not None:
+                self.console.close()
+
+    async def _lifespan_events(self, receive, send):
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":

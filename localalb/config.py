@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.naming import name_problem, service_name
 from components.settings import NAMESPACE, Settings, SettingsError, parse_settings
 from components.stackfiles import StackFileError, stack_config
 
@@ -52,7 +53,12 @@ class LocalStack:
 
 def load_stack(project_dir: Path, stack: str) -> LocalStack:
     """Read ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml`` and validate them as ``pulumi up`` would."""
+    problem = name_problem(service_name(stack, NAMESPACE))
+    if problem is not None:
+        raise LocalConfigError(f"stack name {stack!r} is refused by `pulumi up`: {problem}")
     skipped: list[str] = []
+    # Secrets: stack_config leaves encrypted values out and lists them in `skipped`; how they are
+    # reported (or decrypted) is decided by the caller (localalb/__main__.py).
     try:
         values = stack_config(project_dir, stack, skipped)
     except StackFileError as exc:

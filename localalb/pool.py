@@ -173,14 +173,18 @@ class WorkerPool:
 
     async def close(self) -> None:
         """Stop every worker, idle or busy."""
-        if self._watcher:
-            self._watcher.cancel()
-        for worker in list(self._all):
-            worker.kill()
+        self.kill_all()
         await asyncio.gather(*(w.process.wait() for w in self._all), return_exceptions=True)
         await asyncio.gather(*self._relays, return_exceptions=True)
         self._all.clear()
         self._idle.clear()
+
+    def kill_all(self) -> None:
+        """Stop every worker at once, without waiting (the event loop is going away)."""
+        if self._watcher:
+            self._watcher.cancel()
+        for worker in list(self._all):
+            worker.kill()
 
     async def _spawn(self) -> _Worker:
         parent, child = socket.socketpair()

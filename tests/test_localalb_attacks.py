@@ -1,4 +1,6 @@
-"""The local ALB under hostile clients and hostile functions: each case once stalled, leaked or lied.
+"""The local ALB under hostile clients and hostile functions: each case once stalled, leaked or lied;
+then what it answers and logs where it once differed from ALB (refused requests, clients that
+leave, init errors, the console, Ctrl-C, the stack's allowedCidrs).
 
 Socket-level where the defect is at that level. The ``attack`` stack has a one-second idle
 timeout, so the timeout cases end in about a second.
@@ -159,13 +161,10 @@ def test_a_worker_keeps_its_own_deadline_when_nobody_stops_it(project):
 
 @pytest.mark.parametrize("path", ["/chatty?n=500000", "/json-dump"])
 def test_output_without_newlines_does_not_slow_the_function_into_its_timeout(project, path):
-    running = Running(project, "chatty")
-    try:
+    with Running(project, "chatty") as running:
         assert get(running.port, path) == (200, b"ok")
         running.wait_for(r"GET /(chatty|json-dump) -> 200")
         assert not any("Task timed out" in line for line in running.lines)
-    finally:
-        running.stop()
 
 
 # --- 4. a body that never fully arrives ----------------------------------------------------------
@@ -232,30 +231,24 @@ def test_a_partial_request_gets_408_after_the_idle_timeout(server, project, part
 
 
 def test_a_crash_that_leaves_a_child_running_is_a_502_at_once(project):
-    running = Running(project, "attack")
-    try:
+    with Running(project, "attack") as running:
         conn = http.client.HTTPConnection("127.0.0.1", running.port, timeout=8)  # well below the 30 s timeout
         conn.request("GET", "/orphan-exit")
         assert conn.getresponse().status == 502
         running.wait_for(r"the execution environment exited \(Runtime.ExitError\)")
-    finally:
-        running.stop()
 
 
 # --- 8. the console cannot be forged ---------------------------------------------------------------
 
 
 def test_request_data_in_an_exception_cannot_forge_console_lines(project):
-    running = Running(project, "attack")
-    try:
+    with Running(project, "attack") as running:
         forged = "%0AGET%20/forged%20-%3E%20200%1B%5B2J"
         assert get(running.port, f"/inject?m={forged}")[0] == 502
         running.wait_for(r"ValueError: \\x0aGET /forged -> 200\\x1b\[2J")
         running.wait_for(r"GET /inject -> 502")
         assert not any(line.startswith("GET /forged") for line in running.lines)
         assert not any("\x1b" in line for line in running.lines)
-    finally:
-        running.stop()
 
 
 # --- 9. a console nobody reads ---------------------------------------------------------------------
@@ -297,3 +290,92 @@ def test_an_undrained_console_never_blocks_requests(project):
         process.kill()
         process.wait()
         os.close(read_end)
+
+
+# --- fidelity: what ALB answers and logs ---------------------------------------------------------
+
+
+def exchange(server, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(data)
+        return read_all(sock)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"GET /ok\r\n\r\n", b"GET /bad HTTP/1.1\r\nHost x\r\n\r\n", b"GET /sp ace HTTP/1.1\r\n\r\n", b"\x16\x03\x01\x00"],
+    ids=["no-version", "header-without-colon", "space-in-target", "tls-on-http"],
+)
+def test_a_request_alb_cannot_parse_gets_its_400_page_and_an_access_log_line(server, data):
+    before = len(access_log(server))
+    answer = exchange(server, data)
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer[:100]
+    assert b"server: awselb/2.0" in answer and answer.endswith(b"</html>\r\n")
+    deadline = time.monotonic() + 5
+    while len(access_log(server)) == before:
+        assert time.monotonic() < deadline, "no access-log line"
+        time.sleep(0.05)
+    assert elb_status(access_log(server)[-1]) == "400"
+
+
+def test_a_client_that_leaves_before_the_answer_is_logged_460_with_the_target_status(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /nap?s=0.3&left=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+    line = wait_for_log(server, "left=1")
+    fields = line.split(" ")
+    assert (fields[8], fields[9]) == ("460", "200")  # elb_status, target_status
+
+
+@pytest.mark.parametrize(
+    ("handler", "reported"),
+    [
+        ("typo.handler", r"Runtime\.UserCodeSyntaxError: "),
+        ("attack.nothing", r"Runtime\.HandlerNotFound: Handler 'nothing' missing on module 'attack'"),
+    ],
+)
+def test_init_errors_are_reported_as_lambda_does(project, handler, reported):
+    (project / "handlers" / "typo.py").write_text("def handler(event, context)\n    return {}\n")
+    stack = handler.split(".")[1]
+    (project / f"Pulumi.{stack}.yaml").write_text(
+        f"config:\n  lambda-alb:function:\n    codeDir: handlers\n    handler: {handler}\n"
+    )
+    with Running(project, stack) as running:
+        assert get(running.port)[0] == 502
+        running.wait_for(reported)
+
+
+def test_a_long_refused_url_is_cut_on_the_console_and_ctrl_c_twice_stops_quietly(project):
+    with Running(project, "attack") as running:
+        with socket.create_connection(("127.0.0.1", running.port), timeout=5) as sock:
+            sock.sendall(b"GET /" + b"u" * 20_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_all(sock).startswith(b"HTTP/1.1 400 ")
+        line = running.wait_for(r"-> 400 +\(refused before the rules\) request line over 16 KB").string
+        assert len(line) < 400 and "characters)" in line
+        running.process.send_signal(signal.SIGINT)
+        running.process.send_signal(signal.SIGINT)
+        assert running.process.wait(timeout=10) == 0
+        time.sleep(0.2)  # the reader thread collects the last lines
+        assert not any("Traceback" in line or "Error" in line for line in running.lines), running.lines
+
+
+def test_a_peer_outside_allowed_cidrs_is_dropped_unanswered_and_the_console_says_so(project):
+    with Running(project, "closed") as running:
+        with socket.create_connection(("127.0.0.1", running.port), timeout=5) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            try:
+                answer = read_all(sock)
+            except ConnectionResetError:
+                answer = b""
+        assert answer == b""
+        running.wait_for(
+            r"connection from 127\.0\.0\.1:\d+ dropped: not in loadBalancer\.allowedCidrs \(10\.0\.0\.0/8\)"
+        )
+
+
+def test_access_log_fields_cannot_split_or_forge_a_line():
+    from localalb.accesslog import AccessRecord, format_line
+
+    record = AccessRecord(received=0.0, client="127.0.0.1:1", elb_status=400, request_line='GET /a\n"x" \x1b[2J')
+    line = format_line("app/x/local", record)
+    assert "\n" not in line and "\x1b" not in line
+    assert '"GET /a\\x0a\\"x\\" \\x1b[2J"' in line

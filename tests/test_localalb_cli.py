@@ -124,6 +124,12 @@ class Running:
             self.process.kill()
         self.process.wait()
 
+    def __enter__(self) -> Running:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
 
 def _alive(pid: int) -> bool:
     try:
@@ -223,3 +229,19 @@ def test_the_function_sees_only_what_the_lambda_runtime_has(project):
         running.wait_for(r"No module named 'yaml': it is installed on this machine but not in the Lambda runtime")
     finally:
         running.stop()
+
+
+def test_a_stack_name_pulumi_up_refuses_is_refused_here_too(project, capsys):
+    (project / "Pulumi.staging-eu.yaml").write_text("config: {}\n")
+    assert main(["serve", "--stack", "staging-eu", "--project-dir", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert "stack name 'staging-eu'" in err and "at most 9 characters" in err
+
+
+def test_the_stack_name_rule_is_the_one_the_pulumi_program_applies():
+    from components import naming, service
+
+    names = ["lambda-alb-dev", "lambda-alb-staging", "lambda-alb-staging1", "lambda-alb-staging-eu", "lambda-alb-a_b"]
+    names += ["-lead", "x" * 20, "x" * 21, "lambda-alb-dév"]
+    for name in names:
+        assert (naming.name_problem(name) is None) == bool(service._NAME_RE.match(name)), name

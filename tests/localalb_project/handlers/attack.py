@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+import time
 import urllib.parse
 
 OUTSIDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")  # not watched for reloads
@@ -36,6 +37,9 @@ def handler(event, context):
         return _ok()
     if path == "/inject":
         raise ValueError(urllib.parse.unquote(query.get("m", "")))
+    if path == "/nap":
+        time.sleep(float(query.get("s", "0.3")))
+        return _ok()
     if path == "/print":
         print("a line from the function")
         return _ok()
