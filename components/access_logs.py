@@ -20,11 +20,17 @@ class AccessLogBucket:
     dependencies: list[pulumi.Resource]
 
 
-def create_access_log_bucket(name: str, logs: AccessLogSettings, parent: pulumi.Resource) -> AccessLogBucket:
-    """Create the bucket and its controls (SECURITY-BASELINE S3.2/3/5/6/8/12/13)."""
+def create_access_log_bucket(
+    name: str,
+    logs: AccessLogSettings,
+    tags: dict[str, str],
+    invoke: pulumi.InvokeOptions,
+    parent: pulumi.Resource,
+) -> AccessLogBucket:
+    """Create the bucket and its controls (docs/security.md: S3.2/3/5/6/8/12/13)."""
     # protect: keep the bucket and its controls (and so the logs) when the stack is destroyed.
     opts = pulumi.ResourceOptions(parent=parent, retain_on_delete=logs.protect or None)
-    bucket = aws.s3.Bucket(f"{name}-access-logs", force_destroy=logs.force_destroy, opts=opts)
+    bucket = aws.s3.Bucket(f"{name}-access-logs", force_destroy=logs.force_destroy, tags=tags, opts=opts)
     public_access = aws.s3.BucketPublicAccessBlock(
         f"{name}-access-logs-pab",
         bucket=bucket.id,
@@ -69,9 +75,10 @@ def create_access_log_bucket(name: str, logs: AccessLogSettings, parent: pulumi.
         ],
         opts=opts,
     )
-    identity = aws.get_caller_identity_output()
-    region = aws.get_region_output()
-    partition = aws.get_partition_output()
+    # The provider's own account, region and partition: the ELB principal differs per region.
+    identity = aws.get_caller_identity_output(opts=invoke)
+    region = aws.get_region_output(opts=invoke)
+    partition = aws.get_partition_output(opts=invoke)
     policy_json = pulumi.Output.all(bucket.arn, identity.account_id, region.region, partition.partition).apply(
         lambda a: access_log_bucket_policy(a[0], logs.prefix, a[1], a[2], a[3])
     )

@@ -8,6 +8,7 @@ error, not silently ignored. All problems are raised together as one ``pulumi.Ru
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pulumi
@@ -50,6 +51,8 @@ def load_settings(project_dir: Path) -> Settings:
             continue
         if value is not None:
             values[key] = value
+    secret_keys = [key for key in values if runtime_config.is_config_secret(f"{NAMESPACE}:{key}")]
+    problems.extend(_secret_problems(secret_keys))
     settings = None
     try:
         settings = parse_settings(values, project_dir)
@@ -57,6 +60,8 @@ def load_settings(project_dir: Path) -> Settings:
         problems.extend(exc.problems)
     if settings is not None:
         problems.extend(_certificate_problems(settings))
+        if SECRET_CAPABLE_KEY in secret_keys:
+            settings = replace(settings, function=replace(settings.function, secret_environment=True))
     if problems:
         stack = pulumi.get_stack()
         listing = "\n".join(f"  - {p}" for p in problems)
@@ -64,6 +69,21 @@ def load_settings(project_dir: Path) -> Settings:
             f"{len(problems)} problem(s) in the {NAMESPACE} configuration of stack '{stack}':\n{listing}"
         )
     return settings
+
+
+# The CLI tells a program only which top-level keys hold a secret somewhere inside. The function's
+# environment is where secrets belong, and it is passed on as a secret; a secret anywhere else would
+# end up in clear in resource inputs, so it is refused.
+SECRET_CAPABLE_KEY = "function"
+
+
+def _secret_problems(secret_keys: list[str]) -> list[str]:
+    return [
+        f"{key}: holds a secret value; only function.environment values may be secret (they reach the "
+        f"function encrypted). Set this value in clear, or move the secret into function.environment"
+        for key in secret_keys
+        if key != SECRET_CAPABLE_KEY
+    ]
 
 
 def _certificate_problems(settings: Settings) -> list[str]:

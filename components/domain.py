@@ -16,14 +16,22 @@ class Domain:
     zone_id: str
 
 
-def create_certificate(name: str, domain_name: str, zone_name: str, parent: pulumi.Resource) -> Domain:
+def create_certificate(
+    name: str,
+    domain_name: str,
+    zone_name: str,
+    tags: dict[str, str],
+    invoke: pulumi.InvokeOptions,
+    parent: pulumi.Resource,
+) -> Domain:
     """Request a DNS-validated certificate for ``domain_name`` and publish its validation record."""
     opts = pulumi.ResourceOptions(parent=parent)
-    zone = aws.route53.get_zone(name=zone_name, private_zone=False)
+    zone = aws.route53.get_zone(name=zone_name, private_zone=False, opts=invoke)
     certificate = aws.acm.Certificate(
         f"{name}-cert",
         domain_name=domain_name,
         validation_method="DNS",
+        tags=tags,
         opts=opts,
     )
     option = certificate.domain_validation_options[0]

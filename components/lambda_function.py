@@ -58,7 +58,6 @@ def execution_policy(log_group_arn: str, tracing_active: bool) -> str:
 
 
 LIVE_ALIAS = "live"
-STABLE_ALIAS = "stable"
 
 
 @dataclass
@@ -71,11 +70,44 @@ class FunctionParts:
     policy: aws.iam.RolePolicy
     package_size: int
     live: aws.lambda_.Alias  # what the load balancer invokes
-    stable: aws.lambda_.Alias | None  # during a canary: the previous version
+
+
+def environment_args(fs: FunctionSettings) -> aws.lambda_.FunctionEnvironmentArgs | None:
+    """The function's variables; a secret Output when the stack holds a secret among them, so the
+    values are encrypted in the state and shown as [secret] in previews."""
+    if not fs.environment:
+        return None
+    variables: pulumi.Input[dict[str, str]] = dict(fs.environment)
+    if fs.secret_environment:
+        variables = pulumi.Output.secret(variables)
+    return aws.lambda_.FunctionEnvironmentArgs(variables=variables)
+
+
+def live_alias_routing(
+    fs: FunctionSettings, new_version: pulumi.Output[str]
+) -> tuple[pulumi.Input[str], aws.lambda_.AliasRoutingConfigArgs | None]:
+    """What `live` serves: (primary version, routing to the new version).
+
+    A canary keeps `live` on ``stableVersion`` and routes ``canaryWeight`` percent to the version just
+    published. Both change in one UpdateAlias call, so the new version never serves more than its
+    weight, not even while the deploy is under way.
+    """
+    if fs.canary_weight:
+        weight = fs.canary_weight / 100
+        routing = aws.lambda_.AliasRoutingConfigArgs(
+            additional_version_weights=new_version.apply(lambda version: {version: weight})
+        )
+        return fs.stable_version, routing
+    return fs.live_version or new_version, None
 
 
 def create_function(
-    name: str, function_name: str, fs: FunctionSettings, project_dir: Path, parent: pulumi.Resource
+    name: str,
+    function_name: str,
+    fs: FunctionSettings,
+    project_dir: Path,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
 ) -> FunctionParts:
     """Create the role, log group, policy and function, children of ``parent``."""
     opts = pulumi.ResourceOptions(parent=parent)
@@ -88,6 +120,7 @@ def create_function(
         description=f"Execution role of the {function_name} function",
         # Set when a pipeline deploys: its role may only create roles under this boundary.
         permissions_boundary=fs.permissions_boundary,
+        tags=tags,
         opts=opts,
     )
     # Created by us, before the function, so Lambda never creates one that keeps logs forever.
@@ -95,6 +128,7 @@ def create_function(
         f"{name}-fn-logs",
         name=f"/aws/lambda/{function_name}",
         retention_in_days=fs.log_retention_days,
+        tags=tags,
         opts=opts,
     )
     tracing_active = fs.tracing == "Active"
@@ -117,32 +151,30 @@ def create_function(
         timeout=fs.timeout,
         reserved_concurrent_executions=fs.reserved_concurrency,
         tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode=fs.tracing),
-        environment=(aws.lambda_.FunctionEnvironmentArgs(variables=dict(fs.environment)) if fs.environment else None),
+        environment=environment_args(fs),
         logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
         # Every code or configuration change publishes a new immutable version for `live` to serve.
         publish=True,
+        tags=tags,
         # The policy must exist before the first invocation writes logs or traces, and Lambda
         # refuses active tracing while the role lacks the X-Ray actions.
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[policy, log_group]),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=[policy, log_group],
+            # The variables' values stay encrypted in the state even if a provider echoes them back.
+            additional_secret_outputs=["environment"] if fs.secret_environment else None,
+        ),
     )
     # The load balancer invokes the alias, never $LATEST: a bad release is rolled back by pinning
     # `live` to the previous version (function.liveVersion), without touching the code.
+    primary, routing = live_alias_routing(fs, function.version)
     live = aws.lambda_.Alias(
         f"{name}-live",
         name=LIVE_ALIAS,
         function_name=function.name,
-        function_version=fs.live_version or function.version,
+        function_version=primary,
+        routing_config=routing,
         description="What the load balancer serves",
         opts=opts,
     )
-    stable = None
-    if fs.canary_weight:
-        stable = aws.lambda_.Alias(
-            f"{name}-stable",
-            name=STABLE_ALIAS,
-            function_name=function.name,
-            function_version=fs.stable_version,
-            description="The previous release, serving the rest of the traffic during a canary",
-            opts=opts,
-        )
-    return FunctionParts(function, role, log_group, policy, package.size, live, stable)
+    return FunctionParts(function, role, log_group, policy, package.size, live)

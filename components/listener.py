@@ -135,6 +135,7 @@ def create_listeners(
     load_balancer: aws.lb.LoadBalancer,
     forward: ForwardTo,
     certificate_arn: pulumi.Input[str] | None,
+    tags: dict[str, str],
     parent: pulumi.Resource,
 ) -> Listeners:
     """HTTPS on 443 plus HTTP on 80 redirecting to it (301), or HTTP on 80 alone."""
@@ -143,7 +144,7 @@ def create_listeners(
     if not lb_settings.https:
         http = aws.lb.Listener(
             f"{name}-http", load_balancer_arn=load_balancer.arn, port=80, protocol="HTTP",
-            default_actions=[default], opts=opts,
+            default_actions=[default], tags=tags, opts=opts,
         )  # fmt: skip
         return Listeners(serving=http, all=[http])
     https = aws.lb.Listener(
@@ -151,10 +152,11 @@ def create_listeners(
         load_balancer_arn=load_balancer.arn,
         port=443,
         protocol="HTTPS",
-        # Never left unset: the API's default policy still allows TLS 1.0 (SECURITY-BASELINE ELB.17).
+        # Never left unset: the API's default policy still allows TLS 1.0 (docs/security.md: ELB.17).
         ssl_policy=lb_settings.ssl_policy,
         certificate_arn=certificate_arn,
         default_actions=[default],
+        tags=tags,
         opts=opts,
     )
     listeners = [https]
@@ -168,6 +170,7 @@ def create_listeners(
                 port=80,
                 protocol="HTTP",
                 default_actions=[render_action(redirect, forward, _DEFAULT)],
+                tags=tags,
                 opts=opts,
             ),
         )
@@ -179,6 +182,7 @@ def create_rules(
     routes: tuple[r.Rule, ...],
     listener: aws.lb.Listener,
     forward: ForwardTo,
+    tags: dict[str, str],
     parent: pulumi.Resource,
 ) -> list[aws.lb.ListenerRule]:
     """One rule per route on the serving listener, named by priority (not list position), so
@@ -190,6 +194,7 @@ def create_rules(
             priority=rule.priority,
             conditions=[render_condition(c) for c in rule.conditions],
             actions=[render_action(rule.action, forward, _RULE)],
+            tags=tags,
             opts=pulumi.ResourceOptions(parent=parent, depends_on=list(forward.ready)),
         )
         for rule in routes

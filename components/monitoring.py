@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.lambda_function import LIVE_ALIAS
 from components.settings import FunctionSettings, MonitoringSettings
 
 
@@ -67,7 +68,7 @@ class AlarmSpec:
     description: str
     namespace: str
     metric: str
-    dimensions: str  # "lb", "lb+tg" or "fn"
+    dimensions: str  # "lb", "lb+tg", "fn" or "canary" (the version a canary tries)
     threshold: float
     statistic: str | None = "Sum"
     extended_statistic: str | None = None
@@ -97,6 +98,15 @@ def alarm_specs(monitoring: MonitoringSettings, function: FunctionSettings) -> l
     ]  # fmt: skip
 
 
+def canary_alarm_specs(monitoring: MonitoringSettings) -> list[AlarmSpec]:
+    """During a canary: errors of the version being tried alone, which the function-wide alarm
+    would dilute with the stable version's traffic."""
+    return [
+        AlarmSpec("canary-errors", "The version in canary raises or times out", "AWS/Lambda", "Errors", "canary",
+                  monitoring.errors_threshold),
+    ]  # fmt: skip
+
+
 @dataclass
 class Observed:
     """What the alarms and the dashboard look at."""
@@ -104,24 +114,35 @@ class Observed:
     lb_suffix: pulumi.Input[str]
     tg_suffix: pulumi.Input[str]
     function_name: pulumi.Input[str]
+    # The version a canary routes its share to (None outside a canary). Lambda reports an alias's
+    # invocations per version under the dimensions FunctionName, Resource (<name>:<alias>) and
+    # ExecutedVersion.
+    canary_version: pulumi.Input[str] | None = None
 
 
 def create_alarms(
-    name: str, monitoring: MonitoringSettings, function: FunctionSettings, observed: Observed, parent: pulumi.Resource
+    name: str,
+    monitoring: MonitoringSettings,
+    function: FunctionSettings,
+    observed: Observed,
+    tags: dict[str, str],
+    invoke: pulumi.InvokeOptions,
+    parent: pulumi.Resource,
 ) -> aws.sns.Topic:
     """The KMS key, the topic (and its e-mail subscription) and one alarm per ``alarm_specs``."""
     opts = pulumi.ResourceOptions(parent=parent)
-    identity = aws.get_caller_identity_output()
-    partition = aws.get_partition_output()
+    identity = aws.get_caller_identity_output(opts=invoke)
+    partition = aws.get_partition_output(opts=invoke)
     key = aws.kms.Key(
         f"{name}-alarms-key",
         description=f"Encrypts the {name} alarm topic",
         enable_key_rotation=True,
         deletion_window_in_days=30,
         policy=pulumi.Output.all(identity.account_id, partition.partition).apply(lambda a: alarm_key_policy(*a)),
+        tags=tags,
         opts=opts,
     )
-    topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=key.arn, opts=opts)
+    topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=key.arn, tags=tags, opts=opts)
     aws.sns.TopicPolicy(
         f"{name}-alarms-policy",
         arn=topic.arn,
@@ -138,7 +159,11 @@ def create_alarms(
         # All versions together: a canary's errors count as much as live's.
         "fn": {"FunctionName": observed.function_name},
     }
-    for spec in alarm_specs(monitoring, function):
+    specs = alarm_specs(monitoring, function)
+    if observed.canary_version is not None:
+        dimensions["canary"] = canary_dimensions(observed)
+        specs += canary_alarm_specs(monitoring)
+    for spec in specs:
         aws.cloudwatch.MetricAlarm(
             f"{name}-alarm-{spec.key}",
             alarm_description=spec.description,
@@ -155,12 +180,21 @@ def create_alarms(
             treat_missing_data="notBreaching",
             alarm_actions=[topic.arn],
             ok_actions=[topic.arn],
+            tags=tags,
             opts=opts,
         )
     return topic
 
 
-def dashboard_body(region: str, lb_suffix: str, tg_suffix: str, function_name: str) -> str:
+def canary_dimensions(observed: Observed) -> dict[str, pulumi.Input[str]]:
+    """The metric dimensions of the canary version's invocations through the `live` alias."""
+    resource = pulumi.Output.concat(observed.function_name, f":{LIVE_ALIAS}")
+    return {"FunctionName": observed.function_name, "Resource": resource, "ExecutedVersion": observed.canary_version}
+
+
+def dashboard_body(
+    region: str, lb_suffix: str, tg_suffix: str, function_name: str, canary_version: str | None = None
+) -> str:
     """One page: requests, 4xx/5xx, latency p50/p99, invocations, errors, throttles, duration, concurrency."""
     lb, fn = ["LoadBalancer", lb_suffix], ["FunctionName", function_name]
     elb = "AWS/ApplicationELB"
@@ -200,15 +234,24 @@ def dashboard_body(region: str, lb_suffix: str, tg_suffix: str, function_name: s
         ], 0, 12, "p99"),
         widget("Concurrency", [["AWS/Lambda", "ConcurrentExecutions", *fn]], 12, 12, "Maximum"),
     ]  # fmt: skip
+    if canary_version is not None:
+        version = [*fn, "Resource", f"{function_name}:{LIVE_ALIAS}", "ExecutedVersion", canary_version]
+        widgets.append(
+            widget(f"Canary: version {canary_version}", [
+                ["AWS/Lambda", "Invocations", *version], ["AWS/Lambda", "Errors", *version],
+            ], 0, 18)
+        )  # fmt: skip
     return json.dumps({"widgets": widgets})
 
 
-def create_dashboard(name: str, observed: Observed, parent: pulumi.Resource) -> pulumi.Output[str]:
+def create_dashboard(
+    name: str, observed: Observed, invoke: pulumi.InvokeOptions, parent: pulumi.Resource
+) -> pulumi.Output[str]:
     """The dashboard; returns its console URL."""
-    region = aws.get_region_output().region
-    body = pulumi.Output.all(region, observed.lb_suffix, observed.tg_suffix, observed.function_name).apply(
-        lambda a: dashboard_body(*a)
-    )
+    region = aws.get_region_output(opts=invoke).region
+    body = pulumi.Output.all(
+        region, observed.lb_suffix, observed.tg_suffix, observed.function_name, observed.canary_version
+    ).apply(lambda a: dashboard_body(*a))
     dashboard = aws.cloudwatch.Dashboard(
         f"{name}-dashboard", dashboard_name=name, dashboard_body=body, opts=pulumi.ResourceOptions(parent=parent)
     )

@@ -10,19 +10,22 @@ import pulumi_aws as aws
 from components.settings import LoadBalancerSettings
 
 
-def resolve_network(lb: LoadBalancerSettings) -> tuple[pulumi.Input[str], list[str]]:
+def resolve_network(lb: LoadBalancerSettings, invoke: pulumi.InvokeOptions) -> tuple[pulumi.Input[str], list[str]]:
     """The VPC ID and subnet IDs for the load balancer.
 
     Configured subnets win; otherwise the default VPC's default subnets (one per availability
     zone). Raises ``pulumi.RunError`` before any resource exists when there is no default VPC.
+    Every lookup goes through ``invoke`` (the component's provider).
     """
     if lb.subnet_ids:
-        return _configured_subnets(lb), list(lb.subnet_ids)
-    region = aws.config.region or "the stack's region"
+        return _configured_subnets(lb, invoke), list(lb.subnet_ids)
     # get_vpcs answers an empty list where get_vpc(default=True) would fail the whole program
     # with the provider's own error and a stack trace.
-    default_vpcs = aws.ec2.get_vpcs(filters=[aws.ec2.GetVpcsFilterArgs(name="is-default", values=["true"])]).ids
+    default_vpcs = aws.ec2.get_vpcs(
+        filters=[aws.ec2.GetVpcsFilterArgs(name="is-default", values=["true"])], opts=invoke
+    ).ids
     if not default_vpcs:
+        region = aws.get_region(opts=invoke).region
         raise pulumi.RunError(
             f"loadBalancer.subnetIds: not set, and there is no default VPC in {region} to take subnets "
             "from. Set loadBalancer.vpcId and loadBalancer.subnetIds (two or more subnets in different "
@@ -33,10 +36,12 @@ def resolve_network(lb: LoadBalancerSettings) -> tuple[pulumi.Input[str], list[s
         filters=[
             aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[vpc_id]),
             aws.ec2.GetSubnetsFilterArgs(name="default-for-az", values=["true"]),
-        ]
+        ],
+        opts=invoke,
     )
     ids = sorted(found.ids)
     if len(ids) < 2:
+        region = aws.get_region(opts=invoke).region
         raise pulumi.RunError(
             f"loadBalancer.subnetIds: not set, and the default VPC {vpc_id} in {region} has "
             f"{len(ids)} default subnet(s); an Application Load Balancer needs at least two in "
@@ -45,9 +50,9 @@ def resolve_network(lb: LoadBalancerSettings) -> tuple[pulumi.Input[str], list[s
     return vpc_id, ids
 
 
-def _configured_subnets(lb: LoadBalancerSettings) -> str:
+def _configured_subnets(lb: LoadBalancerSettings, invoke: pulumi.InvokeOptions) -> str:
     """The configured subnets' VPC, after checking they share one VPC and span distinct zones."""
-    subnets = [aws.ec2.get_subnet(id=subnet_id) for subnet_id in lb.subnet_ids]
+    subnets = [aws.ec2.get_subnet(id=subnet_id, opts=invoke) for subnet_id in lb.subnet_ids]
     problems = []
     vpcs = {s.vpc_id for s in subnets}
     if lb.vpc_id and vpcs != {lb.vpc_id}:
@@ -67,7 +72,7 @@ def _configured_subnets(lb: LoadBalancerSettings) -> str:
 
 
 def create_security_group(
-    name: str, lb: LoadBalancerSettings, vpc_id: pulumi.Input[str], parent: pulumi.Resource
+    name: str, lb: LoadBalancerSettings, vpc_id: pulumi.Input[str], tags: dict[str, str], parent: pulumi.Resource
 ) -> aws.ec2.SecurityGroup:
     """The load balancer's own group: only the listener ports, only from the allowed CIDRs.
 
@@ -93,5 +98,6 @@ def create_security_group(
         vpc_id=vpc_id,
         ingress=ingress,
         egress=[],
+        tags=tags,
         opts=pulumi.ResourceOptions(parent=parent),
     )

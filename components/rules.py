@@ -4,7 +4,7 @@ One definition of what a route means, shared by the Pulumi component (which rend
 provider arguments in ``components/listener.py``), the local ALB (which matches requests against
 them) and the tests. No ``pulumi`` import here on purpose.
 
-Every fact below comes from ../shared/ALB-SEMANTICS.md, section 3.
+Every fact below is in docs/alb-behaviour.md#listener-rules.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import pulumi
@@ -14,12 +15,12 @@ from components.lambda_function import create_function
 from components.listener import ForwardTo, create_listeners, create_rules
 from components.monitoring import Observed, create_alarms, create_dashboard
 from components.network import create_security_group, resolve_network
-from components.settings import LoadBalancerSettings, Settings
+from components.settings import OWN_TAG_KEYS, LoadBalancerSettings, Settings
 from components.waf import create_waf
 
 TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
-# The provider names the load balancer, target groups and canary target group "<name>-lb-<7 random>",
-# "<name>-tg-<7 random>" and "<name>-tgs-<7 random>"; AWS allows 32 characters.
+# The provider names the load balancer and target group "<name>-lb-<7 random>" and "<name>-tg-<7 random>";
+# AWS allows 32 characters. One character is kept spare (stack names of at most 9 characters).
 MAX_NAME_LENGTH = 32 - len("-tgs-") - 7
 _NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9-]{{0,{MAX_NAME_LENGTH - 1}}}$")
 
@@ -66,26 +67,26 @@ class LambdaAlbService(pulumi.ComponentResource):
                 f"of at most {MAX_NAME_LENGTH - len('lambda-alb-')} characters such as prod or staging)"
             )
         lb_settings = args.load_balancer
+        # Every lookup goes to the provider the component was given, so that a component in another
+        # region or account looks up that region's network, account and partition.
+        invoke = pulumi.InvokeOptions(provider=aws_provider(opts))
         # Looked up before anything is registered: a missing default VPC, or subnets in one zone,
         # stop the program with nothing created.
-        vpc_id, subnet_ids = resolve_network(lb_settings)
+        vpc_id, subnet_ids = resolve_network(lb_settings, invoke)
         super().__init__(TYPE_TOKEN, name, None, opts)
+        tags = resource_tags(args.tags)
+        self.tags = tags
 
-        fn = create_function(name, name, args.function, project_dir, self)
+        fn = create_function(name, name, args.function, project_dir, tags, self)
 
-        live_tg, live_ready = self._target(name, "live", fn.live, lb_settings)
+        live_tg, live_ready = self._target(name, fn.live, lb_settings, tags)
         forward = ForwardTo(((live_tg.arn, 100),), (live_ready,))
-        if fn.stable is not None:
-            # A canary: `live` (the new version) gets canaryWeight percent, `stable` the rest.
-            stable_tg, stable_ready = self._target(name, "stable", fn.stable, lb_settings)
-            weight = args.function.canary_weight
-            forward = ForwardTo(((live_tg.arn, weight), (stable_tg.arn, 100 - weight)), (live_ready, stable_ready))
 
         lb_dependencies: list[pulumi.Resource] = []
         access_logs = None
         self.access_logs_bucket = None
         if args.access_logs.enabled:
-            logs = create_access_log_bucket(name, args.access_logs, self)
+            logs = create_access_log_bucket(name, args.access_logs, tags, invoke, self)
             # ALB checks that it can write to the bucket when logging is switched on.
             lb_dependencies = logs.dependencies
             access_logs = aws.lb.LoadBalancerAccessLogsArgs(
@@ -96,10 +97,10 @@ class LambdaAlbService(pulumi.ComponentResource):
         domain = None
         certificate_arn: pulumi.Input[str] | None = lb_settings.certificate_arn
         if lb_settings.domain_name:
-            domain = create_certificate(name, lb_settings.domain_name, lb_settings.hosted_zone_name, self)
+            domain = create_certificate(name, lb_settings.domain_name, lb_settings.hosted_zone_name, tags, invoke, self)
             certificate_arn = domain.certificate_arn
 
-        security_group = create_security_group(name, lb_settings, vpc_id, self)
+        security_group = create_security_group(name, lb_settings, vpc_id, tags, self)
         load_balancer = aws.lb.LoadBalancer(
             f"{name}-lb",
             load_balancer_type="application",
@@ -111,10 +112,11 @@ class LambdaAlbService(pulumi.ComponentResource):
             idle_timeout=lb_settings.idle_timeout,
             enable_deletion_protection=lb_settings.deletion_protection,
             access_logs=access_logs,
+            tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=lb_dependencies),
         )
-        listeners = create_listeners(name, lb_settings, load_balancer, forward, certificate_arn, self)
-        create_rules(name, args.routes, listeners.serving, forward, self)
+        listeners = create_listeners(name, lb_settings, load_balancer, forward, certificate_arn, tags, self)
+        create_rules(name, args.routes, listeners.serving, forward, tags, self)
 
         scheme = "https" if lb_settings.https else "http"
         if domain is not None:
@@ -123,12 +125,14 @@ class LambdaAlbService(pulumi.ComponentResource):
         else:
             self.url = load_balancer.dns_name.apply(lambda dns: f"{scheme}://{dns}/")
 
-        self.web_acl_arn = create_waf(name, args.waf, load_balancer, self) if args.waf.enabled else None
-        observed = Observed(load_balancer.arn_suffix, live_tg.arn_suffix, fn.function.name)
+        self.web_acl_arn = create_waf(name, args.waf, load_balancer, tags, self) if args.waf.enabled else None
+        # During a canary the alarms and the dashboard also watch the version being tried.
+        canary_version = fn.function.version if args.function.canary_weight else None
+        observed = Observed(load_balancer.arn_suffix, live_tg.arn_suffix, fn.function.name, canary_version)
         self.alarm_topic_arn = None
         if args.monitoring.alarms:
-            self.alarm_topic_arn = create_alarms(name, args.monitoring, args.function, observed, self).arn
-        self.dashboard_url = create_dashboard(name, observed, self) if args.monitoring.dashboard else None
+            self.alarm_topic_arn = create_alarms(name, args.monitoring, args.function, observed, tags, invoke, self).arn
+        self.dashboard_url = create_dashboard(name, observed, invoke, self) if args.monitoring.dashboard else None
         self.alb_dns_name = load_balancer.dns_name
         self.alb_arn = load_balancer.arn
         self.listener_arns = pulumi.Output.all(*[listener.arn for listener in listeners.all])
@@ -158,24 +162,20 @@ class LambdaAlbService(pulumi.ComponentResource):
         )
 
     def _target(
-        self, name: str, role: str, alias: aws.lambda_.Alias, lb_settings: LoadBalancerSettings
+        self, name: str, alias: aws.lambda_.Alias, lb_settings: LoadBalancerSettings, tags: dict[str, str]
     ) -> tuple[aws.lb.TargetGroup, aws.lb.TargetGroupAttachment]:
-        """A target group for ``alias``, the permission to invoke that alias, and the registration.
-
-        ``role`` is live or stable; the stable target group is "<name>-tgs" so that its generated
-        name fits AWS's 32 characters.
-        """
+        """A target group for ``alias``, the permission to invoke that alias, and the registration."""
         child = pulumi.ResourceOptions(parent=self)
-        suffix = "" if role == "live" else f"-{role}"
         target_group = aws.lb.TargetGroup(
-            f"{name}-tg" if role == "live" else f"{name}-tgs",
+            f"{name}-tg",
             target_type="lambda",
             lambda_multi_value_headers_enabled=lb_settings.multi_value_headers,
             health_check=_health_check_args(lb_settings),
+            tags=tags,
             opts=child,
         )
         permission = aws.lambda_.Permission(
-            f"{name}-invoke{suffix}",
+            f"{name}-invoke",
             function=alias.function_name,
             qualifier=alias.name,
             action="lambda:InvokeFunction",
@@ -184,14 +184,33 @@ class LambdaAlbService(pulumi.ComponentResource):
             opts=child,
         )
         attachment = aws.lb.TargetGroupAttachment(
-            f"{name}-attach{suffix}",
+            f"{name}-attach",
             target_group_arn=target_group.arn,
             target_id=alias.arn,
             # Registration fails unless the load balancer may already invoke the alias
-            # (ALB-SEMANTICS section 5); nothing in the data flow says so.
+            # (docs/alb-behaviour.md#ordering-that-breaks-deployments); nothing in the data flow says so.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
         return target_group, attachment
+
+
+def resource_tags(own: Mapping[str, str]) -> dict[str, str]:
+    """The tags of every taggable child: the team's own, then the project, the stack and the tool
+    (which the settings refuse to override: the pipeline's roles are scoped by the stack tag)."""
+    ours = dict(zip(OWN_TAG_KEYS, (pulumi.get_project(), pulumi.get_stack(), "pulumi"), strict=True))
+    return {**own, **ours}
+
+
+def aws_provider(opts: pulumi.ResourceOptions | None) -> pulumi.ProviderResource | None:
+    """The AWS provider the component was given (``provider=`` or ``providers=``), if any."""
+    if opts is None:
+        return None
+    if opts.provider is not None:
+        return opts.provider
+    providers = opts.providers
+    if isinstance(providers, Mapping):
+        return providers.get("aws")
+    return next((p for p in providers or [] if getattr(p, "package", None) == "aws"), None)
 
 
 def _health_check_args(lb_settings) -> aws.lb.TargetGroupHealthCheckArgs:

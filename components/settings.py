@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from components import rules as r
+from components.waf_rules import HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
 
 NAMESPACE = "lambda-alb"
 
@@ -57,7 +58,7 @@ _HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 DEFAULT_ALLOWED_CIDRS = ("0.0.0.0/0",)
 DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-# The TLS 1.3 policies that also refuse TLS 1.0/1.1 (SECURITY-BASELINE ELB.17).
+# The TLS 1.3 policies that also refuse TLS 1.0/1.1 (docs/security.md: ELB.17).
 SSL_POLICIES = (
     "ELBSecurityPolicy-TLS13-1-2-2021-06",
     "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
@@ -85,7 +86,7 @@ _CERT_ARN_RE = re.compile(
     r"^arn:aws(-[a-z]+)*:(acm|iam):[a-z0-9-]*:\d{12}:(certificate/[A-Za-z0-9-]+|server-certificate/.+)$"
 )
 
-# Target-group health-check defaults and ranges for Lambda targets (ALB-SEMANTICS section 1).
+# Target-group health-check defaults and ranges for Lambda targets (docs/alb-behaviour.md#health-checks).
 HEALTH_INTERVAL_RANGE_S = (5, 300)
 HEALTH_TIMEOUT_RANGE_S = (2, 120)
 HEALTH_THRESHOLD_RANGE = (2, 10)
@@ -98,6 +99,17 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _VERSION_RE = re.compile(r"^[1-9][0-9]*$")
 _POLICY_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:policy/[\w+=,.@/-]+$")
+
+# Tags: what AWS allows on a resource, and the keys the component sets itself.
+MAX_TAGS = 50
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 256
+_TAG_RE = re.compile(r"^[\w .:/=+\-@]*$")  # letters (any script), digits, spaces and _ . : / = + - @
+OWN_TAG_KEYS = ("project", "stack", "managed-by")
+
+# WAF: what a managed rule may be overridden to, and the rule names of the groups the web ACL uses
+# (docs/security.md lists their source).
+WAF_RULE_ACTIONS = ("count", "block", "allow", "challenge", "captcha")
 
 DEFAULT_LOG_PREFIX = "alb"
 DEFAULT_LOG_EXPIRATION_DAYS = 90
@@ -134,6 +146,9 @@ class FunctionSettings:
     canary_weight: int = 0  # percent of traffic to `live` while `stable` serves the rest
     stable_version: str | None = None  # the version `stable` serves during a canary
     permissions_boundary: str | None = None  # a managed policy ARN capping the execution role
+    # True when the stack's `function` value holds a secret: the environment is then passed to the
+    # function as a secret Output (encrypted in state, [secret] in previews).
+    secret_environment: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,6 +229,10 @@ class WafSettings:
     rate_limit: int = DEFAULT_WAF_RATE_LIMIT  # requests per 5 minutes per client IP
     web_acl_arn: str | None = None  # associate this existing web ACL instead of creating one
     log_retention_days: int = 365  # the aws-waf-logs-* log group; at least 365
+    # Managed rules whose action is overridden: ((group, rule, action), ...). HostingProviderIPList
+    # is counted unless block_hosting_providers: CI runners and cloud callers live on those ranges.
+    rule_overrides: tuple[tuple[str, str, str], ...] = ()
+    block_hosting_providers: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,6 +245,7 @@ class Settings:
     access_logs: AccessLogSettings = field(default_factory=AccessLogSettings)
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     waf: WafSettings = field(default_factory=WafSettings)
+    tags: Mapping[str, str] = field(default_factory=dict)  # the team's own tags, on every resource
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -265,8 +285,8 @@ MONITORING_KEYS = (
     "alarms", "dashboard", "alarmEmail", "elb5xxThreshold", "target5xxThreshold", "errorsThreshold",
     "latencyP99Seconds", "durationP99Percent",
 )  # fmt: skip
-WAF_KEYS = ("enabled", "rateLimit", "webAclArn", "logRetentionDays")
-TOP_LEVEL_KEYS = ("function", "loadBalancer", "routes", "accessLogs", "monitoring", "waf")
+WAF_KEYS = ("enabled", "rateLimit", "webAclArn", "logRetentionDays", "blockHostingProviders", "ruleOverrides")
+TOP_LEVEL_KEYS = ("function", "loadBalancer", "routes", "accessLogs", "monitoring", "waf", "tags")
 
 
 def did_you_mean(word: str, choices) -> str:
@@ -437,6 +457,11 @@ def _parse_release(d: dict, rd: _Reader, path: str) -> dict:
         )
     if stable is not None and not weight and "canaryWeight" not in d:
         rd.add(f"{path}.stableVersion: set without {path}.canaryWeight; give the canary's percentage (1-100)")
+    if weight and d.get("liveVersion") is not None:
+        rd.add(
+            f"{path}.liveVersion: set during a canary, where live serves {path}.stableVersion and routes "
+            f"{weight} percent to the new version; remove liveVersion (or the canary keys, to roll back)"
+        )
     return {
         "live_version": _version(d, rd, path, "liveVersion"),
         "canary_weight": weight or 0,
@@ -712,15 +737,85 @@ def _parse_waf(raw: Any, rd: _Reader) -> WafSettings:
             ),
         ),  # fmt: skip
         log_retention_days=_parse_retention(d, rd, path, default.log_retention_days, minimum=365),
+        rule_overrides=_parse_rule_overrides(d.get("ruleOverrides"), rd, f"{path}.ruleOverrides"),
+        block_hosting_providers=rd.boolean(d, "blockHostingProviders", path, default.block_hosting_providers),
     )
-    if waf.web_acl_arn and ("rateLimit" in d or "logRetentionDays" in d):
+    own_acl_keys = [k for k in ("rateLimit", "logRetentionDays", "ruleOverrides", "blockHostingProviders") if k in d]
+    if waf.web_acl_arn and own_acl_keys:
         rd.add(
-            f"{path}.webAclArn: an existing web ACL keeps its own rules and logging; "
-            "remove rateLimit and logRetentionDays"
+            f"{path}.webAclArn: an existing web ACL keeps its own rules and logging; remove {', '.join(own_acl_keys)}"
+        )
+    hosting = (HOSTING_PROVIDER_RULE[0], HOSTING_PROVIDER_RULE[1])
+    if "blockHostingProviders" in d and any((g, n) == hosting for g, n, _ in waf.rule_overrides):
+        rd.add(
+            f"{path}.blockHostingProviders: set together with {path}.ruleOverrides.{hosting[0]}.{hosting[1]}; "
+            "give one of them"
         )
     if waf.web_acl_arn and not waf.enabled:
         rd.add(f"{path}.webAclArn: set while {path}.enabled is false; set enabled: true to associate it")
     return waf
+
+
+def _parse_rule_overrides(raw: Any, rd: _Reader, path: str) -> tuple[tuple[str, str, str], ...]:
+    """``{<managed group>: {<rule>: <action>}}``, checked against the rules of the groups we use."""
+    if raw is None:
+        return ()
+    groups = ", ".join(MANAGED_RULE_GROUPS)
+    if not isinstance(raw, dict):
+        rd.add(f"{path}: {raw!r} is not a map of rule groups to {{rule: action}}, e.g. {{{MANAGED_RULE_GROUPS[0]}: "
+               "{SizeRestrictions_BODY: count}}")  # fmt: skip
+        return ()
+    overrides = []
+    for group, rules in raw.items():
+        if group not in MANAGED_RULE_GROUPS:
+            rd.add(f"{path}.{group}: not a rule group of the web ACL{did_you_mean(str(group), MANAGED_RULE_GROUPS)}; "
+                   f"use one of {groups}")  # fmt: skip
+            continue
+        known = MANAGED_RULE_GROUPS[group]
+        if not isinstance(rules, dict) or not rules:
+            rd.add(f"{path}.{group}: {rules!r} is not a map of rule names to actions, e.g. {{{known[0]}: count}}")
+            continue
+        for rule, action in rules.items():
+            if rule not in known:
+                rd.add(f"{path}.{group}.{rule}: not a rule of {group}{did_you_mean(str(rule), known)}; "
+                       f"its rules are {', '.join(known)}")  # fmt: skip
+            elif action not in WAF_RULE_ACTIONS:
+                rd.add(f"{path}.{group}.{rule}: {action!r} is not an action; use one of {', '.join(WAF_RULE_ACTIONS)}")
+            else:
+                overrides.append((group, rule, action))
+    return tuple(overrides)
+
+
+def _parse_tags(raw: Any, rd: _Reader) -> dict[str, str]:
+    """The team's own tags: AWS's limits, no ``aws:`` prefix, and our own keys stay ours."""
+    path = "tags"
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        rd.add(f"{path}: {raw!r} is not a map of tag keys to values, e.g. {{cost-centre: '1234', owner: team-a}}")
+        return {}
+    tags = {}
+    allowed = "letters, digits, spaces and _ . : / = + - @"
+    for key, value in raw.items():
+        where = f"{path}.{key}"
+        if not isinstance(key, str) or not 1 <= len(key) <= MAX_TAG_KEY or not _TAG_RE.match(key):
+            rd.add(f"{where}: not a tag key; use 1-{MAX_TAG_KEY} characters among {allowed}")
+        elif key.lower().startswith("aws:"):
+            rd.add(f"{where}: keys starting with aws: are reserved by AWS; choose another key")
+        elif key in OWN_TAG_KEYS:
+            rd.add(f"{where}: set by the component itself ({', '.join(OWN_TAG_KEYS)}); choose another key")
+        elif not isinstance(value, str):
+            rd.add(f'{where}: {value!r} is not a string; quote it in YAML, e.g. "{value}"')
+        elif len(value) > MAX_TAG_VALUE or not _TAG_RE.match(value):
+            rd.add(f"{where}: {value!r} is not a tag value; use at most {MAX_TAG_VALUE} characters among {allowed}")
+        else:
+            tags[key] = value
+    if len(raw) + len(OWN_TAG_KEYS) > MAX_TAGS:
+        rd.add(
+            f"{path}: {len(raw)} tags plus the component's {len(OWN_TAG_KEYS)} ({', '.join(OWN_TAG_KEYS)}) "
+            f"exceed AWS's {MAX_TAGS} tags per resource"
+        )
+    return tags
 
 
 def _parse_routes(raw: Any, rd: _Reader) -> tuple[r.Rule, ...]:
@@ -854,6 +949,7 @@ def parse_settings(values: Mapping[str, Any], project_dir: Path | None = None) -
         access_logs=_parse_access_logs(values.get("accessLogs"), rd),
         monitoring=_parse_monitoring(values.get("monitoring"), rd),
         waf=_parse_waf(values.get("waf"), rd),
+        tags=_parse_tags(values.get("tags"), rd),
     )
     if lb.https:
         actions = [(f"routes[{i}].redirect", rule.action) for i, rule in enumerate(settings.routes)]

@@ -6,13 +6,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.settings import WafSettings
+from components.waf_rules import HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
 
-MANAGED_RULE_GROUPS = (
-    "AWSManagedRulesCommonRuleSet",
-    "AWSManagedRulesKnownBadInputsRuleSet",
-    "AWSManagedRulesAmazonIpReputationList",
-    "AWSManagedRulesAnonymousIpList",
-)
 REDACTED_HEADERS = ("authorization", "cookie")
 
 
@@ -28,8 +23,37 @@ def _rule_visibility(metric: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
     )
 
 
-def web_acl_rules(name: str, rate_limit: int) -> list[aws.wafv2.WebAclRuleArgs]:
+def effective_overrides(waf: WafSettings) -> dict[str, dict[str, str]]:
+    """Per managed group, the rules whose action is overridden: the stack's ``ruleOverrides``, and
+    ``HostingProviderIPList`` counted unless ``blockHostingProviders``."""
+    overrides: dict[str, dict[str, str]] = {}
+    if not waf.block_hosting_providers:
+        group, rule = HOSTING_PROVIDER_RULE
+        overrides.setdefault(group, {})[rule] = "count"
+    for group, rule, action in waf.rule_overrides:
+        overrides.setdefault(group, {})[rule] = action
+    return overrides
+
+
+def _action_to_use(
+    action: str,
+) -> aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs:
+    classes = {
+        "allow": aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseAllowArgs,
+        "block": aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseBlockArgs,
+        "count": aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs,
+        "captcha": aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCaptchaArgs,
+        "challenge": aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseChallengeArgs,
+    }
+    return aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs(
+        **{action: classes[action]()}
+    )
+
+
+def web_acl_rules(name: str, waf: WafSettings) -> list[aws.wafv2.WebAclRuleArgs]:
     """The rate limit first (cheapest to evaluate), then AWS's managed rule groups."""
+    rate_limit = waf.rate_limit
+    overrides = effective_overrides(waf)
     rules = [
         aws.wafv2.WebAclRuleArgs(
             name="rate-limit-per-ip",
@@ -53,7 +77,15 @@ def web_acl_rules(name: str, rate_limit: int) -> list[aws.wafv2.WebAclRuleArgs]:
                 ),
                 statement=aws.wafv2.WebAclRuleStatementArgs(
                     managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
-                        vendor_name="AWS", name=group
+                        vendor_name="AWS",
+                        name=group,
+                        rule_action_overrides=[
+                            aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
+                                name=rule, action_to_use=_action_to_use(action)
+                            )
+                            for rule, action in sorted(overrides.get(group, {}).items())
+                        ]
+                        or None,
                     )
                 ),
                 visibility_config=_rule_visibility(f"{name}-{group}"),
@@ -63,7 +95,7 @@ def web_acl_rules(name: str, rate_limit: int) -> list[aws.wafv2.WebAclRuleArgs]:
 
 
 def create_waf(
-    name: str, waf: WafSettings, load_balancer: aws.lb.LoadBalancer, parent: pulumi.Resource
+    name: str, waf: WafSettings, load_balancer: aws.lb.LoadBalancer, tags: dict[str, str], parent: pulumi.Resource
 ) -> pulumi.Output[str]:
     """Associate a web ACL with the load balancer; returns the ACL's ARN."""
     opts = pulumi.ResourceOptions(parent=parent)
@@ -75,8 +107,9 @@ def create_waf(
             scope="REGIONAL",
             description=f"{name}: rate limit and AWS managed rules",
             default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
-            rules=web_acl_rules(name, waf.rate_limit),
+            rules=web_acl_rules(name, waf),
             visibility_config=_visibility(f"{name}-waf"),
+            tags=tags,
             opts=opts,
         )
         # WAF only logs to a log group whose name starts with aws-waf-logs-.
@@ -84,6 +117,7 @@ def create_waf(
             f"{name}-waf-logs",
             name=f"aws-waf-logs-{name}",
             retention_in_days=waf.log_retention_days,
+            tags=tags,
             opts=opts,
         )
         aws.wafv2.WebAclLoggingConfiguration(

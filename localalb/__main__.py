@@ -38,12 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     except LocalConfigError as exc:
         print(f"localalb: {exc}", file=sys.stderr)
         return 2
-    for path in stack.skipped_secrets:
-        print(
-            f"localalb: {path} is a secret only the Pulumi CLI can decrypt; it is left out here "
-            "(for an environment variable, export it in this shell instead)",
-            file=sys.stderr,
-        )
+    for key, source in stack.local_secrets:
+        print(f"localalb: {key} is a secret of the stack; using its local value from {source}", file=sys.stderr)
     try:
         server = make_server(stack, args.host, args.port, log_dir=args.log_dir, quiet=args.quiet)
     except OSError as exc:

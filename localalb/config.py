@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from components.naming import name_problem, service_name
 from components.settings import NAMESPACE, Settings, SettingsError, parse_settings
@@ -25,7 +30,8 @@ class LocalStack:
     stack: str
     settings: Settings
     region: str
-    skipped_secrets: tuple[str, ...] = ()  # encrypted values only the Pulumi CLI can read
+    # Encrypted values of the stack file, each with where its local value came from.
+    local_secrets: tuple[tuple[str, str], ...] = ()
 
     @property
     def function_name(self) -> str:
@@ -51,20 +57,80 @@ class LocalStack:
         return f"/aws/lambda/{self.function_name}"
 
 
-def load_stack(project_dir: Path, stack: str) -> LocalStack:
-    """Read ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml`` and validate them as ``pulumi up`` would."""
+ENVIRONMENT_SECRET = f"{NAMESPACE}:function.environment."
+
+
+def secrets_file(project_dir: Path, stack: str) -> Path:
+    """Where local values of a stack's secrets may be kept: under .localalb/, which git ignores."""
+    return project_dir / ".localalb" / stack / "secrets.yaml"
+
+
+def _local_secret_values(
+    project_dir: Path, stack: str, skipped: list[str], environ: Mapping[str, str]
+) -> tuple[dict[str, str], list[tuple[str, str]], list[str]]:
+    """Local values for the stack's encrypted values, which only the Pulumi CLI can decrypt.
+
+    A secret of the function's environment takes the shell's variable of the same name, else the
+    entry ``function.environment.<NAME>`` of the secrets file. Returns (values by variable name,
+    (key, source) pairs, problems); a secret with no local value is a problem, never the ciphertext.
+    """
+    path = secrets_file(project_dir, stack)
+    from_file: dict[str, Any] = {}
+    if path.is_file():
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        from_file = loaded if isinstance(loaded, dict) else {}
+    relative = path.relative_to(project_dir)
+    values: dict[str, str] = {}
+    sources: list[tuple[str, str]] = []
+    problems: list[str] = []
+    for key in skipped:
+        short = key.removeprefix(f"{NAMESPACE}:")
+        if not key.startswith(ENVIRONMENT_SECRET):
+            problems.append(
+                f"{short}: a secret; only function.environment values may be secret (pulumi up refuses it too)"
+            )
+            continue
+        name = key[len(ENVIRONMENT_SECRET) :]
+        if name in environ:
+            values[name], source = environ[name], f"${name}"
+        elif isinstance(from_file.get(short), str):
+            values[name], source = from_file[short], str(relative)
+        else:
+            problems.append(
+                f"{short}: a secret only the Pulumi CLI can decrypt; give its local value in the environment "
+                f"variable {name}, or in {relative} (git-ignored) as '{short}: <value>'"
+            )
+            continue
+        sources.append((short, source))
+    return values, sources, problems
+
+
+def load_stack(project_dir: Path, stack: str, environ: Mapping[str, str] | None = None) -> LocalStack:
+    """Read ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml`` and validate them as ``pulumi up`` would.
+
+    Encrypted values get their local values from ``environ`` (the shell's, by default) or the
+    stack's local secrets file; one that has none stops the server before it starts.
+    """
     problem = name_problem(service_name(stack, NAMESPACE))
     if problem is not None:
         raise LocalConfigError(f"stack name {stack!r} is refused by `pulumi up`: {problem}")
     skipped: list[str] = []
-    # Secrets: stack_config leaves encrypted values out and lists them in `skipped`; how they are
-    # reported (or decrypted) is decided by the caller (localalb/__main__.py).
     try:
         values = stack_config(project_dir, stack, skipped)
     except StackFileError as exc:
         raise LocalConfigError(str(exc)) from None
+    secrets, sources, secret_problems = _local_secret_values(
+        project_dir, stack, skipped, os.environ if environ is None else environ
+    )
+    if secret_problems:
+        listing = "\n".join(f"  - {p}" for p in secret_problems)
+        raise LocalConfigError(f"{len(secret_problems)} secret(s) of stack '{stack}' have no local value:\n{listing}")
     prefix = f"{NAMESPACE}:"
     ours = {key[len(prefix) :]: value for key, value in values.items() if key.startswith(prefix)}
+    if secrets:
+        function = dict(ours.get("function") or {})
+        function["environment"] = {**(function.get("environment") or {}), **secrets}
+        ours["function"] = function
     try:
         settings = parse_settings(ours, project_dir)
     except SettingsError as exc:
@@ -73,4 +139,4 @@ def load_stack(project_dir: Path, stack: str) -> LocalStack:
             f"{len(exc.problems)} problem(s) in the {NAMESPACE} configuration of stack '{stack}':\n{listing}"
         ) from None
     region = str(values.get("aws:region") or DEFAULT_REGION)
-    return LocalStack(project_dir, stack, settings, region, tuple(skipped))
+    return LocalStack(project_dir, stack, settings, region, tuple(sources))

@@ -149,6 +149,11 @@ def check_invoke(lambda_client, outputs: dict) -> Result:
     return Result(name, True, f"GET / to {served_arn(outputs).rsplit(':', 1)[-1]} returned 200 with the hello body")
 
 
+# The web ACL's AWSManagedRulesCommonRuleSet blocks a request without a User-Agent (NoUserAgent_HEADER):
+# the check says who it is, as a real client would.
+USER_AGENT = "lambda-alb-smoke/1"
+
+
 def check_url(outputs: dict, options: Options) -> Result:
     url = options.url or outputs["url"]
     name = f"HTTP GET {url}"
@@ -157,7 +162,8 @@ def check_url(outputs: dict, options: Options) -> Result:
     while True:
         attempts += 1
         try:
-            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own URL
+            request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})  # noqa: S310 - our own URL
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own URL
                 body = response.read().decode("utf-8", "replace")
                 if response.status == 200 and HELLO in body:
                     return Result(name, True, f"200 with the hello body (attempt {attempts})")

@@ -44,13 +44,17 @@ class AwsMocks(pulumi.runtime.Mocks):
         default_subnets: int = 3,
         subnet_vpc: str = "vpc-0123456789abcdef0",
         subnet_zones: str = "abcdef",
+        provider_regions: dict[str, str] | None = None,
     ):
         self.region = region
         self.subnet_vpc = subnet_vpc
         self.subnet_zones = subnet_zones
         self.default_vpc = default_vpc
         self.default_subnets = default_subnets
+        # Explicit providers by resource name, and their regions: what an invoke through one answers.
+        self.provider_regions = provider_regions or {}
         self.invokes: list[str] = []
+        self.invoke_providers: list[tuple[str, str]] = []  # (token, provider reference)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         inputs = dict(args.inputs)
@@ -103,11 +107,20 @@ class AwsMocks(pulumi.runtime.Mocks):
         outputs.setdefault("name", name)
         return resource_id, outputs
 
+    def _region_of(self, provider: str) -> str:
+        """The region of the provider an invoke went to (``urn::id``; the default one's is ours)."""
+        for name, region in self.provider_regions.items():
+            if provider.split("::")[-2:-1] == [name]:
+                return region
+        return self.region
+
     def call(self, args: pulumi.runtime.MockCallArgs):
         token = args.token
         self.invokes.append(token)
+        self.invoke_providers.append((token, args.provider or ""))
         if token == "aws:index/getRegion:getRegion":
-            return {"region": self.region, "name": self.region, "id": self.region}
+            region = self._region_of(args.provider or "")
+            return {"region": region, "name": region, "id": region}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDA", "id": ACCOUNT}
         if token == "aws:index/getPartition:getPartition":
@@ -211,6 +224,15 @@ def load_stack(stack: str) -> dict[str, Any]:
     return stack_config(ROOT, stack)
 
 
+def with_(stack: str, **sections: Any) -> dict[str, Any]:
+    """``stack``'s real configuration with some of its ``lambda-alb`` objects changed field by field."""
+    config = load_stack(stack)
+    for key, changes in sections.items():
+        current = config.get(f"{PROJECT}:{key}") or {}
+        config[f"{PROJECT}:{key}"] = {**current, **changes} if isinstance(changes, dict) else changes
+    return config
+
+
 def evaluate(
     config: dict[str, Any],
     stack: str = "dev",
@@ -219,17 +241,19 @@ def evaluate(
     preview: bool = False,
     program_dir: Path = ROOT,
     project: str = PROJECT,
+    secret_keys: list[str] | None = None,
 ) -> Graph:
     """Run ``__main__.py`` under mocks with ``config`` (full keys, decoded values).
 
-    Pass your own ``monitor`` to inspect what was registered when the program fails.
+    Pass your own ``monitor`` to inspect what was registered when the program fails, and
+    ``secret_keys`` for the keys the CLI would mark secret (``pulumi config set --secret``).
     """
     mocks = mocks or AwsMocks(region=str(config.get("aws:region", "us-east-1")))
     monitor = monitor or RecordingMonitor(mocks)
 
     def program():
         pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
-        pulumi.runtime.set_all_config(as_runtime_config(config))
+        pulumi.runtime.set_all_config(as_runtime_config(config), secret_keys or [])
         set_root_resource(None)  # set_mocks made a root Stack; run_in_stack makes the program's own
         # As the Python language host runs a program: inside a Stack whose exports are registered last.
         _sync_await(run_in_stack(lambda: runpy.run_path(str(program_dir / "__main__.py"), run_name="__main__")))

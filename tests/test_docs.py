@@ -1,5 +1,6 @@
 """The README and Pulumi.yaml stay true to the settings model."""
 
+import re
 from pathlib import Path
 
 import yaml
@@ -8,9 +9,10 @@ from components import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()
 
 
-def test_readme_documents_every_configuration_key():
+def test_the_configuration_reference_documents_every_key():
     keys = (
         list(settings.FUNCTION_KEYS)
         + list(settings.LOAD_BALANCER_KEYS)
@@ -20,11 +22,11 @@ def test_readme_documents_every_configuration_key():
         + list(settings.MONITORING_KEYS)
         + list(settings.WAF_KEYS)
     )
-    missing = [k for k in keys if k != "healthCheck" and f"`{k}`" not in README]
+    missing = [k for k in keys + list(settings.TOP_LEVEL_KEYS) if k != "healthCheck" and f"`{k}`" not in CONFIGURATION]
     assert not missing
 
 
-def test_readme_states_the_code_defaults():
+def test_the_configuration_reference_states_the_code_defaults():
     for value in (
         settings.DEFAULT_RUNTIME,
         settings.DEFAULT_SSL_POLICY,
@@ -33,7 +35,13 @@ def test_readme_states_the_code_defaults():
         f"`{settings.DEFAULT_LOG_RETENTION_DAYS}`",
         f"`{settings.DEFAULT_LOG_EXPIRATION_DAYS}`",
     ):
-        assert value in README
+        assert value in CONFIGURATION
+
+
+def test_every_link_to_a_document_of_the_repository_resolves():
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"
 
 
 def test_pulumi_yaml_declares_every_key_with_type_description_and_default():

@@ -30,7 +30,7 @@ def call(evt, capsys):
 
 
 def assert_valid_alb_response(response):
-    """What the load balancer accepts (ALB-SEMANTICS section 2): no nulls, strings, int status."""
+    """What the load balancer accepts (docs/alb-behaviour.md#the-response): no nulls, strings, int status."""
     assert type(response["statusCode"]) is int
     assert all(value is not None for value in response.values())
     assert isinstance(response["body"], str)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from localalb.__main__ import main
-from localalb.config import load_stack
+from localalb.config import LocalConfigError, load_stack
 from localalb.server import make_server
 
 HERE = Path(__file__).resolve().parent
@@ -58,19 +58,42 @@ def test_invalid_stack_configuration_is_reported_like_pulumi_does(project, capsy
     assert "routes[0].priority: 0 is outside 1-50000" in err
 
 
-def test_encrypted_values_are_left_out_with_a_warning(project, capsys, monkeypatch):
+SECRET_STACK = (
+    "config:\n  lambda-alb:function:\n    codeDir: handlers\n    handler: probe.handler\n"
+    "    environment:\n      PLAIN: shown\n      API_KEY:\n        secure: v1:AAAA\n"
+)
+
+
+def test_a_secret_without_a_local_value_stops_the_server_naming_the_key_and_both_ways(project, capsys):
+    (project / "Pulumi.secret.yaml").write_text(SECRET_STACK)
+    with pytest.raises(LocalConfigError) as info:
+        load_stack(project, "secret", environ={})
+    message = str(info.value)
+    assert "function.environment.API_KEY: a secret only the Pulumi CLI can decrypt" in message
+    assert "environment variable API_KEY" in message and ".localalb/secret/secrets.yaml (git-ignored)" in message
+    assert "v1:AAAA" not in message
+    assert main(["serve", "--stack", "secret", "--project-dir", str(project)]) == 2
+
+
+def test_a_secret_takes_its_local_value_from_the_shell_then_the_secrets_file(project):
+    (project / "Pulumi.secret.yaml").write_text(SECRET_STACK)
+    stack = load_stack(project, "secret", environ={"API_KEY": "from-shell"})
+    assert stack.settings.function.environment == {"PLAIN": "shown", "API_KEY": "from-shell"}
+    assert stack.local_secrets == (("function.environment.API_KEY", "$API_KEY"),)
+    secrets = project / ".localalb" / "secret" / "secrets.yaml"
+    secrets.parent.mkdir(parents=True)
+    secrets.write_text("function.environment.API_KEY: from-file\n")
+    stack = load_stack(project, "secret", environ={})
+    assert stack.settings.function.environment["API_KEY"] == "from-file"
+
+
+def test_a_secret_outside_the_environment_is_refused_locally_as_by_pulumi_up(project):
     (project / "Pulumi.secret.yaml").write_text(
         "config:\n  lambda-alb:function:\n    codeDir: handlers\n    handler: probe.handler\n"
-        "    environment:\n      PLAIN: shown\n      API_KEY:\n        secure: v1:AAAA\n"
+        "  lambda-alb:monitoring:\n    alarmEmail:\n      secure: v1:BBBB\n"
     )
-    stack = load_stack(project, "secret")
-    assert stack.settings.function.environment == {"PLAIN": "shown"}
-    assert stack.skipped_secrets == ("lambda-alb:function.environment.API_KEY",)
-    monkeypatch.setattr("localalb.__main__.make_server", lambda *a, **k: (_ for _ in ()).throw(OSError(98, "busy")))
-    main(["serve", "--stack", "secret", "--project-dir", str(project)])
-    assert (
-        "lambda-alb:function.environment.API_KEY is a secret only the Pulumi CLI can decrypt" in capsys.readouterr().err
-    )
+    with pytest.raises(LocalConfigError, match="monitoring.alarmEmail: a secret; only function.environment"):
+        load_stack(project, "secret", environ={"alarmEmail": "x"})
 
 
 def test_a_missing_stack_file_is_named(project, capsys):

@@ -5,19 +5,11 @@ import json
 import pytest
 
 from components.settings import SettingsError, parse_settings
-from tests.harness import ACCOUNT, Graph, evaluate, load_stack
+from tests.harness import ACCOUNT, Graph, evaluate, with_
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 LISTENER = "aws:lb/listener:Listener"
-
-
-def with_(stack: str, **sections) -> dict:
-    config = load_stack(stack)
-    for key, changes in sections.items():
-        current = config.get(f"lambda-alb:{key}") or {}
-        config[f"lambda-alb:{key}"] = {**current, **changes}
-    return config
 
 
 # --- present in prod, absent in dev -------------------------------------------------------------
@@ -207,32 +199,56 @@ def canary() -> Graph:
     return evaluate(config)
 
 
-def test_canary_adds_a_stable_alias_target_group_permission_and_attachment(canary):
-    aliases = {r.inputs["name"]: r.inputs for r in canary.of_type("aws:lambda/alias:Alias")}
-    assert aliases["stable"]["functionVersion"] == "6"
-    assert aliases["live"]["functionVersion"] == canary.outputs["functionVersion"]
-    permissions = {r.inputs["qualifier"]: r.inputs for r in canary.of_type("aws:lambda/permission:Permission")}
-    groups = {r.name: r for r in canary.of_type("aws:lb/targetGroup:TargetGroup")}
-    assert set(groups) == {"lambda-alb-dev-tg", "lambda-alb-dev-tgs"}
-    assert permissions["stable"]["sourceArn"].endswith("/lambda-alb-dev-tgs/73e2d6bc24d8a067")
-    attachments = {r.name: r.inputs for r in canary.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")}
-    assert attachments["lambda-alb-dev-attach-stable"]["targetId"].endswith(":function:lambda-alb-dev:stable")
+def test_canary_keeps_live_on_the_stable_version_and_routes_its_weight_to_the_new_one(canary):
+    (alias,) = canary.of_type("aws:lambda/alias:Alias")
+    assert alias.inputs["name"] == "live"
+    assert alias.inputs["functionVersion"] == "6"
+    new_version = canary.outputs["functionVersion"]
+    assert new_version != "6"
+    assert alias.inputs["routingConfig"] == {"additionalVersionWeights": {new_version: 0.1}}
 
 
-def test_listeners_and_rules_wait_for_both_registrations(canary):
-    attachments = canary.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")
-    assert len(attachments) == 2
-    for forwarding in canary.of_type(LISTENER) + canary.of_type("aws:lb/listenerRule:ListenerRule"):
-        assert all(canary.depends_on(forwarding, attachment) for attachment in attachments)
+def test_the_new_version_is_reachable_only_through_the_live_alias_weight(canary):
+    # One UpdateAlias call sets the primary version and the routing together: no listener, rule,
+    # target group or permission leads to the new version by another way during the deploy.
+    assert {r.inputs["qualifier"] for r in canary.of_type("aws:lambda/permission:Permission")} == {"live"}
+    targets = [r.inputs["targetId"] for r in canary.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")]
+    assert targets == [f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:lambda-alb-dev:live"]
+    (group,) = canary.of_type("aws:lb/targetGroup:TargetGroup")
+    forwards = [a for r in canary.of_type(LISTENER) for a in r.inputs["defaultActions"]]
+    forwards += [a for r in canary.of_type("aws:lb/listenerRule:ListenerRule") for a in r.inputs["actions"]]
+    arn = f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:targetgroup/{group.name}/73e2d6bc24d8a067"
+    assert forwards and all(a == {"type": "forward", "targetGroupArn": arn} for a in forwards)
 
 
-def test_canary_weights_split_the_default_action_and_the_rules(canary):
-    (listener,) = canary.of_type(LISTENER)
-    (action,) = listener.inputs["defaultActions"]
-    weights = {g["arn"].split("/")[1]: g["weight"] for g in action["forward"]["targetGroups"]}
-    assert weights == {"lambda-alb-dev-tg": 10, "lambda-alb-dev-tgs": 90}
-    (rule,) = canary.of_type("aws:lb/listenerRule:ListenerRule")
-    assert rule.inputs["actions"][0]["forward"] == action["forward"]
+def test_ending_the_canary_moves_live_to_the_new_version_with_no_routing(dev):
+    (alias,) = dev.of_type("aws:lambda/alias:Alias")
+    assert alias.inputs["functionVersion"] == dev.outputs["functionVersion"]
+    assert "routingConfig" not in alias.inputs
+
+
+def test_during_a_canary_an_alarm_and_a_dashboard_row_watch_the_new_version():
+    graph = evaluate(
+        with_("prod", function={"canaryWeight": 5, "stableVersion": "6"}, monitoring={"alarms": True}),
+        "prod",
+        preview=True,
+    )
+    version = graph.outputs["functionVersion"]
+    canary_alarm = next(a for a in graph.of_type(ALARM) if "ExecutedVersion" in a.inputs["dimensions"])
+    assert canary_alarm.inputs["metricName"] == "Errors"
+    assert canary_alarm.inputs["dimensions"] == {
+        "FunctionName": "lambda-alb-prod",
+        "Resource": "lambda-alb-prod:live",
+        "ExecutedVersion": version,
+    }
+    body = json.loads(graph.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    watched = [m for w in body["widgets"] for m in w["properties"]["metrics"] if "ExecutedVersion" in m]
+    assert {m[1] for m in watched} == {"Invocations", "Errors"}
+    assert all(m[m.index("ExecutedVersion") + 1] == version for m in watched)
+
+
+def test_no_canary_alarm_outside_a_canary(prod):
+    assert all("ExecutedVersion" not in a.inputs["dimensions"] for a in prod.of_type(ALARM))
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -279,6 +295,10 @@ def problems(values: dict) -> list[str]:
             "loadBalancer.certificateArn: set with loadBalancer.domainName",
         ),
         ({"waf": {"enabled": True, "rateLimit": 9}}, "waf.rateLimit: 9 is outside 10-2000000000"),
+        (
+            {"function": {"canaryWeight": 10, "stableVersion": 6, "liveVersion": 5}},
+            "function.liveVersion: set during a canary, where live serves function.stableVersion",
+        ),
         (
             {"waf": {"enabled": True, "logRetentionDays": 90}},
             "waf.logRetentionDays: 90 is not a retention CloudWatch Logs accepts here; use one of 365,",

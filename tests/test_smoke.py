@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import io
 import json
 import sys
+import threading
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,7 +21,7 @@ from localalb.config import load_stack
 from localalb.server import make_server
 from smoke import checks
 from smoke.__main__ import main
-from smoke.checks import Options, judge_target_health, run_checks
+from smoke.checks import Options, check_url, judge_target_health, run_checks
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -259,3 +261,29 @@ def test_a_function_still_updating_fails_the_function_check():
     result = checks.check_function(UpdatingLambda(), {"functionName": "lambda-alb-dev"})
     assert not result.ok
     assert result.detail.startswith("expected State Active and LastUpdateStatus Successful, found Active / InProgress")
+
+
+def test_the_url_check_names_itself_in_a_user_agent_so_the_waf_lets_it_through():
+    # AWSManagedRulesCommonRuleSet's NoUserAgent_HEADER blocks requests that carry none.
+    seen: list[str | None] = []
+
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            seen.append(self.headers.get("User-Agent"))
+            body = json.loads(_hello_response())["body"].encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        outputs = {"url": f"http://127.0.0.1:{server.server_address[1]}/"}
+        assert check_url(outputs, fast(timeout=2)).ok
+    finally:
+        server.shutdown()
+    assert seen and seen[0] and seen[0].startswith("lambda-alb-smoke")

@@ -1,0 +1,61 @@
+"""The AWS managed rule groups the web ACL uses, in order, with the names of their rules.
+
+Plain data (no ``pulumi`` import) so the settings can check ``waf.ruleOverrides`` before anything is
+created. The rule names are those AWS documents for each group (docs/security.md says where); AWS may
+add rules to a group, and an override naming a rule that is not listed here is refused until it is.
+"""
+
+from __future__ import annotations
+
+MANAGED_RULE_GROUPS: dict[str, tuple[str, ...]] = {
+    "AWSManagedRulesCommonRuleSet": (
+        "NoUserAgent_HEADER",
+        "UserAgent_BadBots_HEADER",
+        "SizeRestrictions_QUERYSTRING",
+        "SizeRestrictions_Cookie_HEADER",
+        "SizeRestrictions_BODY",
+        "SizeRestrictions_URIPATH",
+        "EC2MetaDataSSRF_BODY",
+        "EC2MetaDataSSRF_COOKIE",
+        "EC2MetaDataSSRF_URIPATH",
+        "EC2MetaDataSSRF_QUERYARGUMENTS",
+        "GenericLFI_QUERYARGUMENTS",
+        "GenericLFI_URIPATH",
+        "GenericLFI_BODY",
+        "RestrictedExtensions_URIPATH",
+        "RestrictedExtensions_QUERYARGUMENTS",
+        "GenericRFI_QUERYARGUMENTS",
+        "GenericRFI_BODY",
+        "GenericRFI_URIPATH",
+        "CrossSiteScripting_COOKIE",
+        "CrossSiteScripting_QUERYARGUMENTS",
+        "CrossSiteScripting_BODY",
+        "CrossSiteScripting_URIPATH",
+    ),
+    "AWSManagedRulesKnownBadInputsRuleSet": (
+        "JavaDeserializationRCE_HEADER",
+        "JavaDeserializationRCE_BODY",
+        "JavaDeserializationRCE_URIPATH",
+        "JavaDeserializationRCE_QUERYSTRING",
+        "Host_localhost_HEADER",
+        "PROPFIND_METHOD",
+        "ExploitablePaths_URIPATH",
+        "Log4JRCE_HEADER",
+        "Log4JRCE_QUERYSTRING",
+        "Log4JRCE_BODY",
+        "Log4JRCE_URIPATH",
+    ),
+    "AWSManagedRulesAmazonIpReputationList": (
+        "AWSManagedIPReputationList",
+        "AWSManagedReconnaissanceList",
+        "AWSManagedIPDDoSList",
+    ),
+    "AWSManagedRulesAnonymousIpList": (
+        "AnonymousIPList",
+        "HostingProviderIPList",
+    ),
+}
+
+# Blocks every request from a cloud provider's address ranges, GitHub-hosted runners (our own smoke
+# check) and any server-to-server caller included: counted, not blocked, unless a stack says so.
+HOSTING_PROVIDER_RULE = ("AWSManagedRulesAnonymousIpList", "HostingProviderIPList")
