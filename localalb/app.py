@@ -224,6 +224,10 @@ class LocalAlbApp:
             + 2,
         )
         record.protocol = request.protocol
+        if request.protocol == "https" and connection is not None:
+            tls = connection.transport.get_extra_info("ssl_object")
+            if tls is not None:
+                record.tls = (tls.cipher()[0], tls.version() or "-")
         if body is False:
             response = None
         else:
