@@ -11,7 +11,6 @@ from pathlib import Path
 
 from localalb.config import LocalConfigError, load_stack
 from localalb.server import DEFAULT_HTTPS_PORT, LocalAlbServer, make_server
-from localalb.tls import minimum_version
 
 DESCRIPTION = (
     "Run a stack's function on this machine behind a local Application Load Balancer that applies "
@@ -84,6 +83,8 @@ def _listeners(server: LocalAlbServer) -> str:
     lb = server.stack.settings.load_balancer
     if server.tls is None:
         return f"  listener: HTTP on port {server.port} (the stack's port 80)\n"
+    from localalb.tls import minimum_version
+
     tls_versions = "1.3" if minimum_version(lb.ssl_policy) == ssl.TLSVersion.TLSv1_3 else "1.2 and 1.3"
     http = (
         f"; HTTP on port {server.port} redirects to it (the stack's port 80)"

@@ -43,6 +43,7 @@ class AlbProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._refusal: tuple[int, str] | None = None
         self._last_io = 0.0
+        self._head_started = 0.0  # when the first byte of the current request head arrived
         self._timer: asyncio.TimerHandle | None = None
 
     # --- connection ---------------------------------------------------------------------------
@@ -74,6 +75,8 @@ class AlbProtocol(HttpToolsProtocol):
         if not self._head_open:
             super().data_received(data)
             return
+        if self._head_bytes == 0:
+            self._head_started = self._last_io
         room = MAX_HEAD_BYTES - self._head_bytes
         if len(data) <= room:
             self._head_bytes += len(data)
@@ -89,18 +92,23 @@ class AlbProtocol(HttpToolsProtocol):
             self.data_received(data[room:])
 
     def _check_idle(self) -> None:
-        """ALB's idle timeout: no byte from the client for ``idleTimeout`` seconds."""
+        """ALB's idle timeout: no byte from the client for ``idleTimeout`` seconds; and a request
+        head must be complete within ``idleTimeout`` of its first byte (a head sent a byte at a
+        time would otherwise hold the connection for ever)."""
         if self.transport.is_closing():
             return
-        quiet_for = self.loop.time() - self._last_io
-        if quiet_for < self.idle_s:
-            self._timer = self.loop.call_later(self.idle_s - quiet_for, self._check_idle)
+        now = self.loop.time()
+        partial_head = self._head_open and self._head_bytes > 0
+        left = self.idle_s - (now - self._last_io)
+        if partial_head:
+            left = min(left, self.idle_s - (now - self._head_started))
+        if left > 0:
+            self._timer = self.loop.call_later(left, self._check_idle)
             return
         cycle = self.cycle
-        partial_head = self._head_open and self._head_bytes > 0
         partial_body = cycle is not None and cycle.more_body and not cycle.response_started
         if partial_head or partial_body:
-            self.refuse(408, "the client sent no data for the idle timeout")
+            self.refuse(408, "the request was incomplete at the idle timeout")
             if partial_body:
                 cycle.disconnected = True  # the request task sees a disconnect and stops
                 cycle.message_event.set()

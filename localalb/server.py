@@ -7,14 +7,16 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from localalb.app import LocalAlbApp
 from localalb.config import LocalStack
 from localalb.protocol import protocol_for
-from localalb.tls import LocalTls, server_tls
+
+if TYPE_CHECKING:
+    from localalb.tls import LocalTls
 
 SHUTDOWN_GRACE_S = 2
 DEFAULT_HTTPS_PORT = 8443
@@ -82,6 +84,8 @@ class LocalAlbServer:
         self.socket = _listen(host, port) if not lb.https or lb.http_redirect else None
         self.port = self.socket.getsockname()[1] if self.socket else None
         if lb.https:
+            from localalb.tls import server_tls  # cryptography is loaded only for an HTTPS stack
+
             self.tls = server_tls(state_dir, host, lb.ssl_policy)
             self.tls_socket = _listen(host, https_port)
             self.https_port = self.tls_socket.getsockname()[1]

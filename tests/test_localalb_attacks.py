@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import select
 import shutil
 import signal
 import socket
@@ -379,3 +380,37 @@ def test_access_log_fields_cannot_split_or_forge_a_line():
     line = format_line("app/x/local", record)
     assert "\n" not in line and "\x1b" not in line
     assert '"GET /a\\x0a\\"x\\" \\x1b[2J"' in line
+
+
+def test_a_head_sent_a_header_at_a_time_gets_408_after_the_idle_timeout(server):
+    with connect(server) as sock:
+        sock.sendall(b"GET /slowloris HTTP/1.1\r\nHost: x\r\n")
+        for _ in range(20):  # up to 5 s of dripping, far past the 1 s idle timeout
+            if select.select([sock], [], [], 0.25)[0]:
+                break  # the answer is there: sending more now would reset the connection under it
+            sock.sendall(b"X-Drip: 1\r\n")
+        else:
+            raise AssertionError("a head still arriving after 5 s was still being read")
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:100]
+
+
+def test_console_lines_are_dropped_and_counted_while_nobody_reads_then_it_says_so():
+    from localalb.console import Console
+
+    read_end, write_end = os.pipe()
+    out = os.fdopen(write_end, "w")
+    console = Console(out, max_lines=100)
+    for number in range(5000):  # ~300 KB: far beyond the pipe's buffer and the queue
+        console.write(f"line {number} " + "x" * 50)
+    assert console.dropped > 0  # and every write above returned: the caller never waited
+    seen = []
+    reader = threading.Thread(target=lambda: seen.append(os.fdopen(read_end, "rb").read()))
+    reader.start()  # now someone reads
+    console.flush(timeout=5)
+    console.write("after the jam")
+    console.close(timeout=5)
+    out.close()
+    reader.join(5)
+    assert b"console line(s) dropped: the console was not read" in seen[0]
+    assert seen[0].endswith(b"after the jam\n")
