@@ -214,9 +214,7 @@ def function_cases(root: Path, project: Path) -> None:
         while time.monotonic() < end:
             get(server.port, "/print")
             answered += 1
-    print(
-        f"{'console into a pipe nobody reads':55} {answered} answered in 5 s (stops at a failure)", flush=True
-    )
+    print(f"{'console into a pipe nobody reads':55} {answered} answered in 5 s (stops at a failure)", flush=True)
     server.stop()
     os.close(read_end)
     os.close(write_end)

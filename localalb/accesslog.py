@@ -1,4 +1,4 @@
-"""Access-log lines in the ALB format (ALB-SEMANTICS section 4), written to a local folder."""
+"""Access-log lines in the ALB format (docs/alb-behaviour.md, section 5), written to a local folder."""
 
 from __future__ import annotations
 

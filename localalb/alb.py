@@ -1,6 +1,6 @@
 """ALB behaviour as pure functions: the request event, response validation and rule actions.
 
-Facts from ../shared/ALB-SEMANTICS.md sections 1-3. No I/O here, so every rule is unit-testable.
+Facts from docs/alb-behaviour.md sections 1-3 and 7. No I/O here, so every rule is unit-testable.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def new_trace_id(now: float | None = None) -> str:
 
 
 def health_check_event(path: str, multi_value: bool, target_group_arn: str) -> dict:
-    """A target-group health check as the function receives it (ALB-SEMANTICS section 1)."""
+    """A target-group health check as the function receives it (docs/alb-behaviour.md, section 1)."""
     event: dict = {
         "requestContext": {"elb": {"targetGroupArn": target_group_arn}},
         "httpMethod": "GET",
@@ -148,7 +148,7 @@ def _query_pairs(raw_query: bytes) -> list[tuple[str, str]]:
 
 
 def build_event(request: HttpRequest, multi_value: bool, target_group_arn: str, trace_id: str) -> dict:
-    """The event the function receives (ALB-SEMANTICS section 1), in exactly one header mode."""
+    """The event the function receives (docs/alb-behaviour.md, section 1), in exactly one header mode."""
     headers: list[tuple[str, str]] = []
     forwarded_for: list[str] = []
     for name, value in request.headers:

@@ -207,7 +207,6 @@ class WorkerPool:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL if quiet else asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL if quiet else asyncio.subprocess.STDOUT,
-                limit=MAX_OUTPUT_LINE,
                 # Its own session: a Ctrl-C in the terminal reaches the server only, which then
                 # stops every worker itself.
                 start_new_session=True,
@@ -292,14 +291,15 @@ class WorkerPool:
 
     async def _relay(self, output: asyncio.StreamReader) -> None:
         """Pass a worker's output lines to the console, control characters escaped."""
-        while True:
-            try:
-                line = await output.readline()
-            except ValueError:  # a line over the limit: its rest is skipped
-                continue
-            if not line:
-                return
-            self.announce(escape(line.decode("utf-8", "replace").rstrip("\n")))
+        partial = b""
+        while chunk := await output.read(65536):
+            *lines, partial = (partial + chunk).split(b"\n")
+            for line in lines:
+                self.announce(escape(line.decode("utf-8", "replace")))
+            if len(partial) > MAX_OUTPUT_LINE:
+                partial = b""  # the worker cuts its lines far shorter; this only bounds the buffer
+        if partial:
+            self.announce(escape(partial.decode("utf-8", "replace")))
 
     def _code_snapshot(self) -> tuple:
         # Contents, not mtimes: two same-size edits within the file system's time resolution

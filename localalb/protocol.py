@@ -38,7 +38,7 @@ class AlbProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.idle_s = float(self.alb.lb.idle_timeout)
         self.lost = False  # the client closed the connection (or it was closed on it)
-        self.refused = False  # this connection's current request was answered by the listener itself
+        self.refused = False  # the listener answered this connection itself (and closed it)
         self._head_open = True  # waiting for (the rest of) a request head
         self._head_bytes = 0
         self._refusal: tuple[int, str] | None = None
@@ -122,7 +122,6 @@ class AlbProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:  # noqa: D102 - httptools callback
         super().on_message_begin()
-        self.refused = False
         self.scope["extensions"] = {"localalb.connection": self}  # type: ignore[typeddict-unknown-key]
 
     def on_url(self, url: bytes) -> None:  # noqa: D102 - httptools callback

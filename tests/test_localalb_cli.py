@@ -261,10 +261,19 @@ def test_a_stack_name_pulumi_up_refuses_is_refused_here_too(project, capsys):
     assert "stack name 'staging-eu'" in err and "at most 9 characters" in err
 
 
-def test_the_stack_name_rule_is_the_one_the_pulumi_program_applies():
-    from components import naming, service
+@pytest.mark.parametrize("stack", ["stagingeu", "staging-eu", "dev_1", "Dev-1"])
+def test_the_stack_name_rule_is_the_one_the_pulumi_program_applies(stack):
+    import pulumi
 
-    names = ["lambda-alb-dev", "lambda-alb-staging", "lambda-alb-staging1", "lambda-alb-staging-eu", "lambda-alb-a_b"]
-    names += ["-lead", "x" * 20, "x" * 21, "lambda-alb-dév"]
-    for name in names:
-        assert (naming.name_problem(name) is None) == bool(service._NAME_RE.match(name)), name
+    from components.naming import name_problem, service_name
+    from tests.harness import evaluate
+    from tests.harness import load_stack as load_stack_config
+
+    refused_here = name_problem(service_name(stack)) is not None
+    try:
+        evaluate(load_stack_config("dev"), stack)
+    except pulumi.RunError as exc:
+        assert "names the function, load balancer and target group" in str(exc)
+        assert refused_here
+    else:
+        assert not refused_here
