@@ -10,7 +10,7 @@ from components.service import LambdaAlbService
 PROJECT_DIR = Path(__file__).resolve().parent
 
 settings = load_settings(PROJECT_DIR)
-service = LambdaAlbService(f"{pulumi.get_project()}-{pulumi.get_stack()}", settings, PROJECT_DIR)
+service = LambdaAlbService(f"{pulumi.get_project()}-{pulumi.get_stack()}", settings, project_dir=PROJECT_DIR)
 
 pulumi.export("url", service.url)
 pulumi.export("albDnsName", service.alb_dns_name)
@@ -26,3 +26,4 @@ pulumi.export("liveAliasArn", service.live_alias_arn)
 pulumi.export("webAclArn", service.web_acl_arn)
 pulumi.export("alarmTopicArn", service.alarm_topic_arn)
 pulumi.export("dashboardUrl", service.dashboard_url)
+pulumi.export("functions", service.functions_output)

@@ -3,7 +3,10 @@
 
 python3 dev.py setup   create .venv and install requirements-dev.txt (when they changed)
 python3 dev.py test    setup, then lint and the whole test suite
-python3 dev.py bench   setup, then print the foundation benchmark's numbers
+python3 dev.py generate
+                       setup, then rewrite what is generated from the settings declarations
+                       (schema/stack.schema.json, Pulumi.yaml's config, docs/configuration.md)
+python3 dev.py bench   setup, then print the foundation and dependency benchmarks' numbers
 python3 dev.py bench-local
                        setup, then the local ALB against serverless-offline (needs wrk and npm)
 python3 dev.py serve [--stack dev] [--port 8080] ...
@@ -51,9 +54,15 @@ def test() -> None:
     _run(str(PYTHON), "-m", "pytest")
 
 
+def generate() -> None:
+    setup()
+    _run(str(PYTHON), "-m", "components.generate")
+
+
 def bench() -> None:
     setup()
     _run(str(PYTHON), "benchmarks/foundation.py")
+    _run(str(PYTHON), "benchmarks/dependencies.py")
 
 
 def bench_local() -> None:
@@ -69,7 +78,14 @@ def serve(*args: str) -> None:
     os.execv(str(PYTHON), [str(PYTHON), "-m", "localalb", "serve", *args])
 
 
-COMMANDS = {"setup": setup, "test": test, "bench": bench, "bench-local": bench_local, "serve": serve}
+COMMANDS = {
+    "setup": setup,
+    "test": test,
+    "generate": generate,
+    "bench": bench,
+    "bench-local": bench_local,
+    "serve": serve,
+}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS or (len(sys.argv) > 2 and sys.argv[1] != "serve"):

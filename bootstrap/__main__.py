@@ -1,4 +1,9 @@
-"""Bootstrap: the GitHub OIDC provider and the pipeline's three roles. Run once per account."""
+"""Bootstrap: the GitHub OIDC provider, the function permissions boundary and the pipeline's three
+roles (preview, deploy-dev, deploy-prod). Run once per account, by an administrator.
+
+What each role may do, and why, is in ``access.py`` and docs/delivery.md; tests/test_permissions.py
+checks the policies against every call the provider makes for each stack.
+"""
 
 import pulumi
 import pulumi_aws as aws
@@ -20,7 +25,9 @@ config = pulumi.Config()
 repository = config.require("githubRepository")
 prefix = config.get("projectPrefix") or "lambda-alb"
 state_bucket = config.get("stateBucket") or ""
-problems = check_inputs(repository, prefix, state_bucket)
+# Without a stack's zone its deploy role may change no DNS record (no custom domain for it).
+hosted_zones = {stack: config.get(f"{stack}HostedZoneId") or "" for stack in STACKS.values()}
+problems = check_inputs(repository, prefix, state_bucket, hosted_zones)
 if problems:
     raise pulumi.RunError("bootstrap configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
@@ -40,9 +47,11 @@ boundary = aws.iam.Policy(
 
 
 def policy_for(kind: str) -> pulumi.Output[str]:
+    """The inline policy of one role: read-only for preview, its own stack for a deploy role."""
     if kind == "preview":
         return pulumi.Output.from_input(preview_policy(account, prefix, state_bucket))
-    return boundary.arn.apply(lambda arn: deploy_policy(account, prefix, STACKS[kind], arn, state_bucket))
+    stack = STACKS[kind]
+    return boundary.arn.apply(lambda arn: deploy_policy(account, prefix, stack, arn, state_bucket, hosted_zones[stack]))
 
 
 # The repository variables the workflows read, one per role.

@@ -2,21 +2,29 @@
 
 Three roles, each trusted by GitHub's OIDC provider for one kind of workflow run of one repository:
 
-- ``preview``: pull requests (``repo:<owner>/<name>:pull_request``); read-only, for ``pulumi preview``.
+- ``preview``: pull requests (``repo:<owner>/<name>:pull_request``) and the scheduled drift check
+  on main (``repo:<owner>/<name>:ref:refs/heads/main``); reads only, for ``pulumi preview``
+  (``--refresh``); in the state bucket it may write nothing but the backend's lock files.
 - ``deploy-dev``: pushes to main (``repo:<owner>/<name>:ref:refs/heads/main``); ``pulumi up -s dev``.
 - ``deploy-prod``: jobs in the ``prod`` GitHub environment (``repo:<owner>/<name>:environment:prod``),
   which the workflow gates behind a required approval; ``pulumi up -s prod``.
 
-Each deploy role may manage only its own stack's resources (the main program names everything
-``lambda-alb-<stack>...``), so the ungated dev job can never touch prod. A role it creates must carry
-the function permissions boundary (a policy that allows only writing logs and traces), so a deploy
-role cannot mint a more powerful role. The pipeline's own roles are named ``ci-<prefix>-...``.
+A deploy role may change only its own stack's resources. Where a resource's ARN carries its name
+(``<prefix>-<stack>...``), the policy names it; where it does not (security groups, ACM
+certificates, KMS keys), it requires the ``stack`` tag: ``aws:RequestTag/stack`` when the resource
+is created, ``aws:ResourceTag/stack`` afterwards, and no role may remove the ``stack`` tag or set
+it to another stack. Route 53 records may change only in the stack's own hosted zone. The few
+actions AWS cannot scope at all are listed in ``UNSCOPABLE`` with the reason. A role a deploy
+creates must carry the function permissions boundary (a policy that allows only writing logs and
+traces), so a deploy role cannot mint a more powerful role. The pipeline's own roles are named
+``ci-<prefix>-...``, outside every name a deploy role may touch.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -24,17 +32,26 @@ AUDIENCE = "sts.amazonaws.com"
 _REPOSITORY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_ZONE_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")
 
-# Every role is one of these: which workflow runs may assume it.
+# Every role is one of these: which workflow runs may assume it (the OIDC token's sub after
+# repo:<owner>/<name>:). Runs on main may also preview: the daily drift check is one.
 SUBJECTS = {
-    "preview": "pull_request",
-    "deploy-dev": "ref:refs/heads/main",
-    "deploy-prod": "environment:prod",
+    "preview": ("pull_request", "ref:refs/heads/main"),
+    "deploy-dev": ("ref:refs/heads/main",),
+    "deploy-prod": ("environment:prod",),
 }
 STACKS = {"deploy-dev": "dev", "deploy-prod": "prod"}  # the stack each deploy role may change
 
+# The tags the main program puts on every taggable resource; the deploy roles scope by STACK_TAG.
+STACK_TAG = "stack"
+PROJECT_TAG = "project"
+
+Statement = dict[str, Any]
+
 
 def boundary_name(prefix: str) -> str:
+    """Name of the managed policy every function role created by the pipeline must carry."""
     return f"{prefix}-function-boundary"
 
 
@@ -60,8 +77,13 @@ def function_boundary_policy() -> str:
     )
 
 
-def check_inputs(repository: str, prefix: str, state_bucket: str) -> list[str]:
-    """Problems with the bootstrap stack's configuration, each naming the key."""
+def check_inputs(
+    repository: str, prefix: str, state_bucket: str, hosted_zones: dict[str, str] | None = None
+) -> list[str]:
+    """Problems with the bootstrap stack's configuration, each naming the key.
+
+    ``hosted_zones`` maps a stack to its Route 53 zone ID (config ``<stack>HostedZoneId``).
+    """
     problems = []
     if not _REPOSITORY_RE.match(repository or ""):
         problems.append(f"githubRepository: {repository!r} is not owner/name (e.g. acme/lambda-alb)")
@@ -69,6 +91,21 @@ def check_inputs(repository: str, prefix: str, state_bucket: str) -> list[str]:
         problems.append(f"projectPrefix: {prefix!r} must be lower-case letters, digits and -, 2-31 characters")
     if state_bucket and not _BUCKET_RE.match(state_bucket):
         problems.append(f"stateBucket: {state_bucket!r} is not an S3 bucket name")
+    zones = {stack: zone for stack, zone in (hosted_zones or {}).items() if zone}
+    for stack, zone in zones.items():
+        if not _ZONE_RE.match(zone):
+            problems.append(
+                f"{stack}HostedZoneId: {zone!r} is not a Route 53 hosted zone ID (Z followed by letters and digits)"
+            )
+    shared: dict[str, list[str]] = {}
+    for stack, zone in sorted(zones.items()):
+        shared.setdefault(zone, []).append(f"{stack}HostedZoneId")
+    for zone, keys in shared.items():
+        if len(keys) > 1:
+            problems.append(
+                f"{' and '.join(keys)}: all are {zone!r}, so one stack's deploy role could change the other's "
+                "records; give each stack its own zone (for example a delegated dev.example.com)"
+            )
     return problems
 
 
@@ -78,7 +115,8 @@ def role_name(prefix: str, kind: str) -> str:
 
 
 def trust_policy(provider_arn: str, repository: str, kind: str) -> str:
-    """Only GitHub's OIDC tokens for ``repository`` and this kind of run, for AWS STS."""
+    """Only GitHub's OIDC tokens for ``repository`` and these kinds of run, for AWS STS."""
+    subjects = [f"repo:{repository}:{subject}" for subject in SUBJECTS[kind]]
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -90,7 +128,7 @@ def trust_policy(provider_arn: str, repository: str, kind: str) -> str:
                     "Condition": {
                         "StringEquals": {
                             f"{GITHUB_OIDC_HOST}:aud": AUDIENCE,
-                            f"{GITHUB_OIDC_HOST}:sub": f"repo:{repository}:{SUBJECTS[kind]}",
+                            f"{GITHUB_OIDC_HOST}:sub": subjects[0] if len(subjects) == 1 else subjects,
                         }
                     },
                 }
@@ -100,19 +138,22 @@ def trust_policy(provider_arn: str, repository: str, kind: str) -> str:
     )
 
 
-def _statement(sid: str, actions: list[str], resources: list[str] | str, condition: dict | None = None) -> dict:
-    statement = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+def _statement(
+    sid: str, actions: list[str], resources: list[str] | str, condition: dict | None = None, effect: str = "Allow"
+) -> Statement:
+    statement: Statement = {"Sid": sid, "Effect": effect, "Action": sorted(actions), "Resource": resources}
     if condition:
         statement["Condition"] = condition
     return statement
 
 
-# What `pulumi preview` reads: the program's lookups and, with --refresh, the resources' state.
+# What `pulumi preview` reads: the program's lookups and, with --refresh, every resource's state.
+# Each action here is a read (Describe/Get/List); tests/test_permissions.py derives the reads the
+# provider makes and fails when one is missing.
 READ_ACTIONS = {
     "Lookups": [
         "ec2:DescribeVpcs",
         "ec2:DescribeSubnets",
-        "ec2:DescribeSecurityGroups",
         "sts:GetCallerIdentity",
         "route53:ListHostedZones",
         "route53:ListHostedZonesByName",
@@ -120,6 +161,8 @@ READ_ACTIONS = {
         "route53:ListTagsForResource",
     ],
     "ReadState": [
+        "ec2:DescribeAccountAttributes",
+        "ec2:DescribeSecurityGroups",
         "ec2:DescribeSecurityGroupRules",
         "ec2:DescribeNetworkInterfaces",
         "elasticloadbalancing:DescribeLoadBalancers",
@@ -131,22 +174,35 @@ READ_ACTIONS = {
         "elasticloadbalancing:DescribeTargetGroupAttributes",
         "elasticloadbalancing:DescribeTargetHealth",
         "elasticloadbalancing:DescribeTags",
-        "lambda:GetFunction",
-        "lambda:GetFunctionConfiguration",
-        "lambda:GetFunctionCodeSigningConfig",
-        "lambda:GetPolicy",
-        "lambda:ListVersionsByFunction",
-        "lambda:ListTags",
         "lambda:GetAlias",
+        "lambda:GetFunction",
+        "lambda:GetFunctionCodeSigningConfig",
+        "lambda:GetFunctionConfiguration",
+        "lambda:GetPolicy",
+        "lambda:ListTags",
+        "lambda:ListVersionsByFunction",
         "iam:GetRole",
         "iam:GetRolePolicy",
-        "iam:ListRolePolicies",
         "iam:ListAttachedRolePolicies",
+        "iam:ListInstanceProfilesForRole",
+        "iam:ListRolePolicies",
+        "iam:ListRoleTags",
         "logs:DescribeLogGroups",
+        "logs:DescribeResourcePolicies",
         "logs:ListTagsForResource",
         "logs:ListTagsLogGroup",
-        "s3:GetBucket*",
         "s3:GetAccelerateConfiguration",
+        "s3:GetBucketAcl",
+        "s3:GetBucketCORS",
+        "s3:GetBucketLogging",
+        "s3:GetBucketObjectLockConfiguration",
+        "s3:GetBucketOwnershipControls",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetBucketRequestPayment",
+        "s3:GetBucketTagging",
+        "s3:GetBucketVersioning",
+        "s3:GetBucketWebsite",
         "s3:GetEncryptionConfiguration",
         "s3:GetLifecycleConfiguration",
         "s3:GetReplicationConfiguration",
@@ -155,15 +211,15 @@ READ_ACTIONS = {
         "acm:ListTagsForCertificate",
         "route53:GetChange",
         "route53:ListResourceRecordSets",
+        "wafv2:GetLoggingConfiguration",
         "wafv2:GetWebACL",
         "wafv2:GetWebACLForResource",
-        "wafv2:GetLoggingConfiguration",
         "wafv2:ListTagsForResource",
         "cloudwatch:DescribeAlarms",
         "cloudwatch:GetDashboard",
         "cloudwatch:ListTagsForResource",
-        "sns:GetTopicAttributes",
         "sns:GetSubscriptionAttributes",
+        "sns:GetTopicAttributes",
         "sns:ListTagsForResource",
         "kms:DescribeKey",
         "kms:GetKeyPolicy",
@@ -172,118 +228,223 @@ READ_ACTIONS = {
     ],
 }
 
+# Every action that adds, changes or removes a tag on the kinds of resource the program creates.
+TAGGING_ACTIONS = [
+    "acm:AddTagsToCertificate",
+    "acm:RemoveTagsFromCertificate",
+    "cloudwatch:TagResource",
+    "cloudwatch:UntagResource",
+    "ec2:CreateTags",
+    "ec2:DeleteTags",
+    "elasticloadbalancing:AddTags",
+    "elasticloadbalancing:RemoveTags",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "lambda:TagResource",
+    "lambda:UntagResource",
+    "logs:TagLogGroup",
+    "logs:TagResource",
+    "logs:UntagLogGroup",
+    "logs:UntagResource",
+    "sns:TagResource",
+    "sns:UntagResource",
+    "wafv2:TagResource",
+    "wafv2:UntagResource",
+]
 
-def _state_bucket_statement(state_bucket: str) -> list[dict]:
+
+def _removes_tags(action: str) -> bool:
+    return action.split(":")[1].startswith(("Untag", "Remove", "Delete"))
+
+
+# Actions AWS cannot scope to a stack (no resource type and no condition key that would tell one
+# stack's call from another's), with the reason they are granted anyway. docs/delivery.md lists
+# them; tests/test_permissions.py fails on any other unscoped destructive grant.
+UNSCOPABLE = {
+    "logs:PutResourcePolicy": (
+        "WAF logging to CloudWatch Logs makes WAF add the account's log resource policy for "
+        "delivery.logs.amazonaws.com with the caller's permission; the action has no resource type and no condition key"
+    ),
+    "logs:CreateLogDelivery": (
+        "WAF log delivery, checked with the caller's permission; no resource type, no condition key"
+    ),
+    "logs:DeleteLogDelivery": (
+        "removing the WAF logging configuration removes its delivery; no resource type, no condition key"
+    ),
+    "elasticloadbalancing:SetWebAcl": (
+        "a permission-only check WAF makes together with wafv2:AssociateWebACL/DisassociateWebACL, which are "
+        "pinned to the stack's own load balancer; no API of its own, no resource type, no condition key"
+    ),
+}
+
+
+def _state_bucket_statements(state_bucket: str, stack: str | None, project: str) -> list[Statement]:
+    """Read the whole state (the backend lists stacks and reads its metadata); write only what
+    this role's operation writes: a deploy role its own stack's files, the preview role lock files."""
     if not state_bucket:
         return []
-    return [
-        _statement(
-            "PulumiStateBackend",
-            ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            [f"arn:aws:s3:::{state_bucket}", f"arn:aws:s3:::{state_bucket}/*"],
-        )
-    ]
+    bucket = f"arn:aws:s3:::{state_bucket}"
+    statements = [_statement("PulumiStateRead", ["s3:GetObject", "s3:ListBucket"], [bucket, f"{bucket}/*"])]
+    if stack is None:
+        writable = [f"{bucket}/.pulumi/locks/*"]
+    else:
+        # The self-managed backend's layout for a project-scoped stack (pulumi/pkg/backend/diy).
+        writable = [
+            f"{bucket}/.pulumi/stacks/{project}/{stack}.json*",
+            f"{bucket}/.pulumi/history/{project}/{stack}/*",
+            f"{bucket}/.pulumi/backups/{project}/{stack}/*",
+            f"{bucket}/.pulumi/locks/organization/{project}/{stack}/*",
+        ]
+    statements.append(_statement("PulumiStateWrite", ["s3:PutObject", "s3:DeleteObject"], writable))
+    return statements
 
 
 def preview_policy(account: str, prefix: str, state_bucket: str = "") -> str:
-    """Read-only: what `pulumi preview` (and `--refresh`) needs, nothing that changes anything."""
+    """Reads only: what `pulumi preview` (and `--refresh`) needs, plus the backend's lock files."""
     statements = [
         _statement("Lookups", READ_ACTIONS["Lookups"], "*"),
         _statement("ReadState", READ_ACTIONS["ReadState"], "*"),
     ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements + _state_bucket_statement(state_bucket)})
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": statements + _state_bucket_statements(state_bucket, None, prefix)}
+    )
 
 
-def deploy_policy(account: str, prefix: str, stack: str, boundary_arn: str, state_bucket: str = "") -> str:
-    """What `pulumi up` and `pulumi destroy` of one stack of this project, and its smoke check, need."""
+def _own_tag(kind: str, stack: str) -> dict[str, dict[str, str]]:
+    return {"StringEquals": {f"aws:{kind}/{STACK_TAG}": stack}}
+
+
+def _created_with_own_tag(stack: str) -> dict[str, dict[str, str]]:
+    """A request that tags with this stack, on a resource that is new or already this stack's."""
+    return {
+        "StringEquals": {f"aws:RequestTag/{STACK_TAG}": stack},
+        "StringEqualsIfExists": {f"aws:ResourceTag/{STACK_TAG}": stack},
+    }
+
+
+def deploy_policy(
+    account: str, prefix: str, stack: str, boundary_arn: str, state_bucket: str = "", hosted_zone_id: str = ""
+) -> str:
+    """What `pulumi up` and `pulumi destroy` of one stack of this project, and its smoke check, need.
+
+    ``hosted_zone_id``: the stack's Route 53 zone (custom domain); without it the role may change
+    no DNS record at all.
+    """
     elb = f"arn:aws:elasticloadbalancing:*:{account}"
     name = f"{prefix}-{stack}"  # every resource of the stack is named <name> or <name>-...
-    prefix = name
+    named = f"{name}-*"
     statements = [
         _statement("Lookups", READ_ACTIONS["Lookups"], "*"),
         _statement("ReadState", READ_ACTIONS["ReadState"], "*"),
         _statement(
-            # EC2 security-group actions have no name-based resource: scoped by the VPC at AWS's side.
-            "SecurityGroups",
+            # Creating a group in a VPC changes nothing in the VPC; the group itself must be tagged.
+            "SecurityGroupInVpc",
+            ["ec2:CreateSecurityGroup"],
+            f"arn:aws:ec2:*:{account}:vpc/*",
+        ),
+        _statement(
+            "SecurityGroupCreate",
+            ["ec2:CreateSecurityGroup"],
+            f"arn:aws:ec2:*:{account}:security-group/*",
+            _own_tag("RequestTag", stack),
+        ),
+        _statement(
+            # Tags only as part of creating the group (the provider tags on create).
+            "SecurityGroupTagOnCreate",
+            ["ec2:CreateTags"],
+            f"arn:aws:ec2:*:{account}:security-group/*",
+            {
+                "StringEquals": {"ec2:CreateAction": "CreateSecurityGroup", f"aws:RequestTag/{STACK_TAG}": stack},
+                "StringEqualsIfExists": {f"aws:ResourceTag/{STACK_TAG}": stack},
+            },
+        ),
+        _statement(
+            "SecurityGroupManage",
             [
-                "ec2:CreateSecurityGroup",
-                "ec2:DeleteSecurityGroup",
+                "ec2:AuthorizeSecurityGroupEgress",
                 "ec2:AuthorizeSecurityGroupIngress",
-                "ec2:RevokeSecurityGroupIngress",
-                "ec2:RevokeSecurityGroupEgress",
                 "ec2:CreateTags",
+                "ec2:DeleteSecurityGroup",
+                "ec2:DeleteTags",
+                "ec2:RevokeSecurityGroupEgress",
+                "ec2:RevokeSecurityGroupIngress",
             ],
-            "*",
+            f"arn:aws:ec2:*:{account}:security-group/*",
+            _own_tag("ResourceTag", stack),
         ),
         _statement(
             "LoadBalancing",
             [
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:CreateListener",
                 "elasticloadbalancing:CreateLoadBalancer",
-                "elasticloadbalancing:DeleteLoadBalancer",
-                "elasticloadbalancing:ModifyLoadBalancerAttributes",
-                "elasticloadbalancing:SetSecurityGroups",
-                "elasticloadbalancing:SetSubnets",
+                "elasticloadbalancing:CreateRule",
                 "elasticloadbalancing:CreateTargetGroup",
+                "elasticloadbalancing:DeleteListener",
+                "elasticloadbalancing:DeleteLoadBalancer",
+                "elasticloadbalancing:DeleteRule",
                 "elasticloadbalancing:DeleteTargetGroup",
+                "elasticloadbalancing:DeregisterTargets",
+                "elasticloadbalancing:ModifyListener",
+                "elasticloadbalancing:ModifyListenerAttributes",
+                "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                "elasticloadbalancing:ModifyRule",
                 "elasticloadbalancing:ModifyTargetGroup",
                 "elasticloadbalancing:ModifyTargetGroupAttributes",
                 "elasticloadbalancing:RegisterTargets",
-                "elasticloadbalancing:DeregisterTargets",
-                "elasticloadbalancing:CreateListener",
-                "elasticloadbalancing:DeleteListener",
-                "elasticloadbalancing:ModifyListener",
-                "elasticloadbalancing:CreateRule",
-                "elasticloadbalancing:DeleteRule",
-                "elasticloadbalancing:ModifyRule",
-                "elasticloadbalancing:SetRulePriorities",
-                "elasticloadbalancing:AddTags",
                 "elasticloadbalancing:RemoveTags",
+                "elasticloadbalancing:SetIpAddressType",
+                "elasticloadbalancing:SetRulePriorities",
+                "elasticloadbalancing:SetSecurityGroups",
+                "elasticloadbalancing:SetSubnets",
             ],
             [
-                f"{elb}:loadbalancer/app/{prefix}-*",
-                f"{elb}:targetgroup/{prefix}-*",
-                f"{elb}:listener/app/{prefix}-*",
-                f"{elb}:listener-rule/app/{prefix}-*",
+                f"{elb}:loadbalancer/app/{named}",
+                f"{elb}:targetgroup/{named}",
+                f"{elb}:listener/app/{named}",
+                f"{elb}:listener-rule/app/{named}",
             ],
         ),
         _statement(
             "Function",
             [
-                "lambda:CreateFunction",
-                "lambda:DeleteFunction",
-                "lambda:UpdateFunctionCode",
-                "lambda:UpdateFunctionConfiguration",
-                "lambda:PutFunctionConcurrency",
-                "lambda:DeleteFunctionConcurrency",
                 "lambda:AddPermission",
+                "lambda:CreateAlias",
+                "lambda:CreateFunction",
+                "lambda:DeleteAlias",
+                "lambda:DeleteFunction",
+                "lambda:DeleteFunctionConcurrency",
+                "lambda:InvokeFunction",  # the smoke check's direct invoke
+                "lambda:PublishVersion",
+                "lambda:PutFunctionConcurrency",
                 "lambda:RemovePermission",
                 "lambda:TagResource",
                 "lambda:UntagResource",
-                "lambda:InvokeFunction",  # the smoke check's direct invoke
-                "lambda:PublishVersion",
-                "lambda:CreateAlias",
                 "lambda:UpdateAlias",
-                "lambda:DeleteAlias",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
             ],
             [f"arn:aws:lambda:*:{account}:function:{name}", f"arn:aws:lambda:*:{account}:function:{name}:*"],
         ),
         _statement(
             "FunctionRoleWithBoundary",
-            ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"],
-            f"arn:aws:iam::{account}:role/{prefix}-*",
+            ["iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"],
+            f"arn:aws:iam::{account}:role/{named}",
             {"StringEquals": {"iam:PermissionsBoundary": boundary_arn}},
         ),
         _statement(
             "FunctionRole",
             [
                 "iam:DeleteRole",
-                "iam:UpdateRole",
-                "iam:UpdateAssumeRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
-                "iam:ListInstanceProfilesForRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
             ],
-            f"arn:aws:iam::{account}:role/{prefix}-*",
+            f"arn:aws:iam::{account}:role/{named}",
         ),
         _statement(
             # The first load balancer of an account creates Elastic Load Balancing's own role.
@@ -295,17 +456,19 @@ def deploy_policy(account: str, prefix: str, stack: str, boundary_arn: str, stat
         _statement(
             "PassFunctionRoleToLambdaOnly",
             ["iam:PassRole"],
-            f"arn:aws:iam::{account}:role/{prefix}-*",
+            f"arn:aws:iam::{account}:role/{named}",
             {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
         ),
         _statement(
-            "FunctionLogs",
+            "Logs",
             [
                 "logs:CreateLogGroup",
                 "logs:DeleteLogGroup",
-                "logs:PutRetentionPolicy",
                 "logs:DeleteRetentionPolicy",
+                "logs:PutRetentionPolicy",
+                "logs:TagLogGroup",
                 "logs:TagResource",
+                "logs:UntagLogGroup",
                 "logs:UntagResource",
             ],
             [
@@ -315,111 +478,159 @@ def deploy_policy(account: str, prefix: str, stack: str, boundary_arn: str, stat
                 f"arn:aws:logs:*:{account}:log-group:aws-waf-logs-{name}:*",
             ],
         ),
-        _statement(
-            # WAF logging to CloudWatch adds a resource policy for delivery.logs.amazonaws.com.
-            "WafLogDelivery",
-            [
-                "logs:PutResourcePolicy",
-                "logs:DescribeResourcePolicies",
-                "logs:CreateLogDelivery",
-                "logs:DeleteLogDelivery",
-            ],
-            "*",
-        ),
+        _statement("WafLogDelivery", [a for a in sorted(UNSCOPABLE) if a.startswith("logs:")], "*"),
         _statement(
             "Waf",
             [
                 "wafv2:CreateWebACL",
-                "wafv2:UpdateWebACL",
-                "wafv2:DeleteWebACL",
-                "wafv2:AssociateWebACL",
-                "wafv2:DisassociateWebACL",
-                "wafv2:PutLoggingConfiguration",
                 "wafv2:DeleteLoggingConfiguration",
+                "wafv2:DeleteWebACL",
+                "wafv2:PutLoggingConfiguration",
                 "wafv2:TagResource",
                 "wafv2:UntagResource",
-                "elasticloadbalancing:SetWebAcl",
+                "wafv2:UpdateWebACL",
             ],
-            [
-                f"arn:aws:wafv2:*:{account}:regional/webacl/{prefix}-*/*",
-                f"arn:aws:wafv2:*:{account}:regional/managedruleset/*/*",
-                f"{elb}:loadbalancer/app/{prefix}-*",
-            ],
+            f"arn:aws:wafv2:*:{account}:regional/webacl/{named}/*",
         ),
         _statement(
-            "CustomDomain",
-            [
-                "acm:RequestCertificate",
-                "acm:DeleteCertificate",
-                "acm:AddTagsToCertificate",
-                "route53:ChangeResourceRecordSets",
-            ],
+            # A web ACL names the AWS managed rule groups it uses; WAF checks the reference
+            # against the group's ARN. The groups are AWS's and read-only to everyone.
+            "WafManagedRuleGroups",
+            ["wafv2:CreateWebACL", "wafv2:UpdateWebACL"],
+            f"arn:aws:wafv2:*:{account}:regional/managedruleset/*/*",
+        ),
+        _statement(
+            # waf.webAclArn: any existing ACL may be put in front of this stack's load balancer,
+            # which the second resource pins; associating does not change the ACL.
+            "WafAssociate",
+            ["wafv2:AssociateWebACL"],
+            [f"arn:aws:wafv2:*:{account}:regional/webacl/*/*", f"{elb}:loadbalancer/app/{named}"],
+        ),
+        _statement("WafDisassociate", ["wafv2:DisassociateWebACL"], f"{elb}:loadbalancer/app/{named}"),
+        _statement(
+            # Checked by WAF together with (Dis)AssociateWebACL above, which name this stack's load
+            # balancer; AWS defines no resource for it and it has no API of its own.
+            "WafOnLoadBalancer",
+            ["elasticloadbalancing:SetWebAcl"],
             "*",
+        ),
+        _statement("CertificateCreate", ["acm:RequestCertificate"], "*", _own_tag("RequestTag", stack)),
+        _statement(
+            "CertificateTagOnCreate",
+            ["acm:AddTagsToCertificate"],
+            f"arn:aws:acm:*:{account}:certificate/*",
+            _created_with_own_tag(stack),
+        ),
+        _statement(
+            "CertificateManage",
+            [
+                "acm:AddTagsToCertificate",
+                "acm:DeleteCertificate",
+                "acm:RemoveTagsFromCertificate",
+                "acm:UpdateCertificateOptions",
+            ],
+            f"arn:aws:acm:*:{account}:certificate/*",
+            _own_tag("ResourceTag", stack),
         ),
         _statement(
             "Alarms",
             [
-                "cloudwatch:PutMetricAlarm",
                 "cloudwatch:DeleteAlarms",
-                "cloudwatch:TagResource",
-                "cloudwatch:PutDashboard",
                 "cloudwatch:DeleteDashboards",
+                "cloudwatch:PutDashboard",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
                 "sns:CreateTopic",
                 "sns:DeleteTopic",
+                "sns:SetSubscriptionAttributes",
                 "sns:SetTopicAttributes",
                 "sns:Subscribe",
-                "sns:Unsubscribe",
                 "sns:TagResource",
+                "sns:Unsubscribe",
+                "sns:UntagResource",
             ],
             [
-                f"arn:aws:cloudwatch:*:{account}:alarm:{prefix}-*",
+                f"arn:aws:cloudwatch:*:{account}:alarm:{named}",
                 f"arn:aws:cloudwatch::{account}:dashboard/{name}",
-                f"arn:aws:sns:*:{account}:{prefix}-*",
+                f"arn:aws:sns:*:{account}:{named}",
             ],
         ),
+        _statement("AlarmTopicKeyCreate", ["kms:CreateKey"], "*", _own_tag("RequestTag", stack)),
         _statement(
-            # A new key has no ARN to scope by; key deletion waits 30 days and can be cancelled.
-            "AlarmTopicKey",
+            "AlarmTopicKeyTagOnCreate",
+            ["kms:TagResource"],
+            f"arn:aws:kms:*:{account}:key/*",
+            _created_with_own_tag(stack),
+        ),
+        _statement(
+            # Deletion waits 30 days and can be cancelled meanwhile.
+            "AlarmTopicKeyManage",
             [
-                "kms:CreateKey",
+                "kms:DisableKeyRotation",
                 "kms:EnableKeyRotation",
                 "kms:PutKeyPolicy",
-                "kms:UpdateKeyDescription",
                 "kms:ScheduleKeyDeletion",
                 "kms:TagResource",
+                "kms:UntagResource",
+                "kms:UpdateKeyDescription",
             ],
-            "*",
+            f"arn:aws:kms:*:{account}:key/*",
+            _own_tag("ResourceTag", stack),
         ),
         _statement(
             "AccessLogBucket",
             [
                 "s3:CreateBucket",
                 "s3:DeleteBucket",
-                "s3:PutBucketPolicy",
                 "s3:DeleteBucketPolicy",
-                "s3:PutBucketPublicAccessBlock",
-                "s3:PutBucketOwnershipControls",
-                "s3:PutEncryptionConfiguration",
-                "s3:PutLifecycleConfiguration",
-                "s3:PutBucketTagging",
                 "s3:ListBucket",
                 "s3:ListBucketVersions",
+                "s3:PutBucketOwnershipControls",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketTagging",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutLifecycleConfiguration",
             ],
-            f"arn:aws:s3:::{prefix}-*",
+            f"arn:aws:s3:::{named}",
         ),
         _statement(
             # forceDestroy (dev) empties the bucket; the smoke check looks for the first log object.
             "AccessLogObjects",
-            ["s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
-            f"arn:aws:s3:::{prefix}-*/*",
+            ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject"],
+            f"arn:aws:s3:::{named}/*",
         ),
     ]
+    if hosted_zone_id:
+        statements.append(
+            _statement("Dns", ["route53:ChangeResourceRecordSets"], f"arn:aws:route53:::hostedzone/{hosted_zone_id}")
+        )
     deny = [
-        {
-            "Sid": "KeepTheBoundary",
-            "Effect": "Deny",
-            "Action": ["iam:DeleteRolePermissionsBoundary"],
-            "Resource": "*",
-        }
+        _statement("KeepTheBoundary", ["iam:DeleteRolePermissionsBoundary"], "*", effect="Deny"),
+        # The stack tag is what the tag-scoped statements trust: it may be set to this stack (on
+        # creation, or again with the same value), never removed or changed to another stack.
+        _statement(
+            "KeepTheStackTag",
+            [a for a in TAGGING_ACTIONS if not _removes_tags(a)],
+            "*",
+            {
+                "ForAnyValue:StringEquals": {"aws:TagKeys": [STACK_TAG]},
+                "StringNotEquals": {f"aws:RequestTag/{STACK_TAG}": stack},
+            },
+            effect="Deny",
+        ),
+        _statement(
+            "NeverRemoveTheStackTag",
+            [a for a in TAGGING_ACTIONS if _removes_tags(a)],
+            "*",
+            {"ForAnyValue:StringEquals": {"aws:TagKeys": [STACK_TAG]}},
+            effect="Deny",
+        ),
     ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements + _state_bucket_statement(state_bucket) + deny})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": statements + _state_bucket_statements(state_bucket, stack, prefix) + deny,
+        }
+    )

@@ -1,5 +1,50 @@
-"""lambda-alb's building blocks.
+"""lambda-alb: a Python Lambda function behind an Application Load Balancer, as a Pulumi component.
 
-``settings`` and ``rules`` are plain Python (no Pulumi) and shared with the local ALB; the Pulumi
-side is ``config`` (reading the stack), ``service`` (the component) and its parts.
+    from components import LambdaAlbService, LambdaAlbServiceArgs, FunctionArgs, LoadBalancerArgs, RouteArgs
+
+The args classes (``settings``, plain Python) are the same model the stack files are read into;
+``LambdaAlbService`` (``service``) imports the Pulumi AWS SDK, so it is loaded only when asked for
+(the local ALB uses the args without paying for that import).
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from components.settings import (
+    AccessLogsArgs,
+    FixedResponseArgs,
+    FunctionArgs,
+    HealthCheckArgs,
+    LambdaAlbServiceArgs,
+    LoadBalancerArgs,
+    MonitoringArgs,
+    RedirectArgs,
+    RouteArgs,
+    WafArgs,
+)
+
+if TYPE_CHECKING:
+    from components.service import LambdaAlbService
+
+__all__ = [
+    "AccessLogsArgs",
+    "FixedResponseArgs",
+    "FunctionArgs",
+    "HealthCheckArgs",
+    "LambdaAlbService",
+    "LambdaAlbServiceArgs",
+    "LoadBalancerArgs",
+    "MonitoringArgs",
+    "RedirectArgs",
+    "RouteArgs",
+    "WafArgs",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "LambdaAlbService":
+        from components.service import LambdaAlbService
+
+        return LambdaAlbService
+    raise AttributeError(f"module 'components' has no attribute {name!r}")

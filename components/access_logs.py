@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.elb_principal import access_log_bucket_policy
-from components.settings import AccessLogSettings
+from components.settings import AccessLogsArgs
 
 
 @dataclass
@@ -22,7 +22,7 @@ class AccessLogBucket:
 
 def create_access_log_bucket(
     name: str,
-    logs: AccessLogSettings,
+    logs: AccessLogsArgs,
     tags: dict[str, str],
     invoke: pulumi.InvokeOptions,
     parent: pulumi.Resource,

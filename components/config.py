@@ -61,7 +61,9 @@ def load_settings(project_dir: Path) -> Settings:
     if settings is not None:
         problems.extend(_certificate_problems(settings))
         if SECRET_CAPABLE_KEY in secret_keys:
-            settings = replace(settings, function=replace(settings.function, secret_environment=True))
+            # Secret Outputs from here on: encrypted in the state, [secret] in every preview.
+            secret_env = {key: pulumi.Output.secret(value) for key, value in settings.function.environment.items()}
+            settings = replace(settings, function=replace(settings.function, environment=secret_env))
     if problems:
         stack = pulumi.get_stack()
         listing = "\n".join(f"  - {p}" for p in problems)

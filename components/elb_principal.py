@@ -1,7 +1,8 @@
 """Who writes a region's ALB access logs, and the log bucket's policy document.
 
 Plain Python (no ``pulumi`` import): given the bucket ARN, prefix, account, region and partition,
-``access_log_bucket_policy`` returns the policy JSON. Facts in docs/alb-behaviour.md#access-logs and #regional-elb-accounts.
+``access_log_bucket_policy`` returns the policy JSON. Facts in docs/alb-behaviour.md#access-logs and
+#regional-elb-accounts.
 """
 
 from __future__ import annotations

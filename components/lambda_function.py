@@ -9,8 +9,9 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components.packaging import build_package, write_package
-from components.settings import FunctionSettings
+from components.dependencies import DependencyError, Target, build_function_package
+from components.packaging import write_package
+from components.settings import FunctionArgs
 
 BUILD_DIR = ".build"
 
@@ -68,23 +69,27 @@ class FunctionParts:
     role: aws.iam.Role
     log_group: aws.cloudwatch.LogGroup
     policy: aws.iam.RolePolicy
-    package_size: int
     live: aws.lambda_.Alias  # what the load balancer invokes
 
 
-def environment_args(fs: FunctionSettings) -> aws.lambda_.FunctionEnvironmentArgs | None:
-    """The function's variables; a secret Output when the stack holds a secret among them, so the
-    values are encrypted in the state and shown as [secret] in previews."""
+def environment_args(fs: FunctionArgs) -> aws.lambda_.FunctionEnvironmentArgs | None:
+    """The function's variables. A value may be an Output (a secret from the stack's config, or
+    another resource's attribute): a secret one makes the whole environment secret in the state and
+    in previews."""
     if not fs.environment:
         return None
-    variables: pulumi.Input[dict[str, str]] = dict(fs.environment)
-    if fs.secret_environment:
-        variables = pulumi.Output.secret(variables)
-    return aws.lambda_.FunctionEnvironmentArgs(variables=variables)
+    return aws.lambda_.FunctionEnvironmentArgs(variables=dict(fs.environment))
+
+
+def has_outputs(values: object) -> bool:
+    """Whether any value is still an Output (it may be secret: its echo in the state stays secret)."""
+    return isinstance(values, pulumi.Output) or (
+        isinstance(values, dict) and any(isinstance(v, pulumi.Output) for v in values.values())
+    )
 
 
 def live_alias_routing(
-    fs: FunctionSettings, new_version: pulumi.Output[str]
+    fs: FunctionArgs, new_version: pulumi.Output[str]
 ) -> tuple[pulumi.Input[str], aws.lambda_.AliasRoutingConfigArgs | None]:
     """What `live` serves: (primary version, routing to the new version).
 
@@ -101,18 +106,35 @@ def live_alias_routing(
     return fs.live_version or new_version, None
 
 
+def package_code(name: str, fs: FunctionArgs, project_dir: Path) -> tuple[pulumi.Archive, str | None]:
+    """The function's package and its hash, built before any resource is registered: a dependency
+    that cannot be installed stops the program with nothing created."""
+    if fs.code is not None:
+        code, code_hash = fs.code, None  # the caller's archive; Pulumi hashes it itself
+    else:
+        try:
+            # The code plus requirements.txt's dependencies built for the function's own platform.
+            target = Target(fs.runtime, fs.architecture)
+            package = build_function_package(project_dir, fs.code_dir, target, project_dir / BUILD_DIR)
+        except DependencyError as exc:
+            lines = "".join(f"\n  - {problem}" for problem in exc.problems)
+            raise pulumi.RunError(f"{len(exc.problems)} problem(s) with the function's dependencies:{lines}") from None
+        code = pulumi.FileArchive(str(write_package(package, project_dir / BUILD_DIR, name)))
+        code_hash = package.sha256_base64
+    return code, code_hash
+
+
 def create_function(
     name: str,
     function_name: str,
-    fs: FunctionSettings,
-    project_dir: Path,
+    fs: FunctionArgs,
+    package: tuple[pulumi.Archive, str | None],
     tags: dict[str, str],
     parent: pulumi.Resource,
 ) -> FunctionParts:
     """Create the role, log group, policy and function, children of ``parent``."""
     opts = pulumi.ResourceOptions(parent=parent)
-    package = build_package(project_dir / fs.code_dir)
-    archive_path = write_package(package, project_dir / BUILD_DIR, name)
+    code, code_hash = package
 
     role = aws.iam.Role(
         f"{name}-role",
@@ -145,8 +167,8 @@ def create_function(
         runtime=fs.runtime,
         architectures=[fs.architecture],
         handler=fs.handler,
-        code=pulumi.FileArchive(str(archive_path)),
-        source_code_hash=package.sha256_base64,
+        code=code,
+        source_code_hash=code_hash,
         memory_size=fs.memory_size,
         timeout=fs.timeout,
         reserved_concurrent_executions=fs.reserved_concurrency,
@@ -162,7 +184,7 @@ def create_function(
             parent=parent,
             depends_on=[policy, log_group],
             # The variables' values stay encrypted in the state even if a provider echoes them back.
-            additional_secret_outputs=["environment"] if fs.secret_environment else None,
+            additional_secret_outputs=["environment"] if has_outputs(fs.environment) else None,
         ),
     )
     # The load balancer invokes the alias, never $LATEST: a bad release is rolled back by pinning
@@ -177,4 +199,4 @@ def create_function(
         description="What the load balancer serves",
         opts=opts,
     )
-    return FunctionParts(function, role, log_group, policy, package.size, live)
+    return FunctionParts(function, role, log_group, policy, live)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components import rules as r
-from components.settings import LoadBalancerSettings
+from components.settings import LoadBalancerArgs
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,16 @@ def _redirect_part(value: str, placeholder: str) -> str | None:
     return None if value == placeholder else value
 
 
-def render_action(action: r.Action, forward: ForwardTo, classes: _ActionClasses):
+# Where each function's forward goes: by its key under `functions`, None for the one `function`.
+Forwards = Mapping[str | None, ForwardTo]
+
+
+def ready(forwards: Forwards) -> list[pulumi.Resource]:
+    """Every registration a listener or rule waits for."""
+    return [resource for forward in forwards.values() for resource in forward.ready]
+
+
+def render_action(action: r.Action, forwards: Forwards, classes: _ActionClasses):
     """One action as the SDK's ``*Args`` (default-action or rule-action family)."""
     if isinstance(action, r.FixedResponse):
         return classes.action(
@@ -76,6 +86,7 @@ def render_action(action: r.Action, forward: ForwardTo, classes: _ActionClasses)
                 query=_redirect_part(action.query, "#{query}"),
             ),
         )
+    forward = forwards[action.function if isinstance(action, r.Forward) else None]
     if len(forward.target_groups) == 1:
         return classes.action(type="forward", target_group_arn=forward.target_groups[0][0])
     return classes.action(
@@ -131,16 +142,16 @@ class Listeners:
 
 def create_listeners(
     name: str,
-    lb_settings: LoadBalancerSettings,
+    lb_settings: LoadBalancerArgs,
     load_balancer: aws.lb.LoadBalancer,
-    forward: ForwardTo,
+    forwards: Forwards,
     certificate_arn: pulumi.Input[str] | None,
     tags: dict[str, str],
     parent: pulumi.Resource,
 ) -> Listeners:
     """HTTPS on 443 plus HTTP on 80 redirecting to it (301), or HTTP on 80 alone."""
-    opts = pulumi.ResourceOptions(parent=parent, depends_on=list(forward.ready))
-    default = render_action(lb_settings.default_action, forward, _DEFAULT)
+    opts = pulumi.ResourceOptions(parent=parent, depends_on=ready(forwards))
+    default = render_action(lb_settings.default_action, forwards, _DEFAULT)
     if not lb_settings.https:
         http = aws.lb.Listener(
             f"{name}-http", load_balancer_arn=load_balancer.arn, port=80, protocol="HTTP",
@@ -169,7 +180,7 @@ def create_listeners(
                 load_balancer_arn=load_balancer.arn,
                 port=80,
                 protocol="HTTP",
-                default_actions=[render_action(redirect, forward, _DEFAULT)],
+                default_actions=[render_action(redirect, forwards, _DEFAULT)],
                 tags=tags,
                 opts=opts,
             ),
@@ -181,7 +192,7 @@ def create_rules(
     name: str,
     routes: tuple[r.Rule, ...],
     listener: aws.lb.Listener,
-    forward: ForwardTo,
+    forwards: Forwards,
     tags: dict[str, str],
     parent: pulumi.Resource,
 ) -> list[aws.lb.ListenerRule]:
@@ -193,9 +204,9 @@ def create_rules(
             listener_arn=listener.arn,
             priority=rule.priority,
             conditions=[render_condition(c) for c in rule.conditions],
-            actions=[render_action(rule.action, forward, _RULE)],
+            actions=[render_action(rule.action, forwards, _RULE)],
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=list(forward.ready)),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=ready(forwards)),
         )
         for rule in routes
     ]

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.lambda_function import LIVE_ALIAS
-from components.settings import FunctionSettings, MonitoringSettings
+from components.settings import FunctionArgs, MonitoringArgs
 
 
 def alarm_key_policy(account_id: str, partition: str = "aws") -> str:
@@ -77,7 +77,7 @@ class AlarmSpec:
     datapoints_to_alarm: int = 3
 
 
-def alarm_specs(monitoring: MonitoringSettings, function: FunctionSettings) -> list[AlarmSpec]:
+def alarm_specs(monitoring: MonitoringArgs, function: FunctionArgs) -> list[AlarmSpec]:
     """The six alarms. Missing data (no traffic) is not breaching: a quiet service is healthy."""
     duration_limit_ms = function.timeout * 1000 * monitoring.duration_p99_percent / 100
     return [
@@ -98,7 +98,7 @@ def alarm_specs(monitoring: MonitoringSettings, function: FunctionSettings) -> l
     ]  # fmt: skip
 
 
-def canary_alarm_specs(monitoring: MonitoringSettings) -> list[AlarmSpec]:
+def canary_alarm_specs(monitoring: MonitoringArgs) -> list[AlarmSpec]:
     """During a canary: errors of the version being tried alone, which the function-wide alarm
     would dilute with the stable version's traffic."""
     return [
@@ -109,8 +109,10 @@ def canary_alarm_specs(monitoring: MonitoringSettings) -> list[AlarmSpec]:
 
 @dataclass
 class Observed:
-    """What the alarms and the dashboard look at."""
+    """One function as the alarms and the dashboard look at it, behind its load balancer."""
 
+    label: str | None  # the function's key under `functions`; None for the one `function`
+    function: FunctionArgs
     lb_suffix: pulumi.Input[str]
     tg_suffix: pulumi.Input[str]
     function_name: pulumi.Input[str]
@@ -122,9 +124,8 @@ class Observed:
 
 def create_alarms(
     name: str,
-    monitoring: MonitoringSettings,
-    function: FunctionSettings,
-    observed: Observed,
+    monitoring: MonitoringArgs,
+    functions: list[Observed],
     tags: dict[str, str],
     invoke: pulumi.InvokeOptions,
     parent: pulumi.Resource,
@@ -153,23 +154,14 @@ def create_alarms(
         aws.sns.TopicSubscription(
             f"{name}-alarms-email", topic=topic.arn, protocol="email", endpoint=monitoring.alarm_email, opts=opts
         )
-    dimensions = {
-        "lb": {"LoadBalancer": observed.lb_suffix},
-        "lb+tg": {"LoadBalancer": observed.lb_suffix, "TargetGroup": observed.tg_suffix},
-        # All versions together: a canary's errors count as much as live's.
-        "fn": {"FunctionName": observed.function_name},
-    }
-    specs = alarm_specs(monitoring, function)
-    if observed.canary_version is not None:
-        dimensions["canary"] = canary_dimensions(observed)
-        specs += canary_alarm_specs(monitoring)
-    for spec in specs:
+
+    def alarm(logical: str, spec: AlarmSpec, dimensions: dict[str, pulumi.Input[str]]) -> None:
         aws.cloudwatch.MetricAlarm(
-            f"{name}-alarm-{spec.key}",
+            logical,
             alarm_description=spec.description,
             namespace=spec.namespace,
             metric_name=spec.metric,
-            dimensions=dimensions[spec.dimensions],
+            dimensions=dimensions,
             statistic=spec.statistic,
             extended_statistic=spec.extended_statistic,
             period=spec.period,
@@ -183,6 +175,25 @@ def create_alarms(
             tags=tags,
             opts=opts,
         )
+
+    # The load balancer's own signals once; the function's for each function.
+    lb_suffix = functions[0].lb_suffix
+    for spec in alarm_specs(monitoring, functions[0].function):
+        if spec.dimensions == "lb":
+            alarm(f"{name}-alarm-{spec.key}", spec, {"LoadBalancer": lb_suffix})
+    for observed in functions:
+        prefix = name if observed.label is None else f"{name}-{observed.label}"
+        dimensions = {
+            "lb+tg": {"LoadBalancer": observed.lb_suffix, "TargetGroup": observed.tg_suffix},
+            # All versions together: a canary's errors count as much as live's.
+            "fn": {"FunctionName": observed.function_name},
+        }
+        specs = [spec for spec in alarm_specs(monitoring, observed.function) if spec.dimensions != "lb"]
+        if observed.canary_version is not None:
+            dimensions["canary"] = canary_dimensions(observed)
+            specs += canary_alarm_specs(monitoring)
+        for spec in specs:
+            alarm(f"{prefix}-alarm-{spec.key}", spec, dimensions[spec.dimensions])
     return topic
 
 
@@ -192,14 +203,28 @@ def canary_dimensions(observed: Observed) -> dict[str, pulumi.Input[str]]:
     return {"FunctionName": observed.function_name, "Resource": resource, "ExecutedVersion": observed.canary_version}
 
 
-def dashboard_body(
-    region: str, lb_suffix: str, tg_suffix: str, function_name: str, canary_version: str | None = None
-) -> str:
-    """One page: requests, 4xx/5xx, latency p50/p99, invocations, errors, throttles, duration, concurrency."""
-    lb, fn = ["LoadBalancer", lb_suffix], ["FunctionName", function_name]
-    elb = "AWS/ApplicationELB"
+@dataclass(frozen=True)
+class DashboardRow:
+    """One function's part of the dashboard (resolved values)."""
 
-    def widget(title: str, metrics: list, x: int, y: int, stat: str = "Sum") -> dict:
+    label: str | None
+    tg_suffix: str
+    function_name: str
+    canary_version: str | None = None
+
+
+def dashboard_body(region: str, lb_suffix: str, rows: list[DashboardRow]) -> str:
+    """One page: requests, 4xx/5xx, latency p50/p99, then for each function invocations, errors,
+    throttles, duration, concurrency (and its canary's version while one runs). Widgets flow two
+    to a row."""
+    lb = ["LoadBalancer", lb_suffix]
+    elb = "AWS/ApplicationELB"
+    count = 0
+
+    def widget(title: str, metrics: list, stat: str = "Sum") -> dict:
+        nonlocal count
+        x, y = 12 * (count % 2), 6 * (count // 2)
+        count += 1
         return {
             "type": "metric",
             "x": x,
@@ -216,42 +241,55 @@ def dashboard_body(
             },
         }
 
+    target_codes = [
+        [elb, f"HTTPCode_Target_{code}_Count", *lb, "TargetGroup", row.tg_suffix]
+        for row in rows
+        for code in ("4XX", "5XX")
+    ]
     widgets = [
-        widget("Requests", [[elb, "RequestCount", *lb]], 0, 0),
+        widget("Requests", [[elb, "RequestCount", *lb]]),
         widget("4xx and 5xx", [
-            [elb, "HTTPCode_ELB_4XX_Count", *lb], [elb, "HTTPCode_ELB_5XX_Count", *lb],
-            [elb, "HTTPCode_Target_4XX_Count", *lb, "TargetGroup", tg_suffix],
-            [elb, "HTTPCode_Target_5XX_Count", *lb, "TargetGroup", tg_suffix],
-        ], 12, 0),
+            [elb, "HTTPCode_ELB_4XX_Count", *lb], [elb, "HTTPCode_ELB_5XX_Count", *lb], *target_codes,
+        ]),
         widget("Response time", [
             [elb, "TargetResponseTime", *lb, {"stat": "p50"}], [elb, "TargetResponseTime", *lb, {"stat": "p99"}],
-        ], 0, 6, "p99"),
-        widget("Invocations, errors, throttles", [
-            ["AWS/Lambda", "Invocations", *fn], ["AWS/Lambda", "Errors", *fn], ["AWS/Lambda", "Throttles", *fn],
-        ], 12, 6),
-        widget("Duration", [
-            ["AWS/Lambda", "Duration", *fn, {"stat": "p50"}], ["AWS/Lambda", "Duration", *fn, {"stat": "p99"}],
-        ], 0, 12, "p99"),
-        widget("Concurrency", [["AWS/Lambda", "ConcurrentExecutions", *fn]], 12, 12, "Maximum"),
+        ], "p99"),
     ]  # fmt: skip
-    if canary_version is not None:
-        version = [*fn, "Resource", f"{function_name}:{LIVE_ALIAS}", "ExecutedVersion", canary_version]
-        widgets.append(
-            widget(f"Canary: version {canary_version}", [
-                ["AWS/Lambda", "Invocations", *version], ["AWS/Lambda", "Errors", *version],
-            ], 0, 18)
-        )  # fmt: skip
+    for row in rows:
+        fn, of = ["FunctionName", row.function_name], f" ({row.label})" if row.label else ""
+        widgets += [
+            widget(f"Invocations, errors, throttles{of}", [
+                ["AWS/Lambda", "Invocations", *fn], ["AWS/Lambda", "Errors", *fn], ["AWS/Lambda", "Throttles", *fn],
+            ]),
+            widget(f"Duration{of}", [
+                ["AWS/Lambda", "Duration", *fn, {"stat": "p50"}], ["AWS/Lambda", "Duration", *fn, {"stat": "p99"}],
+            ], "p99"),
+            widget(f"Concurrency{of}", [["AWS/Lambda", "ConcurrentExecutions", *fn]], "Maximum"),
+        ]  # fmt: skip
+        if row.canary_version is not None:
+            version = [*fn, "Resource", f"{row.function_name}:{LIVE_ALIAS}", "ExecutedVersion", row.canary_version]
+            widgets.append(
+                widget(f"Canary{of}: version {row.canary_version}", [
+                    ["AWS/Lambda", "Invocations", *version], ["AWS/Lambda", "Errors", *version],
+                ])
+            )  # fmt: skip
     return json.dumps({"widgets": widgets})
 
 
 def create_dashboard(
-    name: str, observed: Observed, invoke: pulumi.InvokeOptions, parent: pulumi.Resource
+    name: str, functions: list[Observed], invoke: pulumi.InvokeOptions, parent: pulumi.Resource
 ) -> pulumi.Output[str]:
     """The dashboard; returns its console URL."""
     region = aws.get_region_output(opts=invoke).region
-    body = pulumi.Output.all(
-        region, observed.lb_suffix, observed.tg_suffix, observed.function_name, observed.canary_version
-    ).apply(lambda a: dashboard_body(*a))
+    rows = [
+        pulumi.Output.all(o.tg_suffix, o.function_name, o.canary_version).apply(
+            lambda a, label=o.label: DashboardRow(label, *a)
+        )
+        for o in functions
+    ]
+    body = pulumi.Output.all(region, functions[0].lb_suffix, pulumi.Output.all(*rows)).apply(
+        lambda a: dashboard_body(a[0], a[1], list(a[2]))
+    )
     dashboard = aws.cloudwatch.Dashboard(
         f"{name}-dashboard", dashboard_name=name, dashboard_body=body, opts=pulumi.ResourceOptions(parent=parent)
     )

@@ -7,16 +7,22 @@ import ipaddress
 import pulumi
 import pulumi_aws as aws
 
-from components.settings import LoadBalancerSettings
+from components.settings import LoadBalancerArgs
 
 
-def resolve_network(lb: LoadBalancerSettings, invoke: pulumi.InvokeOptions) -> tuple[pulumi.Input[str], list[str]]:
+def resolve_network(lb: LoadBalancerArgs, invoke: pulumi.InvokeOptions) -> tuple[pulumi.Input[str], list[str]]:
     """The VPC ID and subnet IDs for the load balancer.
 
     Configured subnets win; otherwise the default VPC's default subnets (one per availability
     zone). Raises ``pulumi.RunError`` before any resource exists when there is no default VPC.
     Every lookup goes through ``invoke`` (the component's provider).
     """
+    if _unresolved(lb.subnet_ids):
+        # Subnets made in the same program: nothing to look up yet. AWS checks zones on create.
+        subnet_ids = lb.subnet_ids
+        first = subnet_ids.apply(lambda ids: ids[0]) if isinstance(subnet_ids, pulumi.Output) else subnet_ids[0]
+        vpc_id = lb.vpc_id or aws.ec2.get_subnet_output(id=first, opts=invoke).vpc_id
+        return vpc_id, subnet_ids
     if lb.subnet_ids:
         return _configured_subnets(lb, invoke), list(lb.subnet_ids)
     # get_vpcs answers an empty list where get_vpc(default=True) would fail the whole program
@@ -50,7 +56,14 @@ def resolve_network(lb: LoadBalancerSettings, invoke: pulumi.InvokeOptions) -> t
     return vpc_id, ids
 
 
-def _configured_subnets(lb: LoadBalancerSettings, invoke: pulumi.InvokeOptions) -> str:
+def _unresolved(values: object) -> bool:
+    """An Output, or a list holding one: known only when the program runs against AWS."""
+    return isinstance(values, pulumi.Output) or (
+        isinstance(values, list | tuple) and any(isinstance(v, pulumi.Output) for v in values)
+    )
+
+
+def _configured_subnets(lb: LoadBalancerArgs, invoke: pulumi.InvokeOptions) -> str:
     """The configured subnets' VPC, after checking they share one VPC and span distinct zones."""
     subnets = [aws.ec2.get_subnet(id=subnet_id, opts=invoke) for subnet_id in lb.subnet_ids]
     problems = []
@@ -71,17 +84,11 @@ def _configured_subnets(lb: LoadBalancerSettings, invoke: pulumi.InvokeOptions) 
     return lb.vpc_id or subnets[0].vpc_id
 
 
-def create_security_group(
-    name: str, lb: LoadBalancerSettings, vpc_id: pulumi.Input[str], tags: dict[str, str], parent: pulumi.Resource
-) -> aws.ec2.SecurityGroup:
-    """The load balancer's own group: only the listener ports, only from the allowed CIDRs.
-
-    No egress rule at all: the load balancer reaches a Lambda target through the Lambda service,
-    not through the VPC, so it needs no outbound traffic.
-    """
-    v4 = [c for c in lb.allowed_cidrs if ipaddress.ip_network(c).version == 4]
-    v6 = [c for c in lb.allowed_cidrs if ipaddress.ip_network(c).version == 6]
-    ingress = [
+def ingress_rules(cidrs: list[str], ports: tuple[int, ...]) -> list[aws.ec2.SecurityGroupIngressArgs]:
+    """One rule per listener port, from the allowed IPv4 and IPv6 blocks."""
+    v4 = [c for c in cidrs if ipaddress.ip_network(c).version == 4]
+    v6 = [c for c in cidrs if ipaddress.ip_network(c).version == 6]
+    return [
         aws.ec2.SecurityGroupIngressArgs(
             protocol="tcp",
             from_port=port,
@@ -90,8 +97,24 @@ def create_security_group(
             ipv6_cidr_blocks=v6 or None,
             description=(f"{'HTTPS' if port == 443 else 'HTTP'} listener on {port} from the allowed CIDRs"),
         )
-        for port in lb.listener_ports()
+        for port in ports
     ]
+
+
+def create_security_group(
+    name: str, lb: LoadBalancerArgs, vpc_id: pulumi.Input[str], tags: dict[str, str], parent: pulumi.Resource
+) -> aws.ec2.SecurityGroup:
+    """The load balancer's own group: only the listener ports, only from the allowed CIDRs.
+
+    No egress rule at all: the load balancer reaches a Lambda target through the Lambda service,
+    not through the VPC, so it needs no outbound traffic.
+    """
+    ports = lb.listener_ports()
+    ingress: pulumi.Input[list[aws.ec2.SecurityGroupIngressArgs]]
+    if _unresolved(lb.allowed_cidrs):
+        ingress = pulumi.Output.from_input(lb.allowed_cidrs).apply(lambda cidrs: ingress_rules(list(cidrs), ports))
+    else:
+        ingress = ingress_rules(list(lb.allowed_cidrs), ports)
     return aws.ec2.SecurityGroup(
         f"{name}-sg",
         description=f"{name} load balancer: listener ports from the allowed CIDRs only",

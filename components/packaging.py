@@ -54,17 +54,26 @@ def source_files(code_dir: Path) -> list[str]:
     return sorted(found)
 
 
-def build_package(code_dir: Path) -> Package:
-    """Zip ``code_dir``'s source files into bytes that depend only on their names and contents."""
+def add_entry(archive: zipfile.ZipFile, name: str, data: bytes, mode: int = 0o644, level: int = 9) -> None:
+    """Add one file with a fixed time and ``mode``: the entry depends only on its name and bytes."""
+    info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = mode << 16
+    info.create_system = 3  # Unix, so the mode above is honoured
+    archive.writestr(info, data, compresslevel=level)
+
+
+def build_package(code_dir: Path, dependencies: bytes | None = None) -> Package:
+    """Zip ``code_dir``'s source files into bytes that depend only on their names and contents.
+
+    ``dependencies`` is an already deterministic zip of installed dependencies: the code is
+    appended to a copy of it, so its (often large) entries are reused compressed, never redone.
+    """
     files = source_files(code_dir)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    buffer = io.BytesIO(dependencies or b"")
+    with zipfile.ZipFile(buffer, "a" if dependencies else "w") as archive:
         for name in files:
-            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            info.create_system = 3  # Unix, so the mode above is honoured
-            archive.writestr(info, (code_dir / name).read_bytes(), compresslevel=9)
+            add_entry(archive, name, (code_dir / name).read_bytes())
     return Package(data=buffer.getvalue(), files=tuple(files))
 
 

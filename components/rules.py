@@ -333,8 +333,10 @@ def cidr_problem(value: object) -> str | None:
 
 @dataclass(frozen=True)
 class Forward:
-    """Forward the request to the service's function (its target group)."""
+    """Forward the request to a function of the service (its target group); ``function`` names it
+    when the service has several (``functions``), and is None for the one ``function``."""
 
+    function: str | None = None
     kind = "forward"
 
     def problems(self, path: str) -> list[str]:

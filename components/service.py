@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
+from components import rules as r
 from components.access_logs import create_access_log_bucket
+from components.declare import SNAKE, Reader, as_raw
 from components.domain import create_alias_record, create_certificate
-from components.lambda_function import create_function
+from components.lambda_function import FunctionParts, create_function, package_code
 from components.listener import ForwardTo, create_listeners, create_rules
 from components.monitoring import Observed, create_alarms, create_dashboard
 from components.network import create_security_group, resolve_network
-from components.settings import OWN_TAG_KEYS, LoadBalancerSettings, Settings
+from components.settings import OWN_TAG_KEYS, LambdaAlbServiceArgs, LoadBalancerArgs, read_settings
 from components.waf import create_waf
 
 TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
@@ -25,15 +28,62 @@ MAX_NAME_LENGTH = 32 - len("-tgs-") - 7
 _NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9-]{{0,{MAX_NAME_LENGTH - 1}}}$")
 
 
-class LambdaAlbService(pulumi.ComponentResource):
-    """The function, its target group and invoke permission, the load balancer, its listeners,
-    rules and security group, and the access-log bucket, all children of this component.
+def name_problems(name: object) -> list[str]:
+    """The component's name also names the function, load balancer and target group."""
+    if isinstance(name, str) and _NAME_RE.match(name):
+        return []
+    return [
+        f"name: {name!r} names the function, load balancer and target group: use at most {MAX_NAME_LENGTH} "
+        f"letters, digits and - (with the lambda-alb- prefix, a stack name of at most "
+        f"{MAX_NAME_LENGTH - len('lambda-alb-')} characters such as prod or staging)"
+    ]
 
-    Attributes (also the stack's exports): ``url``, ``alb_dns_name``, ``alb_arn``,
-    ``listener_arns``, ``target_group_arn``, ``function_name``, ``function_arn``,
-    ``log_group_name``, ``access_logs_bucket`` (None when access logs are disabled),
-    ``function_version``, ``live_alias_arn``, and, when configured, ``web_acl_arn``,
-    ``alarm_topic_arn`` and ``dashboard_url``.
+
+def validate_args(
+    name: object, args: LambdaAlbServiceArgs, project_dir: Path
+) -> tuple[LambdaAlbServiceArgs | None, list[str]]:
+    """The component's arguments, checked with the rules and messages of the stack config (paths in
+    snake_case, as the caller wrote them). Values that are still Outputs are not judged."""
+    problems = name_problems(name)
+    if not isinstance(args, LambdaAlbServiceArgs):
+        return None, [*problems, f"args: {args!r} is not a LambdaAlbServiceArgs"]
+    rd = Reader(SNAKE, {"project_dir": project_dir}, is_unresolved=_is_unresolved)
+    checked = read_settings(as_raw(args, SNAKE), rd)
+    if isinstance(name, str):
+        budget = 32 - len(name) - len("-") - len("-1234567")
+        for key in checked.functions:
+            if len(key) > budget:
+                problems.append(
+                    f"functions[{key!r}]: its target group is named {name}-{key}-<7 random>, over AWS's 32 "
+                    f"characters; with this service name use a key of at most {max(budget, 0)} characters"
+                )
+    return checked, problems + rd.problems
+
+
+def _is_unresolved(value: object) -> bool:
+    return isinstance(value, pulumi.Output | pulumi.Archive | pulumi.Asset)
+
+
+class LambdaAlbService(pulumi.ComponentResource):
+    """A Python Lambda function behind an Application Load Balancer, secure by default.
+
+    ``LambdaAlbService(name, args, opts=None, *, project_dir=None)``: ``args`` is a
+    ``LambdaAlbServiceArgs`` (``function``, ``load_balancer``, ``routes``, ``access_logs``,
+    ``monitoring``, ``waf``, ``tags``; each field documented on its class). Every known value is
+    checked before any child is registered, with the stack config's rules; all problems come back in
+    one ``pulumi.RunError``. ``project_dir`` (a path or string, default the working directory) is
+    where ``function.code_dir`` is found.
+
+    Outputs (also the stack's exports): ``url``, ``alb_dns_name``, ``alb_arn``, ``listener_arns``,
+    ``target_group_arn``, ``function_name``, ``function_arn``, ``log_group_name``,
+    ``access_logs_bucket`` (None when access logs are disabled), ``function_version``,
+    ``live_alias_arn``, and, when configured, ``web_acl_arn``, ``alarm_topic_arn`` and
+    ``dashboard_url``.
+
+    Children, to build on (an alarm, a rule, a policy of your own): ``load_balancer``,
+    ``listeners`` (port 80 first), ``serving_listener`` (where routes go), ``security_group``,
+    ``target_group``, ``function``, ``live_alias``, ``execution_role``, ``log_group``, and
+    ``access_log_bucket`` (None when access logs are disabled).
     """
 
     url: pulumi.Output[str]
@@ -54,18 +104,20 @@ class LambdaAlbService(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        args: Settings,
-        project_dir: Path,
+        args: LambdaAlbServiceArgs,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        project_dir: str | Path | None = None,
     ) -> None:
-        """``name`` is also the function's name (at most 64 characters); ``args`` the validated
-        settings; ``project_dir`` where ``function.codeDir`` is resolved."""
-        if not _NAME_RE.match(name):
+        """See the class: ``name`` also names the function (``<name>``) and the load balancer."""
+        project_dir = Path(project_dir) if project_dir is not None else Path.cwd()
+        checked, problems = validate_args(name, args, project_dir)
+        if problems or checked is None:
+            listing = "\n".join(f"  - {p}" for p in problems)
             raise pulumi.RunError(
-                f"LambdaAlbService name {name!r} names the function, load balancer and target group: use at "
-                f"most {MAX_NAME_LENGTH} letters, digits and - (with the lambda-alb- prefix, a stack name "
-                f"of at most {MAX_NAME_LENGTH - len('lambda-alb-')} characters such as prod or staging)"
+                f"{len(problems)} problem(s) in the arguments of LambdaAlbService {name!r}:\n{listing}"
             )
+        args = checked
         lb_settings = args.load_balancer
         # Every lookup goes to the provider the component was given, so that a component in another
         # region or account looks up that region's network, account and partition.
@@ -73,17 +125,23 @@ class LambdaAlbService(pulumi.ComponentResource):
         # Looked up before anything is registered: a missing default VPC, or subnets in one zone,
         # stop the program with nothing created.
         vpc_id, subnet_ids = resolve_network(lb_settings, invoke)
+        targets = args.targets()
+        packages = {key: package_code(function_base(name, key), fargs, project_dir) for key, fargs in targets.items()}
         super().__init__(TYPE_TOKEN, name, None, opts)
         tags = resource_tags(args.tags)
         self.tags = tags
 
-        fn = create_function(name, name, args.function, project_dir, tags, self)
-
-        live_tg, live_ready = self._target(name, fn.live, lb_settings, tags)
-        forward = ForwardTo(((live_tg.arn, 100),), (live_ready,))
+        parts: dict[str | None, tuple[FunctionParts, aws.lb.TargetGroup]] = {}
+        forwards: dict[str | None, ForwardTo] = {}
+        for key, fargs in targets.items():
+            base = function_base(name, key)
+            fn = create_function(base, base, fargs, packages[key], tags, self)
+            target_group, registration = self._target(name, key, fn.live, lb_settings, tags)
+            parts[key] = (fn, target_group)
+            forwards[key] = ForwardTo(((target_group.arn, 100),), (registration,))
 
         lb_dependencies: list[pulumi.Resource] = []
-        access_logs = None
+        access_logs, logs = None, None
         self.access_logs_bucket = None
         if args.access_logs.enabled:
             logs = create_access_log_bucket(name, args.access_logs, tags, invoke, self)
@@ -115,8 +173,8 @@ class LambdaAlbService(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=lb_dependencies),
         )
-        listeners = create_listeners(name, lb_settings, load_balancer, forward, certificate_arn, tags, self)
-        create_rules(name, args.routes, listeners.serving, forward, tags, self)
+        listeners = create_listeners(name, lb_settings, load_balancer, forwards, certificate_arn, tags, self)
+        create_rules(name, args.routes, listeners.serving, forwards, tags, self)
 
         scheme = "https" if lb_settings.https else "http"
         if domain is not None:
@@ -126,13 +184,25 @@ class LambdaAlbService(pulumi.ComponentResource):
             self.url = load_balancer.dns_name.apply(lambda dns: f"{scheme}://{dns}/")
 
         self.web_acl_arn = create_waf(name, args.waf, load_balancer, tags, self) if args.waf.enabled else None
-        # During a canary the alarms and the dashboard also watch the version being tried.
-        canary_version = fn.function.version if args.function.canary_weight else None
-        observed = Observed(load_balancer.arn_suffix, live_tg.arn_suffix, fn.function.name, canary_version)
+        observed = [
+            Observed(
+                key, targets[key], load_balancer.arn_suffix, target_group.arn_suffix, fn.function.name,
+                # During a canary the alarms and the dashboard also watch the version being tried.
+                fn.function.version if targets[key].canary_weight else None,
+            )
+            for key, (fn, target_group) in parts.items()
+        ]  # fmt: skip
         self.alarm_topic_arn = None
         if args.monitoring.alarms:
-            self.alarm_topic_arn = create_alarms(name, args.monitoring, args.function, observed, tags, invoke, self).arn
+            self.alarm_topic_arn = create_alarms(name, args.monitoring, observed, tags, invoke, self).arn
         self.dashboard_url = create_dashboard(name, observed, invoke, self) if args.monitoring.dashboard else None
+        # The single-function outputs and attributes describe the function the default action
+        # forwards to (with several, the first one when the default action does not forward).
+        default = lb_settings.default_action
+        primary = (
+            default.function if isinstance(default, r.Forward) and default.function in parts else next(iter(parts))
+        )
+        fn, live_tg = parts[primary]
         self.alb_dns_name = load_balancer.dns_name
         self.alb_arn = load_balancer.arn
         self.listener_arns = pulumi.Output.all(*[listener.arn for listener in listeners.all])
@@ -142,6 +212,24 @@ class LambdaAlbService(pulumi.ComponentResource):
         self.function_version = fn.function.version
         self.live_alias_arn = fn.live.arn
         self.log_group_name = fn.log_group.name
+        # The children a caller builds on.
+        self.load_balancer = load_balancer
+        self.listeners = listeners.all
+        self.serving_listener = listeners.serving
+        self.security_group = security_group
+        self.target_group = live_tg
+        self.function = fn.function
+        self.live_alias = fn.live
+        self.execution_role = fn.role
+        self.log_group = fn.log_group
+        self.access_log_bucket = logs.bucket if logs is not None else None
+        self.functions = {
+            key or "function": ServiceFunction(fn.function, fn.live, target_group, fn.role, fn.log_group)
+            for key, (fn, target_group) in parts.items()
+        }
+        self.functions_output = pulumi.Output.from_input(
+            {key: child.summary() for key, child in self.functions.items()}
+        )
         self.register_outputs(
             {
                 "url": self.url,
@@ -158,16 +246,27 @@ class LambdaAlbService(pulumi.ComponentResource):
                 "webAclArn": self.web_acl_arn,
                 "alarmTopicArn": self.alarm_topic_arn,
                 "dashboardUrl": self.dashboard_url,
+                "functions": self.functions_output,
             }
         )
 
     def _target(
-        self, name: str, alias: aws.lambda_.Alias, lb_settings: LoadBalancerSettings, tags: dict[str, str]
+        self,
+        name: str,
+        key: str | None,
+        alias: aws.lambda_.Alias,
+        lb_settings: LoadBalancerArgs,
+        tags: dict[str, str],
     ) -> tuple[aws.lb.TargetGroup, aws.lb.TargetGroupAttachment]:
-        """A target group for ``alias``, the permission to invoke that alias, and the registration."""
+        """A target group for ``alias``, the permission to invoke that alias, and the registration.
+
+        The one ``function``'s are ``<name>-tg``, ``-invoke``, ``-attach``; a function of ``functions``
+        gets ``<name>-<key>`` (short, so the generated target-group name fits 32 characters).
+        """
         child = pulumi.ResourceOptions(parent=self)
+        prefix = name if key is None else f"{name}-{key}"
         target_group = aws.lb.TargetGroup(
-            f"{name}-tg",
+            f"{name}-tg" if key is None else prefix,
             target_type="lambda",
             lambda_multi_value_headers_enabled=lb_settings.multi_value_headers,
             health_check=_health_check_args(lb_settings),
@@ -175,7 +274,7 @@ class LambdaAlbService(pulumi.ComponentResource):
             opts=child,
         )
         permission = aws.lambda_.Permission(
-            f"{name}-invoke",
+            f"{prefix}-invoke",
             function=alias.function_name,
             qualifier=alias.name,
             action="lambda:InvokeFunction",
@@ -184,7 +283,7 @@ class LambdaAlbService(pulumi.ComponentResource):
             opts=child,
         )
         attachment = aws.lb.TargetGroupAttachment(
-            f"{name}-attach",
+            f"{prefix}-attach",
             target_group_arn=target_group.arn,
             target_id=alias.arn,
             # Registration fails unless the load balancer may already invoke the alias
@@ -192,6 +291,33 @@ class LambdaAlbService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
         return target_group, attachment
+
+
+def function_base(name: str, key: str | None) -> str:
+    """A function's name and the prefix of its resources: the service's name for the one
+    ``function``, ``<name>-<key>`` for each of ``functions``."""
+    return name if key is None else f"{name}-{key}"
+
+
+@dataclass(frozen=True)
+class ServiceFunction:
+    """One function's children, to build on: the function, its live alias, target group, role, logs."""
+
+    function: aws.lambda_.Function
+    live_alias: aws.lambda_.Alias
+    target_group: aws.lb.TargetGroup
+    execution_role: aws.iam.Role
+    log_group: aws.cloudwatch.LogGroup
+
+    def summary(self) -> dict[str, pulumi.Output[str]]:
+        """What the ``functions`` output says of it."""
+        return {
+            "functionName": self.function.name,
+            "functionArn": self.function.arn,
+            "liveAliasArn": self.live_alias.arn,
+            "logGroupName": self.log_group.name,
+            "targetGroupArn": self.target_group.arn,
+        }
 
 
 def resource_tags(own: Mapping[str, str]) -> dict[str, str]:

@@ -1,23 +1,28 @@
-"""The settings model: every configuration key, its default, its range, and its validation.
+"""The settings model: every setting declared once, with its default, range, meaning and checks.
+
+Each block of the stack configuration (``function``, ``loadBalancer``, ``routes``, ``accessLogs``,
+``monitoring``, ``waf``, ``tags``) is a frozen dataclass whose fields are declared with
+``components.declare.setting``. The reader, the messages, the JSON Schema of stack files, the
+``Pulumi.yaml`` declarations and the configuration reference all come from these declarations
+(``python3 dev.py generate``); rules that join several fields live in the block's ``cross_check``.
 
 Plain Python (no ``pulumi`` import) so the Pulumi program, the local ALB and the tests share one
-definition. ``parse_settings`` takes the decoded values of the project's configuration keys
-(``function``, ``loadBalancer``, ``routes``, ``accessLogs``) and returns a frozen ``Settings`` or
-raises ``SettingsError`` listing every problem at once, each naming the key path, the bad value and
-what is allowed.
+definition. ``parse_settings`` returns a frozen ``LambdaAlbServiceArgs`` or raises ``SettingsError`` listing
+every problem at once, each naming the key path, the bad value and what is allowed.
 """
 
 from __future__ import annotations
 
-import difflib
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from components import rules as r
+from components.declare import CAMEL, Reader, as_raw, describe, did_you_mean, keys, read_block, setting
 from components.waf_rules import HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
 
 NAMESPACE = "lambda-alb"
@@ -124,435 +129,21 @@ class SettingsError(Exception):
         super().__init__("\n".join(self.problems))
 
 
-# --- the typed settings -----------------------------------------------------------------------
+# --- checks and hand-read settings ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FunctionSettings:
-    """The Lambda function: ``function`` in the stack configuration."""
-
-    runtime: str = DEFAULT_RUNTIME  # python3.12 | python3.13 | python3.14
-    architecture: str = DEFAULT_ARCHITECTURE  # arm64 | x86_64
-    memory_size: int = DEFAULT_MEMORY_MB  # MB, 128-10240
-    timeout: int = DEFAULT_TIMEOUT_S  # seconds, 1-900
-    reserved_concurrency: int | None = None  # None: unreserved (shares the account pool)
-    tracing: str = DEFAULT_TRACING  # PassThrough | Active (X-Ray)
-    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS  # one of LOG_RETENTION_DAYS
-    environment: Mapping[str, str] = field(default_factory=dict)  # no AWS-reserved keys
-    code_dir: str = DEFAULT_CODE_DIR  # relative to the project root
-    handler: str = DEFAULT_HANDLER  # module.function inside code_dir
-    # Releases: every change publishes a version and the `live` alias serves it, unless pinned.
-    live_version: str | None = None  # pin `live` to this published version (a rollback)
-    canary_weight: int = 0  # percent of traffic to `live` while `stable` serves the rest
-    stable_version: str | None = None  # the version `stable` serves during a canary
-    permissions_boundary: str | None = None  # a managed policy ARN capping the execution role
-    # True when the stack's `function` value holds a secret: the environment is then passed to the
-    # function as a secret Output (encrypted in state, [secret] in previews).
-    secret_environment: bool = False
-
-
-@dataclass(frozen=True)
-class HealthCheck:
-    """Target-group health check; off by default (each check is a billed invocation)."""
-
-    enabled: bool = False
-    path: str = "/"
-    interval: int = 35  # seconds, 5-300, more than timeout
-    timeout: int = 30  # seconds, 2-120
-    healthy_threshold: int = 5  # 2-10
-    unhealthy_threshold: int = 2  # 2-10
-    matcher: str = "200"  # codes or ranges within 200-499, e.g. "200,204" or "200-299"
-
-
-@dataclass(frozen=True)
-class LoadBalancerSettings:
-    """The load balancer, its listeners and security group: ``loadBalancer``."""
-
-    internal: bool = False
-    vpc_id: str | None = None  # None: the subnets' VPC, or the default VPC
-    subnet_ids: tuple[str, ...] = ()  # empty: the default VPC's default subnets (one per AZ)
-    allowed_cidrs: tuple[str, ...] = DEFAULT_ALLOWED_CIDRS
-    certificate_arn: str | None = None  # set: HTTPS on 443 (and 80 redirects); unset: HTTP on 80
-    ssl_policy: str = DEFAULT_SSL_POLICY
-    http_redirect: bool = True  # with a certificate: port 80 redirects to 443 (False: no port 80)
-    deletion_protection: bool = True
-    idle_timeout: int = DEFAULT_IDLE_TIMEOUT_S  # seconds, 1-4000
-    desync_mitigation_mode: str = DEFAULT_DESYNC_MODE  # defensive | strictest
-    multi_value_headers: bool = False  # lambda.multi_value_headers.enabled on the target group
-    health_check: HealthCheck = field(default_factory=HealthCheck)
-    default_action: r.Action = field(default_factory=r.Forward)
-    domain_name: str | None = None  # with hosted_zone_name: an ACM certificate and an alias record
-    hosted_zone_name: str | None = None  # the public Route 53 zone that holds domain_name
-
-    @property
-    def https(self) -> bool:
-        """True when the serving listener is HTTPS (a certificate, or a domain to get one for)."""
-        return self.certificate_arn is not None or self.domain_name is not None
-
-    def listener_ports(self) -> tuple[int, ...]:
-        """The ports the load balancer listens on, hence the ports its security group opens."""
-        if not self.https:
-            return (80,)
-        return (80, 443) if self.http_redirect else (443,)
-
-
-@dataclass(frozen=True)
-class AccessLogSettings:
-    """Access logging to a dedicated S3 bucket: ``accessLogs``."""
-
-    enabled: bool = True
-    prefix: str = DEFAULT_LOG_PREFIX  # no leading/trailing '/', never containing AWSLogs
-    expiration_days: int = DEFAULT_LOG_EXPIRATION_DAYS  # logs are deleted after this many days
-    force_destroy: bool = False  # True: `pulumi destroy` empties and deletes the bucket
-    protect: bool = True  # True: the bucket is retained when the stack is destroyed
-
-
-@dataclass(frozen=True)
-class MonitoringSettings:
-    """Alarms (to an encrypted SNS topic) and a dashboard: ``monitoring``. Off unless configured."""
-
-    alarms: bool = False
-    dashboard: bool = False
-    alarm_email: str | None = None  # subscribed to the alarm topic (confirm the e-mail AWS sends)
-    elb_5xx_threshold: int = 10  # load-balancer 5xx per minute, 3 of 5 minutes
-    target_5xx_threshold: int = 10  # function 5xx per minute, 3 of 5 minutes
-    errors_threshold: int = 5  # Lambda Errors per minute, 3 of 5 minutes
-    latency_p99_seconds: float = 2.0  # TargetResponseTime p99 over 5 minutes
-    duration_p99_percent: int = 80  # Lambda Duration p99 as a percentage of the timeout
-
-
-@dataclass(frozen=True)
-class WafSettings:
-    """A WAFv2 web ACL in front of the load balancer: ``waf``. Off unless configured."""
-
-    enabled: bool = False
-    rate_limit: int = DEFAULT_WAF_RATE_LIMIT  # requests per 5 minutes per client IP
-    web_acl_arn: str | None = None  # associate this existing web ACL instead of creating one
-    log_retention_days: int = 365  # the aws-waf-logs-* log group; at least 365
-    # Managed rules whose action is overridden: ((group, rule, action), ...). HostingProviderIPList
-    # is counted unless block_hosting_providers: CI runners and cloud callers live on those ranges.
-    rule_overrides: tuple[tuple[str, str, str], ...] = ()
-    block_hosting_providers: bool = False
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything the component needs; the component's typed args."""
-
-    function: FunctionSettings = field(default_factory=FunctionSettings)
-    load_balancer: LoadBalancerSettings = field(default_factory=LoadBalancerSettings)
-    routes: tuple[r.Rule, ...] = ()
-    access_logs: AccessLogSettings = field(default_factory=AccessLogSettings)
-    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
-    waf: WafSettings = field(default_factory=WafSettings)
-    tags: Mapping[str, str] = field(default_factory=dict)  # the team's own tags, on every resource
-
-
-# --- parsing ----------------------------------------------------------------------------------
-
-FUNCTION_KEYS = (
-    "runtime",
-    "architecture",
-    "memorySize",
-    "timeout",
-    "reservedConcurrency",
-    "tracing",
-    "logRetentionDays",
-    "environment",
-    "codeDir",
-    "handler",
-    "liveVersion",
-    "canaryWeight",
-    "stableVersion",
-    "permissionsBoundary",
-)
-LOAD_BALANCER_KEYS = (
-    "internal", "vpcId", "subnetIds", "allowedCidrs", "certificateArn", "sslPolicy",
-    "httpRedirect", "deletionProtection", "idleTimeout", "desyncMitigationMode",
-    "multiValueHeaders", "healthCheck", "defaultAction", "domainName", "hostedZoneName",
-)  # fmt: skip
-HEALTH_CHECK_KEYS = (
-    "enabled", "path", "interval", "timeout", "healthyThreshold", "unhealthyThreshold", "matcher",
-)  # fmt: skip
-ROUTE_KEYS = (
-    "priority", "pathPatterns", "hosts", "methods", "headers", "queryStrings", "sourceIps",
-    "fixedResponse", "redirect",
-)  # fmt: skip
-FIXED_RESPONSE_KEYS = ("statusCode", "contentType", "body")
-REDIRECT_KEYS = ("protocol", "host", "port", "path", "query", "statusCode")
-ACCESS_LOG_KEYS = ("enabled", "prefix", "expirationDays", "forceDestroy", "protect")
-MONITORING_KEYS = (
-    "alarms", "dashboard", "alarmEmail", "elb5xxThreshold", "target5xxThreshold", "errorsThreshold",
-    "latencyP99Seconds", "durationP99Percent",
-)  # fmt: skip
-WAF_KEYS = ("enabled", "rateLimit", "webAclArn", "logRetentionDays", "blockHostingProviders", "ruleOverrides")
-TOP_LEVEL_KEYS = ("function", "loadBalancer", "routes", "accessLogs", "monitoring", "waf", "tags")
-
-
-def did_you_mean(word: str, choices) -> str:
-    """`` (did you mean 'x'?)`` when a close match exists, else ''."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    if not close:
-        lowered = {c.lower(): c for c in choices}
-        if word.lower() in lowered:
-            close = [lowered[word.lower()]]
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-class _Reader:
-    """Reads raw config values, collecting a problem for each bad one instead of stopping."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def add(self, message: str) -> None:
-        self.problems.append(message)
-
-    def obj(self, raw: Any, path: str, known) -> dict:
-        if raw is None:
-            return {}
-        if not isinstance(raw, dict):
-            self.add(f"{path}: {raw!r} is not an object; expected keys among {', '.join(known)}")
-            return {}
-        for key in raw:
-            if key not in known:
-                self.add(f"{path}.{key}: unknown key{did_you_mean(str(key), known)}; known keys are {', '.join(known)}")
-        return raw
-
-    def boolean(self, d: dict, key: str, path: str, default: bool) -> bool:
-        value = d.get(key, default)
-        if not isinstance(value, bool):
-            self.add(f"{path}.{key}: {value!r} is not a boolean; use true or false")
-            return default
-        return value
-
-    def _null(self, d: dict, key: str, path: str, default) -> bool:
-        """A key present with no value (YAML ``timeout:``) is an error unless null means unset."""
-        if key in d and d[key] is None and default is not None:
-            self.add(f"{path}.{key}: has no value; give one or remove the key for the default ({default!r})")
-            return True
-        return False
-
-    def integer(self, d: dict, key: str, path: str, default, lo: int, hi: int | None, unit: str = ""):
-        if self._null(d, key, path, default):
-            return default
-        value = d.get(key, default)
-        if value is None:
-            return None
-        allowed = f"{lo}-{hi}" if hi is not None else f"at least {lo}"
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.add(f"{path}.{key}: {value!r} is not an integer; allowed: {allowed}{unit}")
-            return default
-        if value < lo or (hi is not None and value > hi):
-            self.add(f"{path}.{key}: {value} is outside {allowed}{unit}")
-            return default
-        return value
-
-    def choice(self, d: dict, key: str, path: str, default: str, choices) -> str:
-        value = d.get(key, default)
-        if value not in choices:
-            hint = did_you_mean(str(value), choices)
-            self.add(f"{path}.{key}: {value!r} is not allowed{hint}; use one of {', '.join(choices)}")
-            return default
-        return value
-
-    def string(self, d: dict, key: str, path: str, default, check: Callable[[str], str | None] = None):
-        if self._null(d, key, path, default):
-            return default
-        value = d.get(key, default)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value:
-            self.add(f"{path}.{key}: {value!r} is not a non-empty string")
-            return default
-        problem = check(value) if check else None
-        if problem:
-            self.add(f"{path}.{key}: {value!r} {problem}")
-            return default
-        return value
-
-    def strings(self, raw: Any, path: str, example: str) -> tuple[str, ...]:
-        if raw is None:
-            return ()
-        if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
-            self.add(f"{path}: {raw!r} is not a list of strings; write e.g. [{example!r}]")
-            return ()
-        return tuple(raw)
-
-
-def _check_pattern(regex: re.Pattern, what: str) -> Callable[[str], str | None]:
+def _pattern(regex: re.Pattern[str], what: str) -> Callable[[Any], str | None]:
+    """A string check: the problem tail when ``regex`` does not match."""
     return lambda value: None if regex.match(value) else f"is not {what}"
 
 
-def _parse_function(raw: Any, rd: _Reader, project_dir: Path | None) -> FunctionSettings:
-    path = "function"
-    d = rd.obj(raw, path, FUNCTION_KEYS)
-    environment = _parse_environment(d.get("environment"), rd, f"{path}.environment")
-    code_dir = rd.string(d, "codeDir", path, DEFAULT_CODE_DIR)
-    handler = rd.string(
-        d,
-        "handler",
-        path,
-        DEFAULT_HANDLER,
-        _check_pattern(_HANDLER_RE, "a handler; write module.function, e.g. app.handler"),
-    )
-    if project_dir is not None and "codeDir" not in _bad_keys(rd, path) and "handler" not in _bad_keys(rd, path):
-        code_path = project_dir / code_dir
-        if not code_path.resolve().is_relative_to(project_dir.resolve()):
-            rd.add(f"{path}.codeDir: {code_dir!r} is outside the project; use a directory under {project_dir}")
-        elif not code_path.is_dir():
-            rd.add(f"{path}.codeDir: {code_dir!r} is not a directory under {project_dir}")
-        else:
-            module = handler.rsplit(".", 1)[0]
-            module_file = code_path / (module.replace(".", "/") + ".py")
-            if not module_file.is_file():
-                rd.add(
-                    f"{path}.handler: {handler!r} names module {module!r}, but {code_dir}/"
-                    f"{module.replace('.', '/')}.py does not exist"
-                )
-    return FunctionSettings(
-        runtime=rd.choice(d, "runtime", path, DEFAULT_RUNTIME, SUPPORTED_RUNTIMES),
-        architecture=rd.choice(d, "architecture", path, DEFAULT_ARCHITECTURE, ARCHITECTURES),
-        memory_size=rd.integer(d, "memorySize", path, DEFAULT_MEMORY_MB, *MEMORY_RANGE_MB, " MB"),
-        timeout=rd.integer(d, "timeout", path, DEFAULT_TIMEOUT_S, *TIMEOUT_RANGE_S, " seconds"),
-        reserved_concurrency=_parse_reserved(d, rd, path),
-        tracing=rd.choice(d, "tracing", path, DEFAULT_TRACING, TRACING_MODES),
-        log_retention_days=_parse_retention(d, rd, path),
-        environment=environment,
-        code_dir=code_dir,
-        handler=handler,
-        **_parse_release(d, rd, path),
-        permissions_boundary=rd.string(
-            d,
-            "permissionsBoundary",
-            path,
-            None,
-            _check_pattern(_POLICY_ARN_RE, "an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)"),
-        ),
-    )
+def _item(regex: re.Pattern[str], what: str) -> Callable[[Any], str | None]:
+    """A list-item check: the whole problem (items are named by index)."""
+    return lambda value: None if regex.match(value) else f"{value!r} is not {what}"
 
 
-def _version(d: dict, rd: _Reader, path: str, key: str) -> str | None:
-    value = d.get(key)
-    if value is None:
-        return None
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if not isinstance(text, str) or not _VERSION_RE.match(text):
-        rd.add(
-            f"{path}.{key}: {value!r} is not a published version; use its number, e.g. 7 "
-            "(see the functionVersion output)"
-        )
-        return None
-    return text
-
-
-def _parse_release(d: dict, rd: _Reader, path: str) -> dict:
-    """The live alias pin and the canary: ``canaryWeight`` percent to live, the rest to ``stableVersion``."""
-    weight = rd.integer(d, "canaryWeight", path, 0, 0, 100, " percent")
-    stable = _version(d, rd, path, "stableVersion")
-    if weight and stable is None and d.get("stableVersion") is None:
-        rd.add(
-            f"{path}.canaryWeight: {weight} needs {path}.stableVersion, the version that serves the other "
-            f"{100 - weight} percent (the functionVersion output before this release)"
-        )
-    if stable is not None and not weight and "canaryWeight" not in d:
-        rd.add(f"{path}.stableVersion: set without {path}.canaryWeight; give the canary's percentage (1-100)")
-    if weight and d.get("liveVersion") is not None:
-        rd.add(
-            f"{path}.liveVersion: set during a canary, where live serves {path}.stableVersion and routes "
-            f"{weight} percent to the new version; remove liveVersion (or the canary keys, to roll back)"
-        )
-    return {
-        "live_version": _version(d, rd, path, "liveVersion"),
-        "canary_weight": weight or 0,
-        "stable_version": stable,
-    }
-
-
-def _bad_keys(rd: _Reader, path: str) -> set[str]:
-    """Keys of ``path`` that already have a problem (to avoid follow-on errors)."""
-    prefix = f"{path}."
-    return {p[len(prefix) :].split(":")[0] for p in rd.problems if p.startswith(prefix)}
-
-
-def _parse_reserved(d: dict, rd: _Reader, path: str) -> int | None:
-    value = d.get("reservedConcurrency")
-    if value == 0 and not isinstance(value, bool):
-        rd.add(
-            f"{path}.reservedConcurrency: 0 would throttle every request (ALB answers 502); "
-            "use at least 1, or remove the key for unreserved concurrency"
-        )
-        return None
-    return rd.integer(d, "reservedConcurrency", path, None, 1, None)
-
-
-def _parse_retention(
-    d: dict, rd: _Reader, path: str, default: int = DEFAULT_LOG_RETENTION_DAYS, minimum: int = 1
-) -> int:
-    """``logRetentionDays``: a value CloudWatch Logs accepts (0, never expire, is refused), >= minimum."""
-    value = d.get("logRetentionDays", default)
-    allowed = [v for v in LOG_RETENTION_DAYS if v >= minimum]
-    if isinstance(value, bool) or value not in allowed:
-        rd.add(
-            f"{path}.logRetentionDays: {value!r} is not a retention CloudWatch Logs accepts here; "
-            f"use one of {', '.join(map(str, allowed))}"
-        )
-        return default
-    return value
-
-
-def _parse_environment(raw: Any, rd: _Reader, path: str) -> dict[str, str]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        rd.add(f"{path}: {raw!r} is not a map of names to strings")
-        return {}
-    env = {}
-    for key, value in raw.items():
-        if not isinstance(key, str) or not _ENV_KEY_RE.match(key):
-            rd.add(
-                f"{path}.{key}: not a valid variable name; use at least two letters, digits and _, "
-                "starting with a letter"
-            )
-        elif key in RESERVED_ENV_KEYS:
-            rd.add(f"{path}.{key}: reserved by AWS Lambda, which sets it itself; choose another name")
-        elif not isinstance(value, str):
-            rd.add(f'{path}.{key}: {value!r} is not a string; quote it in YAML, e.g. "{value}"')
-        else:
-            env[key] = value
-    size = len(json.dumps(env, separators=(",", ":")).encode())
-    if size > MAX_ENV_BYTES:
-        rd.add(f"{path}: {size} bytes of variables; Lambda allows at most {MAX_ENV_BYTES} bytes in total")
-    return env
-
-
-def _parse_health_check(raw: Any, rd: _Reader) -> HealthCheck:
-    path = "loadBalancer.healthCheck"
-    d = rd.obj(raw, path, HEALTH_CHECK_KEYS)
-    default = HealthCheck()
-    check = HealthCheck(
-        enabled=rd.boolean(d, "enabled", path, default.enabled),
-        path=rd.string(
-            d,
-            "path",
-            path,
-            default.path,
-            lambda v: None if v.startswith("/") and len(v) <= 1024 else "must start with / (at most 1024 characters)",
-        ),
-        interval=rd.integer(d, "interval", path, default.interval, *HEALTH_INTERVAL_RANGE_S, " seconds"),
-        timeout=rd.integer(d, "timeout", path, default.timeout, *HEALTH_TIMEOUT_RANGE_S, " seconds"),
-        healthy_threshold=rd.integer(d, "healthyThreshold", path, default.healthy_threshold, *HEALTH_THRESHOLD_RANGE),
-        unhealthy_threshold=rd.integer(
-            d, "unhealthyThreshold", path, default.unhealthy_threshold, *HEALTH_THRESHOLD_RANGE
-        ),
-        matcher=rd.string(d, "matcher", path, default.matcher, _matcher_problem),
-    )
-    if ("interval" in d or "timeout" in d) and check.interval <= check.timeout:
-        rd.add(
-            f"{path}.interval: {check.interval} must be greater than {path}.timeout "
-            f"({check.timeout}); ALB refuses an interval that does not exceed the timeout"
-        )
-    return check
+def _health_path_problem(value: str) -> str | None:
+    return None if value.startswith("/") and len(value) <= 1024 else "must start with / (at most 1024 characters)"
 
 
 def _matcher_problem(value: str) -> str | None:
@@ -564,23 +155,119 @@ def _matcher_problem(value: str) -> str | None:
     return None
 
 
-def _parse_action(raw: Any, rd: _Reader, path: str) -> r.Action:
+def _cidr_problem(value: str) -> str | None:
+    return r.cidr_problem(value)
+
+
+def _parse_reserved(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> int | None:
+    block, key = path.rsplit(".", 1)
+    if raw == 0 and not isinstance(raw, bool):
+        rd.add(
+            f"{path}: 0 would throttle every request (ALB answers 502); "
+            "use at least 1, or remove the key for unreserved concurrency"
+        )
+        return None
+    return rd.integer(d, key, block, None, 1, None)
+
+
+def _retention(minimum: int) -> Callable[..., int]:
+    """``logRetentionDays``: a value CloudWatch Logs accepts (0, never expire, is refused), >= minimum."""
+
+    def parse(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: int) -> int:
+        value = default if raw is None else raw
+        if rd.unresolved(value):
+            return value
+        allowed = [v for v in LOG_RETENTION_DAYS if v >= minimum]
+        if isinstance(value, bool) or value not in allowed:
+            rd.add(
+                f"{path}: {value!r} is not a retention CloudWatch Logs accepts here; "
+                f"use one of {', '.join(map(str, allowed))}"
+            )
+            return default
+        return value
+
+    return parse
+
+
+def _retention_schema(minimum: int) -> dict[str, Any]:
+    return {"type": "integer", "enum": [v for v in LOG_RETENTION_DAYS if v >= minimum]}
+
+
+def _parse_environment(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if rd.unresolved(raw):
+        return raw
+    if not isinstance(raw, dict):
+        rd.add(f"{path}: {raw!r} is not a map of names to strings")
+        return {}
+    env: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not isinstance(key, str) or not _ENV_KEY_RE.match(key):
+            rd.add(
+                f"{path}.{key}: not a valid variable name; use at least two letters, digits and _, "
+                "starting with a letter"
+            )
+        elif key in RESERVED_ENV_KEYS:
+            rd.add(f"{path}.{key}: reserved by AWS Lambda, which sets it itself; choose another name")
+        elif rd.unresolved(value):
+            env[key] = value
+        elif not isinstance(value, str):
+            rd.add(f'{path}.{key}: {value!r} is not a string; quote it in YAML, e.g. "{value}"')
+        else:
+            env[key] = value
+    known = {k: v for k, v in env.items() if isinstance(v, str)}
+    size = len(json.dumps(known, separators=(",", ":")).encode())
+    if size > MAX_ENV_BYTES:
+        rd.add(f"{path}: {size} bytes of variables; Lambda allows at most {MAX_ENV_BYTES} bytes in total")
+    return env
+
+
+def _parse_code(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> Any:
+    """A package given in code: only what the Pulumi side recognises as an archive (or an Output)."""
+    if raw is None or rd.unresolved(raw):
+        return raw
+    rd.add(f"{path}: {raw!r} is not a pulumi.Archive; give code_dir for a directory of code")
+    return None
+
+
+def _parse_version(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> str | None:
+    if raw is None:
+        return None
+    text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+    if not isinstance(text, str) or not _VERSION_RE.match(text):
+        rd.add(f"{path}: {raw!r} is not a published version; use its number, e.g. 7 (see the functionVersion output)")
+        return None
+    return text
+
+
+_VERSION_SCHEMA = {"type": ["integer", "string"], "pattern": _VERSION_RE.pattern, "minimum": 1}
+
+
+def _parse_lower(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> Any:
+    """A DNS name as AWS compares it: lower case, no trailing dot (checked by the block)."""
+    return raw.lower().rstrip(".") if isinstance(raw, str) else raw
+
+
+def _parse_action(raw: Mapping[str, Any], rd: Reader, path: str) -> r.Action:
     """``fixedResponse`` / ``redirect`` objects; the caller has checked there is at most one."""
-    if "fixedResponse" in raw:
-        apath = f"{path}.fixedResponse"
-        d = rd.obj(raw["fixedResponse"], apath, FIXED_RESPONSE_KEYS)
-        if "statusCode" not in d:
-            rd.add(f"{apath}.statusCode: missing; give an integer 2XX, 4XX or 5XX such as 403")
+    k = rd.key
+    fixed, status = k("fixed_response"), k("status_code")
+    if fixed in raw:
+        apath = f"{path}.{fixed}"
+        d = rd.obj(_raw(raw[fixed], rd), apath, keys(FixedResponseArgs, rd.style))
+        if status not in d:
+            rd.add(f"{apath}.{status}: missing; give an integer 2XX, 4XX or 5XX such as 403")
         return r.FixedResponse(
-            status_code=d.get("statusCode", 503),
-            content_type=d.get("contentType", "text/plain"),
+            status_code=d.get(status, 503),
+            content_type=d.get(k("content_type"), "text/plain"),
             body=d.get("body", ""),
         )
     if "redirect" in raw:
         apath = f"{path}.redirect"
-        d = rd.obj(raw["redirect"], apath, REDIRECT_KEYS)
-        if "statusCode" not in d:
-            rd.add(f"{apath}.statusCode: missing; use HTTP_301 or HTTP_302")
+        d = rd.obj(_raw(raw["redirect"], rd), apath, keys(RedirectArgs, rd.style))
+        if status not in d:
+            rd.add(f"{apath}.{status}: missing; use HTTP_301 or HTTP_302")
         texts = {}
         for key in ("protocol", "host", "port", "path", "query"):
             if key in d:
@@ -591,185 +278,158 @@ def _parse_action(raw: Any, rd: _Reader, path: str) -> r.Action:
                     rd.add(f"{apath}.{key}: {value!r} is not a string")
                     continue
                 texts[key] = value
-        return r.Redirect(status_code=d.get("statusCode", "HTTP_301"), **texts)
+        return r.Redirect(status_code=d.get(status, "HTTP_301"), **texts)
     return r.Forward()
 
 
-def _parse_default_action(raw: Any, rd: _Reader) -> r.Action:
-    path = "loadBalancer.defaultAction"
+def _raw(value: Any, rd: Reader) -> Any:
+    """A block given in code (a dataclass) as the reader's raw input; anything else unchanged."""
+    return as_raw(value, rd.style) if dataclasses.is_dataclass(value) and not isinstance(value, type) else value
+
+
+def _parse_default_action(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> r.Action:
     if raw is None or raw == "forward":
         return r.Forward()
-    if isinstance(raw, dict) and len(raw) == 1 and set(raw) <= {"fixedResponse", "redirect"}:
+    if isinstance(raw, FixedResponseArgs | RedirectArgs):
+        raw = {rd.key("fixed_response") if isinstance(raw, FixedResponseArgs) else "redirect": raw}
+    if isinstance(raw, r.Forward | r.FixedResponse | r.Redirect):
+        rd.problems.extend(raw.problems(path))
+        return raw
+    if isinstance(raw, dict) and set(raw) == {"forward"}:
+        target = raw["forward"]
+        if not isinstance(target, str) or not _FUNCTION_KEY_RE.match(target):
+            rd.add(f"{path}.forward: {target!r} is not a function's key; name one of the functions")
+            return r.Forward()
+        return r.Forward(function=target)
+    if isinstance(raw, dict) and len(raw) == 1 and set(raw) <= {rd.key("fixed_response"), "redirect"}:
         action = _parse_action(raw, rd, path)
         rd.problems.extend(action.problems(f"{path}.{next(iter(raw))}"))
         return action
-    rd.add(f"{path}: {raw!r} is not allowed; use forward, {{fixedResponse: {{...}}}} or {{redirect: {{...}}}}")
+    rd.add(
+        f"{path}: {raw!r} is not allowed; use forward, {{forward: <function>}}, {{fixedResponse: {{...}}}} "
+        "or {redirect: {...}}"
+    )
     return r.Forward()
 
 
-def _parse_load_balancer(raw: Any, rd: _Reader) -> LoadBalancerSettings:
-    path = "loadBalancer"
-    d = rd.obj(raw, path, LOAD_BALANCER_KEYS)
-    default = LoadBalancerSettings()
-    subnet_ids = rd.strings(d.get("subnetIds"), f"{path}.subnetIds", "subnet-0123456789abcdef0")
-    for i, subnet in enumerate(subnet_ids):
-        if not _SUBNET_RE.match(subnet):
-            rd.add(f"{path}.subnetIds[{i}]: {subnet!r} is not a subnet ID (subnet- and 8 or 17 hex digits)")
-    if "subnetIds" in d and len(set(subnet_ids)) < 2:
-        rd.add(
-            f"{path}.subnetIds: {len(set(subnet_ids))} distinct subnet(s); an Application Load Balancer "
-            "needs at least two, in different availability zones (or remove the key to use the default VPC's)"
-        )
-    if "vpcId" in d and "subnetIds" not in d:
-        rd.add(
-            f"{path}.subnetIds: required when {path}.vpcId is set; list at least two subnets of that VPC "
-            "in different availability zones (or remove vpcId to use the default VPC)"
-        )
-    cidrs = rd.strings(d.get("allowedCidrs", list(DEFAULT_ALLOWED_CIDRS)), f"{path}.allowedCidrs", "203.0.113.0/24")
-    if "allowedCidrs" in d and not cidrs:
-        rd.add(f"{path}.allowedCidrs: empty; nobody could reach the load balancer. Give at least one CIDR")
-    for i, cidr in enumerate(cidrs):
-        problem = r.cidr_problem(cidr)
-        if problem:
-            rd.add(f"{path}.allowedCidrs[{i}]: {problem}")
-    lb = LoadBalancerSettings(
-        internal=rd.boolean(d, "internal", path, default.internal),
-        vpc_id=rd.string(d, "vpcId", path, None, _check_pattern(_VPC_RE, "a VPC ID (vpc- and 8 or 17 hex digits)")),
-        subnet_ids=subnet_ids,
-        allowed_cidrs=cidrs,
-        certificate_arn=rd.string(
-            d,
-            "certificateArn",
-            path,
-            None,
-            _check_pattern(_CERT_ARN_RE, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"),
-        ),
-        ssl_policy=rd.choice(d, "sslPolicy", path, DEFAULT_SSL_POLICY, SSL_POLICIES),
-        http_redirect=rd.boolean(d, "httpRedirect", path, default.http_redirect),
-        deletion_protection=rd.boolean(d, "deletionProtection", path, default.deletion_protection),
-        idle_timeout=rd.integer(d, "idleTimeout", path, default.idle_timeout, *IDLE_TIMEOUT_RANGE_S, " seconds"),
-        desync_mitigation_mode=rd.choice(d, "desyncMitigationMode", path, DEFAULT_DESYNC_MODE, DESYNC_MODES),
-        multi_value_headers=rd.boolean(d, "multiValueHeaders", path, default.multi_value_headers),
-        health_check=_parse_health_check(d.get("healthCheck"), rd),
-        default_action=_parse_default_action(d.get("defaultAction"), rd),
-        domain_name=_lower_or_none(d.get("domainName")),
-        hosted_zone_name=_lower_or_none(d.get("hostedZoneName")),
+def _parse_conditions(d: Mapping[str, Any], rd: Reader, path: str) -> tuple[r.Condition, ...]:
+    conditions: list[r.Condition] = []
+    simple = (
+        (rd.key("path_patterns"), r.PathPattern, "/api/*"),
+        ("hosts", r.HostHeader, "api.example.com"),
+        ("methods", r.RequestMethod, "GET"),
+        (rd.key("source_ips"), r.SourceIp, "203.0.113.0/24"),
     )
-    _check_domain(d, rd, path)
-    if d.get("httpRedirect") is True and not lb.https and "certificateArn" not in d:
-        rd.add(f"{path}.httpRedirect: true needs {path}.certificateArn (there is no HTTPS listener to redirect to)")
-    if ("sslPolicy" in d) and not lb.https and "certificateArn" not in d:
-        rd.add(f"{path}.sslPolicy: set, but without {path}.certificateArn there is no HTTPS listener to use it")
-    rules_needed = len(cidrs) * len(lb.listener_ports())
-    if rules_needed > MAX_SG_RULES:
-        rd.add(
-            f"{path}.allowedCidrs: {len(cidrs)} CIDRs x {len(lb.listener_ports())} ports = {rules_needed} "
-            f"security-group rules; at most {MAX_SG_RULES} are allowed"
-        )
-    return lb
+    for key, cls, example in simple:
+        if key in d:
+            conditions.append(cls(values=rd.strings(d[key], f"{path}.{key}", example)))
+    if "headers" in d:
+        headers = d["headers"]
+        if not isinstance(headers, dict) or not headers:
+            rd.add(f"{path}.headers: {headers!r} is not a map of header names to value lists, e.g. {{x-env: [beta]}}")
+        else:
+            for name, values in headers.items():
+                conditions.append(
+                    r.HttpHeader(name=str(name), values=rd.strings(values, f"{path}.headers.{name}", "beta"))
+                )
+    query = rd.key("query_strings")
+    if query in d:
+        conditions.append(r.QueryString(pairs=_parse_query_pairs(d[query], rd, f"{path}.{query}")))
+    return tuple(conditions)
 
 
-def _lower_or_none(value: Any) -> Any:
-    return value.lower().rstrip(".") if isinstance(value, str) else value
+def _parse_query_pairs(raw: Any, rd: Reader, path: str) -> tuple[tuple[str | None, str], ...]:
+    if not isinstance(raw, list | tuple):
+        rd.add(f"{path}: {raw!r} is not a list of {{key?, value}} pairs")
+        return ()
+    pairs = []
+    for i, item in enumerate(raw):
+        if isinstance(item, tuple) and len(item) == 2:  # (key, value) as code writes it
+            item = {"key": item[0], "value": item[1]} if item[0] is not None else {"value": item[1]}
+        d = rd.obj(item, f"{path}[{i}]", ("key", "value"))
+        key, value = d.get("key"), d.get("value")
+        if key is not None and not isinstance(key, str):
+            rd.add(f"{path}[{i}].key: {key!r} is not a string")
+            key = None
+        if not isinstance(value, str):
+            rd.add(f"{path}[{i}].value: {value!r} is not a string; every pair needs a value")
+            value = "?"
+        pairs.append((key, value))
+    return tuple(pairs)
 
 
-def _check_domain(d: dict, rd: _Reader, path: str) -> None:
-    """domainName and hostedZoneName come together, name a public DNS name inside that zone, and
-    replace certificateArn (the certificate is then issued and validated by the stack)."""
-    domain, zone = _lower_or_none(d.get("domainName")), _lower_or_none(d.get("hostedZoneName"))
-    if domain is None and zone is None:
-        return
-    for key, value in (("domainName", domain), ("hostedZoneName", zone)):
-        if value is None:
-            other = "hostedZoneName" if key == "domainName" else "domainName"
-            rd.add(f"{path}.{key}: missing; {path}.{other} needs it (the certificate is validated in that zone)")
-        elif not isinstance(value, str) or not _DOMAIN_RE.match(value):
-            rd.add(f"{path}.{key}: {d.get(key)!r} is not a DNS name such as app.example.com")
-    both_valid = all(isinstance(v, str) and _DOMAIN_RE.match(v) for v in (domain, zone))
-    if both_valid and domain != zone and not domain.endswith("." + zone):
-        rd.add(f"{path}.domainName: {domain!r} is outside the zone {zone!r}; use a name that ends with .{zone}")
-    if "certificateArn" in d and domain is not None:
-        rd.add(f"{path}.certificateArn: set with {path}.domainName; give one (the domain gets its own certificate)")
+def _parse_routes(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> tuple[r.Rule, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list | tuple):
+        rd.add(f"{path}: {raw!r} is not a list of routes")
+        return ()
+    if len(raw) > MAX_ROUTES:
+        rd.add(f"{path}: {len(raw)} routes; a load balancer allows at most {MAX_ROUTES} rules (default quota)")
+    parsed = []
+    seen: dict[int, int] = {}
+    for i, item in enumerate(raw):
+        where = f"{path}[{i}]"
+        if isinstance(item, RouteArgs):
+            item = as_raw(item, rd.style)
+        if isinstance(item, r.Rule):
+            rule = item
+            rd.problems.extend(rule.problems(where))
+        elif not isinstance(item, dict):
+            rd.add(f"{where}: {item!r} is not an object with a priority and conditions")
+            continue
+        else:
+            route = rd.obj(item, where, keys(RouteArgs, rd.style))
+            if "priority" not in route:
+                rd.add(f"{where}.priority: missing; give a unique integer {r.PRIORITY_MIN}-{r.PRIORITY_MAX}")
+            fixed = rd.key("fixed_response")
+            actions = [k for k in (fixed, "redirect") if k in route]
+            if len(actions) > 1:
+                rd.add(f"{where}: has both {fixed} and redirect; give at most one (neither means forward)")
+            rule = r.Rule(
+                priority=route.get("priority", 0),
+                conditions=_parse_conditions(route, rd, where),
+                action=_parse_action({k: route[k] for k in actions[:1]}, rd, where),
+            )
+            if "function" in route:
+                target = route["function"]
+                if actions:
+                    rd.add(f"{where}.function: only a route that forwards names a function; remove it or {actions[0]}")
+                elif not isinstance(target, str) or not _FUNCTION_KEY_RE.match(target):
+                    rd.add(f"{where}.function: {target!r} is not a function's key")
+                else:
+                    rule = dataclasses.replace(rule, action=r.Forward(function=target))
+            found = rule.problems(where)
+            if "priority" not in route:
+                found = [p for p in found if not p.startswith(f"{where}.priority")]
+            rd.problems.extend(found)
+        prio = rule.priority
+        if isinstance(prio, int) and prio in seen:
+            rd.add(f"{where}.priority: {prio} is already used by {path}[{seen[prio]}]; priorities must be unique")
+        elif isinstance(prio, int):
+            seen[prio] = i
+        parsed.append(rule)
+    return tuple(parsed)
 
 
-def _parse_monitoring(raw: Any, rd: _Reader) -> MonitoringSettings:
-    path = "monitoring"
-    d = rd.obj(raw, path, MONITORING_KEYS)
-    default = MonitoringSettings()
-    email = rd.string(d, "alarmEmail", path, None, lambda v: None if _EMAIL_RE.match(v) else "is not an e-mail address")
-    latency = d.get("latencyP99Seconds", default.latency_p99_seconds)
-    if isinstance(latency, bool) or not isinstance(latency, (int, float)) or not 0 < latency <= 4000:
-        rd.add(f"{path}.latencyP99Seconds: {latency!r} is not a number of seconds in (0, 4000]")
-        latency = default.latency_p99_seconds
-    settings = MonitoringSettings(
-        alarms=rd.boolean(d, "alarms", path, default.alarms),
-        dashboard=rd.boolean(d, "dashboard", path, default.dashboard),
-        alarm_email=email,
-        elb_5xx_threshold=rd.integer(d, "elb5xxThreshold", path, default.elb_5xx_threshold, 1, None),
-        target_5xx_threshold=rd.integer(d, "target5xxThreshold", path, default.target_5xx_threshold, 1, None),
-        errors_threshold=rd.integer(d, "errorsThreshold", path, default.errors_threshold, 1, None),
-        latency_p99_seconds=float(latency),
-        duration_p99_percent=rd.integer(
-            d, "durationP99Percent", path, default.duration_p99_percent, 1, 100, " percent"
-        ),
-    )
-    if email is not None and not settings.alarms:
-        rd.add(f"{path}.alarmEmail: set while {path}.alarms is off; nothing would be sent (set alarms: true)")
-    return settings
-
-
-def _parse_waf(raw: Any, rd: _Reader) -> WafSettings:
-    path = "waf"
-    d = rd.obj(raw, path, WAF_KEYS)
-    default = WafSettings()
-    lo, hi = WAF_RATE_LIMIT_RANGE
-    waf = WafSettings(
-        enabled=rd.boolean(d, "enabled", path, default.enabled),
-        rate_limit=rd.integer(d, "rateLimit", path, default.rate_limit, lo, hi, " requests per 5 minutes per IP"),
-        web_acl_arn=rd.string(
-            d,
-            "webAclArn",
-            path,
-            None,
-            _check_pattern(
-                _WEB_ACL_ARN_RE,
-                "a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>)",
-            ),
-        ),  # fmt: skip
-        log_retention_days=_parse_retention(d, rd, path, default.log_retention_days, minimum=365),
-        rule_overrides=_parse_rule_overrides(d.get("ruleOverrides"), rd, f"{path}.ruleOverrides"),
-        block_hosting_providers=rd.boolean(d, "blockHostingProviders", path, default.block_hosting_providers),
-    )
-    own_acl_keys = [k for k in ("rateLimit", "logRetentionDays", "ruleOverrides", "blockHostingProviders") if k in d]
-    if waf.web_acl_arn and own_acl_keys:
-        rd.add(
-            f"{path}.webAclArn: an existing web ACL keeps its own rules and logging; remove {', '.join(own_acl_keys)}"
-        )
-    hosting = (HOSTING_PROVIDER_RULE[0], HOSTING_PROVIDER_RULE[1])
-    if "blockHostingProviders" in d and any((g, n) == hosting for g, n, _ in waf.rule_overrides):
-        rd.add(
-            f"{path}.blockHostingProviders: set together with {path}.ruleOverrides.{hosting[0]}.{hosting[1]}; "
-            "give one of them"
-        )
-    if waf.web_acl_arn and not waf.enabled:
-        rd.add(f"{path}.webAclArn: set while {path}.enabled is false; set enabled: true to associate it")
-    return waf
-
-
-def _parse_rule_overrides(raw: Any, rd: _Reader, path: str) -> tuple[tuple[str, str, str], ...]:
+def _parse_rule_overrides(
+    raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any
+) -> tuple[tuple[str, str, str], ...]:
     """``{<managed group>: {<rule>: <action>}}``, checked against the rules of the groups we use."""
     if raw is None:
         return ()
+    if isinstance(raw, tuple):  # built in code: ((group, rule, action), ...)
+        raw = _overrides_as_map(raw)
     groups = ", ".join(MANAGED_RULE_GROUPS)
     if not isinstance(raw, dict):
-        rd.add(f"{path}: {raw!r} is not a map of rule groups to {{rule: action}}, e.g. {{{MANAGED_RULE_GROUPS[0]}: "
-               "{SizeRestrictions_BODY: count}}")  # fmt: skip
+        example = f"{{{next(iter(MANAGED_RULE_GROUPS))}: {{SizeRestrictions_BODY: count}}}}"
+        rd.add(f"{path}: {raw!r} is not a map of rule groups to {{rule: action}}, e.g. {example}")
         return ()
     overrides = []
     for group, rules in raw.items():
         if group not in MANAGED_RULE_GROUPS:
-            rd.add(f"{path}.{group}: not a rule group of the web ACL{did_you_mean(str(group), MANAGED_RULE_GROUPS)}; "
-                   f"use one of {groups}")  # fmt: skip
+            hint = did_you_mean(str(group), MANAGED_RULE_GROUPS)
+            rd.add(f"{path}.{group}: not a rule group of the web ACL{hint}; use one of {groups}")
             continue
         known = MANAGED_RULE_GROUPS[group]
         if not isinstance(rules, dict) or not rules:
@@ -777,8 +437,8 @@ def _parse_rule_overrides(raw: Any, rd: _Reader, path: str) -> tuple[tuple[str, 
             continue
         for rule, action in rules.items():
             if rule not in known:
-                rd.add(f"{path}.{group}.{rule}: not a rule of {group}{did_you_mean(str(rule), known)}; "
-                       f"its rules are {', '.join(known)}")  # fmt: skip
+                hint = did_you_mean(str(rule), known)
+                rd.add(f"{path}.{group}.{rule}: not a rule of {group}{hint}; its rules are {', '.join(known)}")
             elif action not in WAF_RULE_ACTIONS:
                 rd.add(f"{path}.{group}.{rule}: {action!r} is not an action; use one of {', '.join(WAF_RULE_ACTIONS)}")
             else:
@@ -786,9 +446,65 @@ def _parse_rule_overrides(raw: Any, rd: _Reader, path: str) -> tuple[tuple[str, 
     return tuple(overrides)
 
 
-def _parse_tags(raw: Any, rd: _Reader) -> dict[str, str]:
+def _overrides_as_map(overrides: tuple[tuple[str, str, str], ...]) -> dict[str, dict[str, str]]:
+    grouped: dict[str, dict[str, str]] = {}
+    for group, rule, action in overrides:
+        grouped.setdefault(group, {})[rule] = action
+    return grouped
+
+
+_OVERRIDES_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        group: {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": {rule: {"enum": list(WAF_RULE_ACTIONS)} for rule in rules},
+        }
+        for group, rules in MANAGED_RULE_GROUPS.items()
+    },
+}
+
+
+def _parse_prefix(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: str) -> Any:
+    prefix = default if raw is None and "prefix" not in d else raw
+    if rd.unresolved(prefix):
+        return prefix
+    if not isinstance(prefix, str):
+        rd.add(f"{path}: {prefix!r} is not a string")
+    elif "AWSLogs" in prefix:
+        rd.add(f"{path}: {prefix!r} contains AWSLogs, which ALB refuses (it adds AWSLogs/ itself)")
+    elif prefix.startswith("/") or prefix.endswith("/") or "//" in prefix:
+        rd.add(f"{path}: {prefix!r} must not start or end with / (write e.g. alb or team/alb)")
+    elif not _PREFIX_RE.match(prefix) or len(prefix) > 200:
+        rd.add(f"{path}: {prefix!r} has characters unsafe in an S3 key; use letters, digits and ! _ . * ' ( ) / -")
+    return prefix
+
+
+_FUNCTION_KEY_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+def _parse_functions(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> dict[str, Any]:
+    """``functions``: each entry a whole function block, read and checked like ``function``."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        rd.add(f"{path}: {raw!r} is not a map of function keys to function blocks, e.g. {{api: {{memorySize: 512}}}}")
+        return {}
+    functions = {}
+    for key, block in raw.items():
+        where = f"{path}.{key}" if rd.style == CAMEL else f"{path}[{key!r}]"
+        if not isinstance(key, str) or not _FUNCTION_KEY_RE.match(key):
+            rd.add(f"{where}: not a function key; use lower-case letters, digits and -, starting with a letter")
+            continue
+        functions[key] = read_block(FunctionArgs, block, where, rd)
+    return functions
+
+
+def _parse_tags(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> dict[str, str]:
     """The team's own tags: AWS's limits, no ``aws:`` prefix, and our own keys stay ours."""
-    path = "tags"
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -818,145 +534,669 @@ def _parse_tags(raw: Any, rd: _Reader) -> dict[str, str]:
     return tags
 
 
-def _parse_routes(raw: Any, rd: _Reader) -> tuple[r.Rule, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        rd.add(f"routes: {raw!r} is not a list of routes")
-        return ()
-    if len(raw) > MAX_ROUTES:
-        rd.add(f"routes: {len(raw)} routes; a load balancer allows at most {MAX_ROUTES} rules (default quota)")
-    parsed = []
-    seen: dict[int, int] = {}
-    for i, item in enumerate(raw):
-        path = f"routes[{i}]"
-        if not isinstance(item, dict):
-            rd.add(f"{path}: {item!r} is not an object with a priority and conditions")
-            continue
-        d = rd.obj(item, path, ROUTE_KEYS)
-        if "priority" not in d:
-            rd.add(f"{path}.priority: missing; give a unique integer {r.PRIORITY_MIN}-{r.PRIORITY_MAX}")
-        actions = [k for k in ("fixedResponse", "redirect") if k in d]
-        if len(actions) > 1:
-            rd.add(f"{path}: has both fixedResponse and redirect; give at most one (neither means forward)")
-        rule = r.Rule(
-            priority=d.get("priority", 0),
-            conditions=_parse_conditions(d, rd, path),
-            action=_parse_action({k: d[k] for k in actions[:1]}, rd, path),
-        )
-        if "priority" in d:
-            rd.problems.extend(rule.problems(path))
-        else:
-            rd.problems.extend(p for p in rule.problems(path) if not p.startswith(f"{path}.priority"))
-        prio = rule.priority
-        if isinstance(prio, int) and prio in seen:
-            rd.add(f"{path}.priority: {prio} is already used by routes[{seen[prio]}]; priorities must be unique")
-        elif isinstance(prio, int):
-            seen[prio] = i
-        parsed.append(rule)
-    return tuple(parsed)
+_TAGS_SCHEMA = {
+    "type": "object",
+    "maxProperties": MAX_TAGS - len(OWN_TAG_KEYS),
+    "propertyNames": {"maxLength": MAX_TAG_KEY, "pattern": r"^(?![aA][wW][sS]:)[\w .:/=+\-@]+$",
+                      "not": {"enum": list(OWN_TAG_KEYS)}},
+    "additionalProperties": {"type": "string", "maxLength": MAX_TAG_VALUE, "pattern": _TAG_RE.pattern},
+}  # fmt: skip
+_SECURE = {"type": "object", "required": ["secure"], "properties": {"secure": {"type": "string"}}}
+_ENVIRONMENT_SCHEMA = {
+    "type": "object",
+    "propertyNames": {"pattern": _ENV_KEY_RE.pattern, "not": {"enum": sorted(RESERVED_ENV_KEYS)}},
+    "additionalProperties": {"oneOf": [{"type": "string"}, _SECURE]},
+}
+_DEFAULT_ACTION_SCHEMA = {
+    "oneOf": [
+        {"const": "forward"},
+        {"type": "object", "additionalProperties": False, "required": ["forward"],
+         "properties": {"forward": {"type": "string"}}},
+        {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+         "properties": {"fixedResponse": {"$ref": "#/$defs/fixedResponse"}, "redirect": {"$ref": "#/$defs/redirect"}}},
+    ]
+}  # fmt: skip
 
 
-def _parse_conditions(d: dict, rd: _Reader, path: str) -> tuple[r.Condition, ...]:
-    conditions: list[r.Condition] = []
-    simple = (
-        ("pathPatterns", r.PathPattern, "/api/*"),
-        ("hosts", r.HostHeader, "api.example.com"),
-        ("methods", r.RequestMethod, "GET"),
-        ("sourceIps", r.SourceIp, "203.0.113.0/24"),
+# --- the blocks -------------------------------------------------------------------------------
+
+
+@describe
+@dataclass(frozen=True)
+class FunctionArgs:
+    """The Lambda function: ``function`` in the stack configuration."""
+
+    runtime: str = setting(DEFAULT_RUNTIME, kind="choice", choices=SUPPORTED_RUNTIMES, doc="Lambda's Python runtime.")
+    architecture: str = setting(
+        DEFAULT_ARCHITECTURE, kind="choice", choices=ARCHITECTURES, doc="The processor the function runs on."
     )
-    for key, cls, example in simple:
-        if key in d:
-            conditions.append(cls(values=rd.strings(d[key], f"{path}.{key}", example)))
-    if "headers" in d:
-        headers = d["headers"]
-        if not isinstance(headers, dict) or not headers:
-            rd.add(f"{path}.headers: {headers!r} is not a map of header names to value lists, e.g. {{x-env: [beta]}}")
-        else:
-            for name, values in headers.items():
-                conditions.append(
-                    r.HttpHeader(name=str(name), values=rd.strings(values, f"{path}.headers.{name}", "beta"))
+    memory_size: int = setting(
+        DEFAULT_MEMORY_MB, kind="int", lo=MEMORY_RANGE_MB[0], hi=MEMORY_RANGE_MB[1], unit=" MB",
+        doc="Memory in MB; CPU is allotted in proportion.",
+    )  # fmt: skip
+    timeout: int = setting(
+        DEFAULT_TIMEOUT_S, kind="int", lo=TIMEOUT_RANGE_S[0], hi=TIMEOUT_RANGE_S[1], unit=" seconds",
+        doc="How long one invocation may run; the load balancer answers 502 after it.",
+    )  # fmt: skip
+    reserved_concurrency: int | None = setting(
+        None, kind="custom", parse=_parse_reserved, schema={"type": "integer", "minimum": 1},
+        allowed="1 or more; 0 is refused (it would throttle every request)",
+        doc="Concurrency reserved from the account's pool; requests above it get 502. Unset: unreserved.",
+    )  # fmt: skip
+    tracing: str = setting(
+        DEFAULT_TRACING, kind="choice", choices=TRACING_MODES, doc="X-Ray tracing; Active adds the X-Ray permissions."
+    )
+    log_retention_days: int = setting(
+        DEFAULT_LOG_RETENTION_DAYS, kind="custom", parse=_retention(1), schema=_retention_schema(1),
+        allowed="a retention CloudWatch Logs accepts: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+        doc="Days the function's log group keeps its logs.",
+    )  # fmt: skip
+    environment: Mapping[str, str] = setting(
+        kind="custom", factory=dict, parse=_parse_environment, schema=_ENVIRONMENT_SCHEMA, inputs=True,
+        allowed=f"names of two or more letters, digits and _ (not those Lambda reserves) to strings, "
+        f"{MAX_ENV_BYTES // 1024} KB in total",
+        doc="Environment variables of the function; a value may be a secret (docs/configuration.md#secrets).",
+    )  # fmt: skip
+    code_dir: str = setting(
+        DEFAULT_CODE_DIR,
+        kind="string",
+        doc="The function's code: a directory under the project root; a requirements.txt there is installed "
+        "for the function's platform (docs/dependencies.md).",
+    )
+    code: Any = setting(
+        None, kind="custom", code_only=True, parse=_parse_code, allowed="a `pulumi.Archive`",
+        doc="In code only: the function's package as a pulumi.Archive, used instead of code_dir.",
+    )  # fmt: skip
+    handler: str = setting(
+        DEFAULT_HANDLER, kind="string", pattern=_HANDLER_RE.pattern,
+        check=_pattern(_HANDLER_RE, "a handler; write module.function, e.g. app.handler"),
+        allowed="`module.function`; the module file must exist in `codeDir`",
+        doc="The function Lambda calls.",
+    )  # fmt: skip
+    live_version: str | None = setting(
+        None, kind="custom", parse=_parse_version, schema=_VERSION_SCHEMA, allowed="a published version number",
+        doc="Pins the live alias to this version (a rollback). Unset: the newest version.",
+    )  # fmt: skip
+    canary_weight: int = setting(
+        0, kind="int", lo=0, hi=100, unit=" percent",
+        doc="Percent of live's traffic routed to the newest version during a canary; needs stableVersion.",
+    )  # fmt: skip
+    stable_version: str | None = setting(
+        None, kind="custom", parse=_parse_version, schema=_VERSION_SCHEMA, allowed="a published version number",
+        doc="The version live keeps serving the rest of the traffic with during a canary.",
+    )  # fmt: skip
+    permissions_boundary: str | None = setting(
+        None, kind="string", pattern=_POLICY_ARN_RE.pattern, inputs=True,
+        check=_pattern(_POLICY_ARN_RE, "an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)"),
+        allowed="an IAM managed policy ARN",
+        doc="Permissions boundary of the execution role; required when the pipeline deploys.",
+    )  # fmt: skip
+
+    def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
+        """The code directory and handler module exist; a canary has its stable version and no pin."""
+        k = rd.key
+        project_dir = rd.context.get("project_dir")
+        bad = rd.bad_keys(path)
+        if project_dir is not None and self.code is None and k("code_dir") not in bad and k("handler") not in bad:
+            code_path = Path(project_dir) / self.code_dir
+            if not code_path.resolve().is_relative_to(Path(project_dir).resolve()):
+                rd.add(
+                    f"{path}.{k('code_dir')}: {self.code_dir!r} is outside the project; "
+                    f"use a directory under {project_dir}"
                 )
-    if "queryStrings" in d:
-        conditions.append(r.QueryString(pairs=_parse_query_pairs(d["queryStrings"], rd, f"{path}.queryStrings")))
-    return tuple(conditions)
+            elif not code_path.is_dir():
+                rd.add(f"{path}.{k('code_dir')}: {self.code_dir!r} is not a directory under {project_dir}")
+            else:
+                module = self.handler.rsplit(".", 1)[0]
+                if not (code_path / (module.replace(".", "/") + ".py")).is_file():
+                    rd.add(
+                        f"{path}.{k('handler')}: {self.handler!r} names module {module!r}, but {self.code_dir}/"
+                        f"{module.replace('.', '/')}.py does not exist"
+                    )
+        weight, stable = self.canary_weight, self.stable_version
+        if weight and stable is None and k("stable_version") not in bad:
+            rd.add(
+                f"{path}.{k('canary_weight')}: {weight} needs {path}.{k('stable_version')}, the version that serves "
+                f"the other {100 - weight} percent (the functionVersion output before this release)"
+            )
+        if stable is not None and not weight and k("canary_weight") not in given:
+            rd.add(
+                f"{path}.{k('stable_version')}: set without {path}.{k('canary_weight')}; "
+                "give the canary's percentage (1-100)"
+            )
+        if weight and self.live_version is not None:
+            rd.add(
+                f"{path}.{k('live_version')}: set during a canary, where live serves {path}.{k('stable_version')} "
+                f"and routes {weight} percent to the new version; remove {k('live_version')} (or the canary keys, "
+                "to roll back)"
+            )
 
 
-def _parse_query_pairs(raw: Any, rd: _Reader, path: str) -> tuple[tuple[str | None, str], ...]:
-    if not isinstance(raw, list):
-        rd.add(f"{path}: {raw!r} is not a list of {{key?, value}} pairs")
-        return ()
-    pairs = []
-    for i, item in enumerate(raw):
-        d = rd.obj(item, f"{path}[{i}]", ("key", "value"))
-        key, value = d.get("key"), d.get("value")
-        if key is not None and not isinstance(key, str):
-            rd.add(f"{path}[{i}].key: {key!r} is not a string")
-            key = None
-        if not isinstance(value, str):
-            rd.add(f"{path}[{i}].value: {value!r} is not a string; every pair needs a value")
-            value = "?"
-        pairs.append((key, value))
-    return tuple(pairs)
+@describe
+@dataclass(frozen=True)
+class HealthCheckArgs:
+    """Target-group health check; off by default (each check is a billed invocation)."""
+
+    enabled: bool = setting(False, kind="bool", doc="Each check is a billed invocation, hence off by default.")
+    path: str = setting(
+        "/", kind="string", pattern="^/", check=_health_path_problem, allowed="starts with `/`",
+        doc="The path the load balancer GETs.",
+    )  # fmt: skip
+    interval: int = setting(
+        35, kind="int", lo=HEALTH_INTERVAL_RANGE_S[0], hi=HEALTH_INTERVAL_RANGE_S[1], unit=" seconds",
+        doc="Seconds between checks; more than timeout.",
+    )  # fmt: skip
+    timeout: int = setting(
+        30, kind="int", lo=HEALTH_TIMEOUT_RANGE_S[0], hi=HEALTH_TIMEOUT_RANGE_S[1], unit=" seconds",
+        doc="Seconds a check may take.",
+    )  # fmt: skip
+    healthy_threshold: int = setting(
+        5, kind="int", lo=HEALTH_THRESHOLD_RANGE[0], hi=HEALTH_THRESHOLD_RANGE[1],
+        doc="Successes in a row that make the target healthy.",
+    )  # fmt: skip
+    unhealthy_threshold: int = setting(
+        2, kind="int", lo=HEALTH_THRESHOLD_RANGE[0], hi=HEALTH_THRESHOLD_RANGE[1],
+        doc="Failures in a row that make the target unhealthy.",
+    )  # fmt: skip
+    matcher: str = setting(
+        "200", kind="string", pattern=_MATCHER_RE.pattern, check=_matcher_problem,
+        allowed="codes or ranges within 200-499: `200`, `200,204`, `200-299`", doc="The answers that count as healthy.",
+    )  # fmt: skip
+
+    def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
+        """ALB refuses an interval that does not exceed the timeout."""
+        interval, timeout = rd.key("interval"), rd.key("timeout")
+        if (interval in given or timeout in given) and self.interval <= self.timeout:
+            rd.add(
+                f"{path}.{interval}: {self.interval} must be greater than {path}.{timeout} "
+                f"({self.timeout}); ALB refuses an interval that does not exceed the timeout"
+            )
 
 
-def _parse_access_logs(raw: Any, rd: _Reader) -> AccessLogSettings:
-    path = "accessLogs"
-    d = rd.obj(raw, path, ACCESS_LOG_KEYS)
-    default = AccessLogSettings()
-    logs = AccessLogSettings(
-        enabled=rd.boolean(d, "enabled", path, default.enabled),
-        prefix=d.get("prefix", default.prefix),
-        expiration_days=rd.integer(d, "expirationDays", path, default.expiration_days, 1, 3650, " days"),
-        force_destroy=rd.boolean(d, "forceDestroy", path, default.force_destroy),
-        protect=rd.boolean(d, "protect", path, default.protect),
+@describe
+@dataclass(frozen=True)
+class LoadBalancerArgs:
+    """The load balancer, its listeners and security group: ``loadBalancer``."""
+
+    internal: bool = setting(False, kind="bool", doc="True: reachable only inside the VPC.")
+    vpc_id: str | None = setting(
+        None, kind="string", pattern=_VPC_RE.pattern, inputs=True,
+        check=_pattern(_VPC_RE, "a VPC ID (vpc- and 8 or 17 hex digits)"), allowed="`vpc-...`; requires `subnetIds`",
+        doc="The VPC. Unset: the subnets' VPC, or the default VPC.",
+    )  # fmt: skip
+    subnet_ids: tuple[str, ...] = setting(
+        (), kind="strings", example="subnet-0123456789abcdef0", pattern=_SUBNET_RE.pattern, inputs=True,
+        check=_item(_SUBNET_RE, "a subnet ID (subnet- and 8 or 17 hex digits)"),
+        allowed="two or more `subnet-...` IDs of one VPC in different availability zones",
+        doc="The load balancer's subnets. Unset: the default VPC's default subnets.",
+    )  # fmt: skip
+    allowed_cidrs: tuple[str, ...] = setting(
+        DEFAULT_ALLOWED_CIDRS, kind="strings", example="203.0.113.0/24", check=_cidr_problem, inputs=True,
+        allowed="IPv4/IPv6 CIDR blocks (no host bits); at most 60 rules: CIDRs x ports",
+        doc="Who may connect: the security group opens the listener ports to these only.",
+    )  # fmt: skip
+    certificate_arn: str | None = setting(
+        None, kind="string", pattern=_CERT_ARN_RE.pattern, inputs=True,
+        check=_pattern(_CERT_ARN_RE, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"),
+        allowed="an ACM certificate ARN", doc="Serves HTTPS on 443 with this certificate. Unset: HTTP on 80 only.",
+    )  # fmt: skip
+    ssl_policy: str = setting(
+        DEFAULT_SSL_POLICY, kind="choice", choices=SSL_POLICIES,
+        doc="The HTTPS listener's TLS policy: TLS 1.3 policies that refuse TLS 1.0/1.1; needs certificateArn.",
+    )  # fmt: skip
+    http_redirect: bool = setting(
+        True, kind="bool", doc="With a certificate: port 80 redirects to 443 with 301; false opens no port 80."
     )
-    prefix = logs.prefix
-    if not isinstance(prefix, str):
-        rd.add(f"{path}.prefix: {prefix!r} is not a string")
-    elif "AWSLogs" in prefix:
-        rd.add(f"{path}.prefix: {prefix!r} contains AWSLogs, which ALB refuses (it adds AWSLogs/ itself)")
-    elif prefix.startswith("/") or prefix.endswith("/") or "//" in prefix:
-        rd.add(f"{path}.prefix: {prefix!r} must not start or end with / (write e.g. alb or team/alb)")
-    elif not _PREFIX_RE.match(prefix) or len(prefix) > 200:
-        rd.add(
-            f"{path}.prefix: {prefix!r} has characters unsafe in an S3 key; use letters, digits and ! _ . * ' ( ) / -"
-        )
-    if logs.force_destroy and logs.protect:
-        rd.add(
-            f"{path}.forceDestroy: true conflicts with {path}.protect: true; a protected bucket is kept "
-            "on destroy, so set protect: false to allow deleting it with its logs"
-        )
-    return logs
+    deletion_protection: bool = setting(True, kind="bool", doc="False lets `pulumi destroy` delete the load balancer.")
+    idle_timeout: int = setting(
+        DEFAULT_IDLE_TIMEOUT_S, kind="int", lo=IDLE_TIMEOUT_RANGE_S[0], hi=IDLE_TIMEOUT_RANGE_S[1], unit=" seconds",
+        doc="Seconds a connection may stay idle.",
+    )  # fmt: skip
+    desync_mitigation_mode: str = setting(
+        DEFAULT_DESYNC_MODE, kind="choice", choices=DESYNC_MODES,
+        doc="How ambiguous requests are treated (monitor is refused).",
+    )  # fmt: skip
+    multi_value_headers: bool = setting(
+        False, kind="bool", doc="The function gets and must answer multiValueHeaders (repeated headers, cookies)."
+    )
+    health_check: HealthCheckArgs = setting(
+        kind="block", block=HealthCheckArgs, factory=HealthCheckArgs, allowed="see `healthCheck.*`",
+        doc="The target group's health check.",
+    )  # fmt: skip
+    default_action: r.Action = setting(
+        kind="custom", factory=r.Forward, parse=_parse_default_action, schema=_DEFAULT_ACTION_SCHEMA,
+        allowed="`forward`, `{fixedResponse: {...}}` or `{redirect: {...}}` (shapes as in routes)",
+        doc="What requests no route matches get: forward to the function by default.",
+    )  # fmt: skip
+    domain_name: str | None = setting(
+        None, kind="custom", parse=_parse_lower, schema={"type": "string", "pattern": _DOMAIN_RE.pattern},
+        allowed="a DNS name inside `hostedZoneName`, e.g. `app.example.com`",
+        doc="The stack issues an ACM certificate for it, serves HTTPS with it and adds an alias record.",
+    )  # fmt: skip
+    hosted_zone_name: str | None = setting(
+        None, kind="custom", parse=_parse_lower, schema={"type": "string", "pattern": _DOMAIN_RE.pattern},
+        allowed="a public Route 53 zone, e.g. `example.com`", doc="The zone that holds domainName.",
+    )  # fmt: skip
+
+    @property
+    def https(self) -> bool:
+        """True when the serving listener is HTTPS (a certificate, or a domain to get one for)."""
+        return self.certificate_arn is not None or self.domain_name is not None
+
+    def listener_ports(self) -> tuple[int, ...]:
+        """The ports the load balancer listens on, hence the ports its security group opens."""
+        if not self.https:
+            return (80,)
+        return (80, 443) if self.http_redirect else (443,)
+
+    def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
+        """Subnets, VPC, CIDRs, certificate, TLS policy and domain agree with each other and with AWS."""
+        k = rd.key
+        subnets, cidrs = self.subnet_ids, self.allowed_cidrs
+        if k("subnet_ids") in given and not rd.unresolved(subnets) and len(set(subnets)) < 2:
+            rd.add(
+                f"{path}.{k('subnet_ids')}: {len(set(subnets))} distinct subnet(s); an Application Load Balancer "
+                "needs at least two, in different availability zones (or remove the key to use the default VPC's)"
+            )
+        if k("vpc_id") in given and self.vpc_id is not None and k("subnet_ids") not in given:
+            rd.add(
+                f"{path}.{k('subnet_ids')}: required when {path}.{k('vpc_id')} is set; list at least two subnets of "
+                "that VPC in different availability zones (or remove vpcId to use the default VPC)"
+            )
+        if k("allowed_cidrs") in given and not rd.unresolved(cidrs) and not cidrs:
+            rd.add(f"{path}.{k('allowed_cidrs')}: empty; nobody could reach the load balancer. Give at least one CIDR")
+        self._check_domain(rd, path, given)
+        certificate_given = k("certificate_arn") in given
+        if self.http_redirect is True and k("http_redirect") in given and not self.https and not certificate_given:
+            rd.add(
+                f"{path}.{k('http_redirect')}: true needs {path}.{k('certificate_arn')} "
+                "(there is no HTTPS listener to redirect to)"
+            )
+        if k("ssl_policy") in given and not self.https and not certificate_given:
+            rd.add(
+                f"{path}.{k('ssl_policy')}: set, but without {path}.{k('certificate_arn')} "
+                "there is no HTTPS listener to use it"
+            )
+        if not rd.unresolved(cidrs):
+            rules_needed = len(cidrs) * len(self.listener_ports())
+            if rules_needed > MAX_SG_RULES:
+                rd.add(
+                    f"{path}.{k('allowed_cidrs')}: {len(cidrs)} CIDRs x {len(self.listener_ports())} ports = "
+                    f"{rules_needed} security-group rules; at most {MAX_SG_RULES} are allowed"
+                )
+
+    def _check_domain(self, rd: Reader, path: str, given: frozenset[str]) -> None:
+        """domainName and hostedZoneName come together, name a public DNS name inside that zone, and
+        replace certificateArn (the certificate is then issued and validated by the stack)."""
+        k = rd.key
+        domain, zone = self.domain_name, self.hosted_zone_name
+        if domain is None and zone is None:
+            return
+        for name, value in (("domain_name", domain), ("hosted_zone_name", zone)):
+            if value is None:
+                other = "hosted_zone_name" if name == "domain_name" else "domain_name"
+                rd.add(
+                    f"{path}.{k(name)}: missing; {path}.{k(other)} needs it (the certificate is validated in that zone)"
+                )
+            elif not isinstance(value, str) or not _DOMAIN_RE.match(value):
+                rd.add(f"{path}.{k(name)}: {value!r} is not a DNS name such as app.example.com")
+        both_valid = all(isinstance(v, str) and _DOMAIN_RE.match(v) for v in (domain, zone))
+        if both_valid and domain != zone and not str(domain).endswith(f".{zone}"):
+            rd.add(
+                f"{path}.{k('domain_name')}: {domain!r} is outside the zone {zone!r}; use a name that ends with .{zone}"
+            )
+        if k("certificate_arn") in given and domain is not None:
+            rd.add(
+                f"{path}.{k('certificate_arn')}: set with {path}.{k('domain_name')}; give one "
+                "(the domain gets its own certificate)"
+            )
 
 
-def parse_settings(values: Mapping[str, Any], project_dir: Path | None = None) -> Settings:
+@dataclass(frozen=True)
+class FixedResponseArgs:
+    """A fixed response the load balancer answers itself: ``fixedResponse`` of a route."""
+
+    status_code: int = setting(kind="int", lo=200, hi=599, doc="An integer 2XX, 4XX or 5XX such as 403.")
+    content_type: str = setting(
+        "text/plain", kind="choice", choices=r.FIXED_RESPONSE_CONTENT_TYPES, doc="The response's content type."
+    )
+    body: str = setting("", kind="string", allowed=f"at most {r.MAX_FIXED_RESPONSE_BODY} characters", doc="The body.")
+
+
+@dataclass(frozen=True)
+class RedirectArgs:
+    """A redirect the load balancer answers itself: ``redirect`` of a route (each part defaults to the
+    request's own)."""
+
+    protocol: str = setting("#{protocol}", kind="choice", choices=r.REDIRECT_PROTOCOLS, doc="HTTP or HTTPS.")
+    host: str = setting("#{host}", kind="string", doc="The host; #{host} placeholders allowed.")
+    port: str = setting("#{port}", kind="string", doc="The port, 1-65535.")
+    path: str = setting("/#{path}", kind="string", pattern="^/", doc="Starts with /; #{path} placeholders allowed.")
+    query: str = setting("#{query}", kind="string", doc="The query string without ?.")
+    status_code: str = setting(kind="choice", choices=r.REDIRECT_STATUS_CODES, doc="HTTP_301 or HTTP_302.")
+
+
+_HEADERS_SCHEMA = {
+    "type": "object",
+    "minProperties": 1,
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+_QUERY_SCHEMA = {
+    "type": "array",
+    "items": {"type": "object", "additionalProperties": False, "required": ["value"],
+              "properties": {"key": {"type": "string"}, "value": {"type": "string"}}},
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RouteArgs:
+    """A listener rule: conditions ANDed (values inside one ORed), then forward, a fixed response or a
+    redirect."""
+
+    priority: int = setting(
+        kind="int", lo=r.PRIORITY_MIN, hi=r.PRIORITY_MAX, doc="Required, unique; lowest first.", allowed="1-50000"
+    )
+    path_patterns: tuple[str, ...] = setting(
+        (), kind="strings", doc="Case-sensitive; `*` (any characters, `/` included) and `?` (one character)."
+    )
+    hosts: tuple[str, ...] = setting((), kind="strings", doc="Host names; case-insensitive; wildcards.")
+    methods: tuple[str, ...] = setting((), kind="strings", doc="Method names, exact and case-sensitive (GET).")
+    headers: Mapping[str, tuple[str, ...]] = setting(
+        kind="custom", factory=dict, schema=_HEADERS_SCHEMA, parse=lambda *a: None, allowed="`{x-env: [beta]}`",
+        doc="Header names to lists of values; case-insensitive, wildcards; not Host (use hosts).",
+    )  # fmt: skip
+    query_strings: tuple[tuple[str | None, str], ...] = setting(
+        (), kind="custom", schema=_QUERY_SCHEMA, parse=lambda *a: None, allowed="a list of `{key?, value}`",
+        doc="Any pair matches; no key means any key; `\\*` and `\\?` are literal.",
+    )  # fmt: skip
+    source_ips: tuple[str, ...] = setting((), kind="strings", doc="CIDR blocks of the TCP peer (not X-Forwarded-For).")
+    function: str | None = setting(
+        None, kind="string", pattern=r"^[a-z][a-z0-9-]*$", allowed="a key of `functions`",
+        doc="With several functions: the one this route forwards to (not with fixedResponse or redirect).",
+    )  # fmt: skip
+    fixed_response: FixedResponseArgs | None = setting(
+        None, kind="block", block=FixedResponseArgs, doc="Answer with a fixed response.", allowed="see below"
+    )
+    redirect: RedirectArgs | None = setting(
+        None, kind="block", block=RedirectArgs, doc="Answer with a redirect.", allowed="see below"
+    )
+
+
+@describe
+@dataclass(frozen=True)
+class AccessLogsArgs:
+    """Access logging to a dedicated S3 bucket: ``accessLogs``."""
+
+    enabled: bool = setting(True, kind="bool", doc="False creates no bucket (and fails the ELB.5 control).")
+    prefix: str = setting(
+        DEFAULT_LOG_PREFIX, kind="custom", parse=_parse_prefix,
+        schema={"type": "string", "pattern": _PREFIX_RE.pattern},
+        allowed="S3-safe characters, no leading or trailing `/`, never containing `AWSLogs`",
+        doc="Where in the bucket the logs go.",
+    )  # fmt: skip
+    expiration_days: int = setting(
+        DEFAULT_LOG_EXPIRATION_DAYS, kind="int", lo=1, hi=3650, unit=" days",
+        doc="Logs are deleted after this many days; incomplete uploads after one.",
+    )  # fmt: skip
+    force_destroy: bool = setting(
+        False, kind="bool", doc="True: `pulumi destroy` empties and deletes the bucket (needs protect: false)."
+    )
+    protect: bool = setting(
+        True, kind="bool", doc="True: the bucket and its settings are kept when the stack is destroyed."
+    )
+
+    def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
+        """A protected bucket is kept on destroy: it cannot also be emptied and deleted."""
+        if self.force_destroy and self.protect:
+            rd.add(
+                f"{path}.{rd.key('force_destroy')}: true conflicts with {path}.{rd.key('protect')}: true; a protected "
+                "bucket is kept on destroy, so set protect: false to allow deleting it with its logs"
+            )
+
+
+@describe
+@dataclass(frozen=True)
+class MonitoringArgs:
+    """Alarms (to an encrypted SNS topic) and a dashboard: ``monitoring``. Off unless configured."""
+
+    alarms: bool = setting(
+        False, kind="bool", doc="Six alarms notify an SNS topic encrypted with a customer-managed key."
+    )
+    dashboard: bool = setting(False, kind="bool", doc="One CloudWatch dashboard; its URL is the dashboardUrl output.")
+    alarm_email: str | None = setting(
+        None, kind="string", pattern=_EMAIL_RE.pattern, allowed="an e-mail address; needs `alarms`",
+        check=lambda v: None if _EMAIL_RE.match(v) else "is not an e-mail address",
+        doc="Subscribed to the alarm topic (confirm the message AWS sends).",
+    )  # fmt: skip
+    elb_5xx_threshold: int = setting(
+        10, kind="int", lo=1, doc="Load-balancer 5xx per minute, in 3 of 5 minutes (HTTPCode_ELB_5XX_Count)."
+    )
+    target_5xx_threshold: int = setting(
+        10, kind="int", lo=1, doc="Function 5xx per minute, in 3 of 5 minutes (HTTPCode_Target_5XX_Count)."
+    )
+    errors_threshold: int = setting(5, kind="int", lo=1, doc="Lambda Errors per minute, in 3 of 5 minutes.")
+    latency_p99_seconds: float = setting(
+        2.0, kind="float", lo=0, hi=4000, unit=" seconds", allowed="a number of seconds in (0, 4000]",
+        doc="TargetResponseTime p99 over 5 minutes, 2 of 3 periods.",
+    )  # fmt: skip
+    duration_p99_percent: int = setting(
+        80, kind="int", lo=1, hi=100, unit=" percent",
+        doc="Lambda Duration p99 as a percentage of function.timeout, 2 of 3 five-minute periods.",
+    )  # fmt: skip
+
+    def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
+        """An e-mail address is only written to by alarms."""
+        if self.alarm_email is not None and not self.alarms:
+            rd.add(
+                f"{path}.{rd.key('alarm_email')}: set while {path}.alarms is off; nothing would be sent "
+                "(set alarms: true)"
+            )
+
+
+@describe
+@dataclass(frozen=True)
+class WafArgs:
+    """A WAFv2 web ACL in front of the load balancer: ``waf``. Off unless configured."""
+
+    enabled: bool = setting(
+        False, kind="bool",
+        doc="A regional WAFv2 web ACL on the load balancer: a per-IP rate limit, then four AWS managed rule "
+        "groups, logged with credentials redacted.",
+    )  # fmt: skip
+    rate_limit: int = setting(
+        DEFAULT_WAF_RATE_LIMIT, kind="int", lo=WAF_RATE_LIMIT_RANGE[0], hi=WAF_RATE_LIMIT_RANGE[1],
+        unit=" requests per 5 minutes per IP", allowed="10 (AWS's minimum) to 2,000,000,000",
+        doc="Requests per 5 minutes per client IP before the rate rule blocks.",
+    )  # fmt: skip
+    web_acl_arn: str | None = setting(
+        None, kind="string", pattern=_WEB_ACL_ARN_RE.pattern, inputs=True,
+        check=_pattern(
+            _WEB_ACL_ARN_RE,
+            "a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>)",
+        ),
+        allowed="a regional web ACL ARN; then none of the other keys but enabled",
+        doc="Associate this existing web ACL (of any name) instead of creating one.",
+    )  # fmt: skip
+    log_retention_days: int = setting(
+        365, kind="custom", parse=_retention(365), schema=_retention_schema(365),
+        allowed="a CloudWatch retention of at least 365 days",
+        doc="Days the aws-waf-logs-<name> log group keeps its logs.",
+    )  # fmt: skip
+    block_hosting_providers: bool = setting(
+        False, kind="bool",
+        doc="False: HostingProviderIPList only counts (it would block every caller on a cloud provider's "
+        "addresses, GitHub-hosted runners and the smoke check included).",
+    )  # fmt: skip
+    # Managed rules whose action is overridden: ((group, rule, action), ...).
+    rule_overrides: tuple[tuple[str, str, str], ...] = setting(
+        (), kind="custom", parse=_parse_rule_overrides, schema=_OVERRIDES_SCHEMA,
+        allowed="`{<group>: {<rule>: count|block|allow|challenge|captcha}}`, rule names checked",
+        doc="Override managed rules' actions, e.g. {AWSManagedRulesCommonRuleSet: {SizeRestrictions_BODY: count}}.",
+    )  # fmt: skip
+
+    def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
+        """An existing ACL keeps its own rules; hosting providers are set one way only."""
+        k = rd.key
+        own = [key for key in map(k, ("rate_limit", "log_retention_days", "rule_overrides", "block_hosting_providers"))
+               if key in given]  # fmt: skip
+        if self.web_acl_arn and own:
+            rd.add(
+                f"{path}.{k('web_acl_arn')}: an existing web ACL keeps its own rules and logging; "
+                f"remove {', '.join(own)}"
+            )
+        group, rule = HOSTING_PROVIDER_RULE
+        if k("block_hosting_providers") in given and any((g, n) == (group, rule) for g, n, _ in self.rule_overrides):
+            rd.add(
+                f"{path}.{k('block_hosting_providers')}: set together with "
+                f"{path}.{k('rule_overrides')}.{group}.{rule}; give one of them"
+            )
+        if self.web_acl_arn and not self.enabled:
+            rd.add(f"{path}.{k('web_acl_arn')}: set while {path}.enabled is false; set enabled: true to associate it")
+
+
+@describe
+@dataclass(frozen=True)
+class LambdaAlbServiceArgs:
+    """Everything the component needs: the stack configuration, block by block."""
+
+    function: FunctionArgs = setting(kind="block", block=FunctionArgs, factory=FunctionArgs, doc="The Lambda function.")
+    functions: Mapping[str, FunctionArgs] = setting(
+        kind="custom", factory=dict, parse=_parse_functions,
+        schema={"type": "object", "propertyNames": {"pattern": r"^[a-z][a-z0-9-]*$"},
+                "additionalProperties": {"$ref": "#/$defs/function"}},
+        allowed="a map of short keys (`api`, `web`: lower-case letters, digits, -) to `function` blocks",
+        doc="Several functions behind the one load balancer, instead of function; routes name theirs.",
+    )  # fmt: skip
+    load_balancer: LoadBalancerArgs = setting(
+        kind="block", block=LoadBalancerArgs, factory=LoadBalancerArgs,
+        doc="The load balancer, its listeners and security group.",
+    )  # fmt: skip
+    routes: tuple[r.Rule, ...] = setting(
+        (), kind="custom", parse=_parse_routes, allowed=f"at most {MAX_ROUTES} routes",
+        schema={"type": "array", "maxItems": MAX_ROUTES, "items": {"$ref": "#/$defs/route"}},
+        doc="Listener rules on the serving listener (HTTPS when there is a certificate, else HTTP).",
+    )  # fmt: skip
+    access_logs: AccessLogsArgs = setting(
+        kind="block", block=AccessLogsArgs, factory=AccessLogsArgs, doc="Access logging to a dedicated S3 bucket."
+    )
+    monitoring: MonitoringArgs = setting(
+        kind="block", block=MonitoringArgs, factory=MonitoringArgs, doc="Alarms and a dashboard."
+    )
+    waf: WafArgs = setting(kind="block", block=WafArgs, factory=WafArgs, doc="A WAFv2 web ACL.")
+    tags: Mapping[str, str] = setting(
+        kind="custom", factory=dict, parse=_parse_tags, schema=_TAGS_SCHEMA,
+        allowed=f"at most {MAX_TAGS - len(OWN_TAG_KEYS)}; keys up to {MAX_TAG_KEY} and values up to {MAX_TAG_VALUE} "
+        "characters; no `aws:` prefix; not project, stack or managed-by",
+        doc="The team's own tags (cost centre, owner...), on every taggable resource next to the component's.",
+    )  # fmt: skip
+
+    def targets(self) -> dict[str | None, FunctionArgs]:
+        """The functions behind the load balancer: ``{None: function}``, or ``functions`` by key."""
+        return dict(self.functions) if self.functions else {None: self.function}
+
+    def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
+        """Routes name functions that exist; every function is reached; HTTPS never redirects to HTTP."""
+        self._check_functions(rd, given)
+        self._check_redirects(rd)
+
+    def _check_functions(self, rd: Reader, given: frozenset[str]) -> None:
+        routes, lb, functions = rd.key("routes"), rd.key("load_balancer"), rd.key("functions")
+        default_where = f"{lb}.{rd.key('default_action')}"
+        forwards = [(f"{routes}[{i}].function", rule.action) for i, rule in enumerate(self.routes)]
+        forwards.append((f"{default_where}.forward", self.load_balancer.default_action))
+        forwards = [(where, action) for where, action in forwards if isinstance(action, r.Forward)]
+        if not self.functions:
+            if functions in given:
+                return  # an unreadable map is reported where it is read
+            for where, action in forwards:
+                if action.function is not None:
+                    rd.add(
+                        f"{where}: {action.function!r} names a function, but this service has one (the function "
+                        "block); remove it, or declare several under functions"
+                    )
+            return
+        if rd.key("function") in given:
+            rd.add(f"function: set together with {functions}; give one function block or a map of several")
+        known = sorted(self.functions)
+        reached = set()
+        for where, action in forwards:
+            if action.function is None:
+                example = "{forward: " + known[0] + "}" if where.startswith(default_where) else f"function: {known[0]}"
+                rd.add(f"{where}: forwards without naming a function; with several, name one ({example})")
+            elif action.function not in self.functions:
+                hint = did_you_mean(action.function, known)
+                rd.add(f"{where}: {action.function!r} is not one of the functions{hint}; known: {', '.join(known)}")
+            else:
+                reached.add(action.function)
+        for key in known:
+            if key not in reached:
+                rd.add(f"{functions}.{key}: no route or default action forwards to it; route to it or remove it")
+
+    def _check_redirects(self, rd: Reader) -> None:
+        """ALB does not redirect from its HTTPS listener to plain HTTP."""
+        if not self.load_balancer.https:
+            return
+        routes, lb = rd.key("routes"), rd.key("load_balancer")
+        actions = [(f"{routes}[{i}].redirect", rule.action) for i, rule in enumerate(self.routes)]
+        actions.append((f"{lb}.{rd.key('default_action')}.redirect", self.load_balancer.default_action))
+        for where, action in actions:
+            if isinstance(action, r.Redirect) and action.protocol == "HTTP":
+                rd.add(f"{where}.protocol: HTTP on the HTTPS listener; ALB does not allow redirects from HTTPS to HTTP")
+
+
+# The keys of each block, derived from the declarations (stack-file spelling).
+TOP_LEVEL_KEYS = keys(LambdaAlbServiceArgs)
+FUNCTION_KEYS = keys(FunctionArgs)
+LOAD_BALANCER_KEYS = keys(LoadBalancerArgs)
+HEALTH_CHECK_KEYS = keys(HealthCheckArgs)
+ROUTE_KEYS = keys(RouteArgs)
+FIXED_RESPONSE_KEYS = keys(FixedResponseArgs)
+REDIRECT_KEYS = keys(RedirectArgs)
+ACCESS_LOG_KEYS = keys(AccessLogsArgs)
+MONITORING_KEYS = keys(MonitoringArgs)
+WAF_KEYS = keys(WafArgs)
+
+
+def read_settings(values: Mapping[str, Any], rd: Reader, path: str = "") -> LambdaAlbServiceArgs:
+    """The whole configuration from its top-level values, problems collected in ``rd``."""
+    join = (lambda key: f"{path}.{key}") if path else (lambda key: key)
+    declared = {
+        rd.key(f): f
+        for f in ("function", "functions", "load_balancer", "routes", "access_logs", "monitoring", "waf", "tags")
+    }
+    for key in values:
+        if key not in declared:
+            rd.add(unknown_key_problem(key))
+    # The load balancer first: its problems come first, as they are the likeliest to block a deploy.
+    order = ["load_balancer", "function", "functions", "routes", "access_logs", "monitoring", "waf", "tags"]
+    parsed: dict[str, Any] = {}
+    for name in order:
+        key = rd.key(name)
+        f = next(f for f in LambdaAlbServiceArgs.__dataclass_fields__.values() if f.name == name)
+        spec = f.metadata["spec"]
+        raw = values.get(key)
+        if spec.kind == "block":
+            if raw is not None and not isinstance(raw, dict) and hasattr(raw, "__dataclass_fields__"):
+                raw = as_raw(raw, rd.style)
+            parsed[name] = read_block(spec.block, raw, join(key), rd)
+        else:
+            default = f.default_factory() if callable(f.default_factory) else f.default
+            parsed[name] = spec.parse(raw, values, rd, join(key), default)
+    settings = LambdaAlbServiceArgs(**parsed)
+    # Pulumi.yaml declares every key with an empty default: an empty value is not "given".
+    settings.cross_check(rd, path, frozenset(k for k, v in values.items() if v not in (None, {}, [], ())))
+    return settings
+
+
+def parse_settings(values: Mapping[str, Any], project_dir: Path | None = None) -> LambdaAlbServiceArgs:
     """Validate the project's configuration and return typed settings.
 
     ``values`` maps each key of the ``lambda-alb`` namespace (without the namespace) to its
     decoded value; absent keys take their defaults. ``project_dir`` is where ``codeDir`` is
     resolved (None skips the file-system checks). Raises ``SettingsError`` with every problem.
     """
-    rd = _Reader()
-    for key in values:
-        if key not in TOP_LEVEL_KEYS:
-            rd.add(unknown_key_problem(key))
-    lb = _parse_load_balancer(values.get("loadBalancer"), rd)
-    settings = Settings(
-        function=_parse_function(values.get("function"), rd, project_dir),
-        load_balancer=lb,
-        routes=_parse_routes(values.get("routes"), rd),
-        access_logs=_parse_access_logs(values.get("accessLogs"), rd),
-        monitoring=_parse_monitoring(values.get("monitoring"), rd),
-        waf=_parse_waf(values.get("waf"), rd),
-        tags=_parse_tags(values.get("tags"), rd),
-    )
-    if lb.https:
-        actions = [(f"routes[{i}].redirect", rule.action) for i, rule in enumerate(settings.routes)]
-        actions.append(("loadBalancer.defaultAction.redirect", lb.default_action))
-        for path, action in actions:
-            if isinstance(action, r.Redirect) and action.protocol == "HTTP":
-                rd.add(f"{path}.protocol: HTTP on the HTTPS listener; ALB does not allow redirects from HTTPS to HTTP")
+    rd = Reader(CAMEL, {"project_dir": project_dir})
+    settings = read_settings(values, rd)
     if rd.problems:
         raise SettingsError(rd.problems)
     return settings
@@ -973,3 +1213,7 @@ def unknown_key_problem(key: str) -> str:
     return (
         f"{NAMESPACE}:{key}: unknown key{did_you_mean(key, TOP_LEVEL_KEYS)}; known keys are {', '.join(TOP_LEVEL_KEYS)}"
     )
+
+
+# The name the local ALB and the Pulumi program's config reader know the whole model by.
+Settings = LambdaAlbServiceArgs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.settings import WafSettings
+from components.settings import WafArgs
 from components.waf_rules import HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
 
 REDACTED_HEADERS = ("authorization", "cookie")
@@ -23,7 +23,7 @@ def _rule_visibility(metric: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
     )
 
 
-def effective_overrides(waf: WafSettings) -> dict[str, dict[str, str]]:
+def effective_overrides(waf: WafArgs) -> dict[str, dict[str, str]]:
     """Per managed group, the rules whose action is overridden: the stack's ``ruleOverrides``, and
     ``HostingProviderIPList`` counted unless ``blockHostingProviders``."""
     overrides: dict[str, dict[str, str]] = {}
@@ -50,7 +50,7 @@ def _action_to_use(
     )
 
 
-def web_acl_rules(name: str, waf: WafSettings) -> list[aws.wafv2.WebAclRuleArgs]:
+def web_acl_rules(name: str, waf: WafArgs) -> list[aws.wafv2.WebAclRuleArgs]:
     """The rate limit first (cheapest to evaluate), then AWS's managed rule groups."""
     rate_limit = waf.rate_limit
     overrides = effective_overrides(waf)
@@ -95,7 +95,7 @@ def web_acl_rules(name: str, waf: WafSettings) -> list[aws.wafv2.WebAclRuleArgs]
 
 
 def create_waf(
-    name: str, waf: WafSettings, load_balancer: aws.lb.LoadBalancer, tags: dict[str, str], parent: pulumi.Resource
+    name: str, waf: WafArgs, load_balancer: aws.lb.LoadBalancer, tags: dict[str, str], parent: pulumi.Resource
 ) -> pulumi.Output[str]:
     """Associate a web ACL with the load balancer; returns the ACL's ARN."""
     opts = pulumi.ResourceOptions(parent=parent)

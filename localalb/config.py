@@ -138,5 +138,10 @@ def load_stack(project_dir: Path, stack: str, environ: Mapping[str, str] | None 
         raise LocalConfigError(
             f"{len(exc.problems)} problem(s) in the {NAMESPACE} configuration of stack '{stack}':\n{listing}"
         ) from None
+    if settings.functions:
+        raise LocalConfigError(
+            f"stack '{stack}' has several functions ({', '.join(settings.functions)}); the local ALB serves "
+            "one-function stacks (a function block) for now"
+        )
     region = str(values.get("aws:region") or DEFAULT_REGION)
     return LocalStack(project_dir, stack, settings, region, tuple(sources))

@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.dependencies import local_dependency_env
 from components.packaging import source_files
 from localalb.config import LocalStack
 from localalb.console import escape
@@ -195,6 +196,10 @@ class WorkerPool:
         env["LOCALALB_QUIET"] = "1" if self.quiet else "0"
         env["LOCALALB_SERVER_PID"] = str(os.getpid())
         env["AWS_LAMBDA_LOG_STREAM_NAME"] = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+        # requirements.txt, installed for this machine (cached by its hash, so rebuilt after it changes).
+        env.update(
+            await asyncio.to_thread(local_dependency_env, self.stack.code_dir, self.stack.project_dir / ".build")
+        )
         # The function's output comes back through a pipe the server reads, so a console nobody
         # drains can never block a handler in print().
         quiet = self.quiet

@@ -235,6 +235,10 @@ def main() -> None:
     started = time.perf_counter()
     _deadline(INIT_ALLOWANCE_S + DEADLINE_GRACE_S)
     try:
+        # The function's requirements.txt, built for this machine by the pool: importable, unlike site-packages.
+        if "LOCALALB_DEPENDENCIES_ERROR" in os.environ:
+            raise ImportError(os.environ["LOCALALB_DEPENDENCIES_ERROR"])
+        sys.path[1:1] = [os.environ["LOCALALB_DEPENDENCIES"]] if "LOCALALB_DEPENDENCIES" in os.environ else []
         module = importlib.import_module(module_name)
         if not hasattr(module, function_name):
             raise _HandlerNotFound(f"Handler '{function_name}' missing on module '{module_name}'")

@@ -5,7 +5,7 @@ import zipfile
 from io import BytesIO
 from pathlib import Path
 
-from components.packaging import build_package, write_package
+from components.packaging import add_entry, build_package, write_package
 
 FUNCTION_DIR = Path(__file__).resolve().parent.parent / "function"
 
@@ -64,3 +64,20 @@ def test_write_package_leaves_an_unchanged_file_alone(tmp_path):
 
 def test_real_package_is_small():
     assert build_package(FUNCTION_DIR).size < 16 * 1024
+
+
+def test_code_is_appended_to_a_dependencies_zip_whose_entries_are_kept_as_they_are(tmp_path):
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        add_entry(archive, "dep/__init__.py", b"VALUE = 1\n" * 100, level=6)
+    dependencies = buffer.getvalue()
+    package = build_package(FUNCTION_DIR, dependencies)
+    archive = zipfile.ZipFile(BytesIO(package.data))
+    assert archive.namelist() == ["dep/__init__.py", "app.py"]
+    assert archive.read("dep/__init__.py") == b"VALUE = 1\n" * 100
+    # Reused, not recompressed: the package starts with the dependency's local header (30 bytes and
+    # its name) and compressed data, byte for byte.
+    info = zipfile.ZipFile(BytesIO(dependencies)).infolist()[0]
+    entry_end = 30 + len(info.filename) + info.compress_size
+    assert package.data[:entry_end] == dependencies[:entry_end]
+    assert package.files == ("app.py",)

@@ -21,6 +21,7 @@ COMPONENT = "lambda-alb:components:LambdaAlbService"
 
 EXPORTS = {
     "url",
+    "functions",
     "albDnsName",
     "albArn",
     "listenerArns",

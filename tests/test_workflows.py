@@ -1,5 +1,7 @@
 """The GitHub workflows, checked offline: schema, zizmor, and the pipeline's promises."""
 
+import importlib.util
+import json
 import re
 import subprocess
 import sys
@@ -51,7 +53,9 @@ def test_permissions_are_empty_at_the_top_and_widened_per_job(path):
     for name, job in workflow["jobs"].items():
         permissions = job["permissions"]
         assert permissions.get("contents") == "read", name
-        assert set(permissions) <= {"contents", "id-token", "pull-requests"}, name
+        assert set(permissions) <= {"contents", "id-token", "pull-requests", "issues"}, name
+        # Writing issues is the drift report's job alone, and that job holds no AWS role.
+        assert ("issues" in permissions) == (path.name == "drift.yml" and name == "report"), name
         uses_aws = any("configure-aws-credentials" in step.get("uses", "") for step in job["steps"])
         assert (permissions.get("id-token") == "write") == uses_aws, name
 
@@ -85,3 +89,107 @@ def test_no_long_lived_aws_keys_anywhere():
     for path in WORKFLOWS:
         text = path.read_text()
         assert "AWS_ACCESS_KEY_ID" not in text and "aws-access-key-id" not in text
+
+
+def _pulumi_steps(workflow: str) -> list[tuple[str, dict, int, list[dict]]]:
+    return [
+        (name, step, i, job["steps"])
+        for name, job in load(workflow)["jobs"].items()
+        for i, step in enumerate(job["steps"])
+        if step.get("uses", "").startswith("pulumi/actions@") and "with" in step
+    ]
+
+
+@pytest.mark.parametrize("workflow", ["pull-request.yml", "deploy.yml"])
+def test_previews_and_deploys_run_the_policy_pack_with_its_dependencies_installed(workflow):
+    steps = _pulumi_steps(workflow)
+    assert len(steps) == (1 if workflow == "pull-request.yml" else 2)
+    for job, step, index, all_steps in steps:
+        assert step["with"]["policyPacks"] == "policy", job
+        assert "pip install --quiet -r policy/requirements.txt" in all_steps[index - 1]["run"], job
+    assert (ROOT / "policy" / "PulumiPolicy.yaml").is_file()
+
+
+def test_drift_runs_daily_and_on_demand_a_refresh_preview_per_stack_with_the_preview_role():
+    workflow = load("drift.yml")
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
+    assert triggers["schedule"][0]["cron"].endswith("* * *") and "workflow_dispatch" in triggers
+    detect = workflow["jobs"]["detect"]
+    assert detect["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    assert detect["permissions"] == {"contents": "read", "id-token": "write"}
+    aws = next(s for s in detect["steps"] if "configure-aws-credentials" in s.get("uses", ""))
+    assert aws["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+    preview = next(s for s in detect["steps"] if "pulumi preview" in s.get("run", ""))
+    assert "--refresh --expect-no-changes --diff" in preview["run"]
+    report = workflow["jobs"]["report"]
+    assert report["needs"] == "detect" and report["permissions"] == {"contents": "read", "issues": "write"}
+    assert not any("configure-aws-credentials" in s.get("uses", "") for s in report["steps"])
+
+
+def _drift():
+    spec = importlib.util.spec_from_file_location("drift", ROOT / ".github" / "scripts" / "drift.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_drift_tells_a_drifted_stack_from_a_clean_one_and_from_a_failed_preview():
+    drift = _drift()
+    assert drift.classify(0, "Resources:\n    12 unchanged") == "clean"
+    assert (
+        drift.classify(255, "  ~ 1 to update\nerror: no changes were expected but changes were proposed") == "drifted"
+    )
+    assert drift.classify(255, "no changes were expected for preview but changes were proposed") == "drifted"
+    assert drift.classify(255, "error: could not assume role") == "error"
+
+
+def test_drift_issue_body_keeps_the_diff_without_colours_and_within_githubs_limit():
+    drift = _drift()
+    diff = (
+        "\x1b[33m~ aws:lb/loadBalancer:LoadBalancer: (update)\x1b[0m\n  ~ idleTimeout: 60 => 120\n  password: [secret]"
+    )
+    body = drift.body("prod", diff, "https://github.com/o/r/actions/runs/1")
+    assert "~ aws:lb/loadBalancer:LoadBalancer: (update)\n  ~ idleTimeout: 60 => 120" in body
+    assert "\x1b" not in body and "[secret]" in body and "pulumi up -s prod" in body
+    assert len(drift.body("prod", "x" * 200_000, "u")) < 65_536
+    assert drift.title("prod") == "Drift detected in stack prod" != drift.title("dev")
+
+
+def test_drift_opens_updates_and_closes_one_issue_per_stack(tmp_path, monkeypatch):
+    drift = _drift()
+    calls: list[tuple[str, ...]] = []
+    open_issues = {"Drift detected in stack prod": 7}
+
+    def gh(*args: str) -> str:
+        calls.append(args)
+        if args[:2] == ("issue", "list"):
+            return json.dumps([{"number": n, "title": t} for t, n in open_issues.items()])
+        return ""
+
+    monkeypatch.setattr(drift, "_gh", gh)
+    for stack, status in (("dev", "drifted"), ("prod", "drifted")):
+        (tmp_path / f"{stack}.json").write_text(json.dumps({"stack": stack, "status": status, "output": "~ x"}))
+    drift.report(tmp_path, "run")
+    actions = [c[:2] + ((c[2],) if c[1] == "edit" else ()) for c in calls if c[1] != "list"]
+    assert actions == [("issue", "create"), ("issue", "edit", "7")]  # dev opened, prod's issue updated
+
+    calls.clear()
+    (tmp_path / "dev.json").unlink()
+    (tmp_path / "prod.json").write_text(json.dumps({"stack": "prod", "status": "clean", "output": ""}))
+    drift.report(tmp_path, "run")
+    assert [c[:3] for c in calls if c[1] != "list"] == [("issue", "close", "7")]
+
+    calls.clear()
+    (tmp_path / "prod.json").write_text(json.dumps({"stack": "prod", "status": "error", "output": "boom"}))
+    drift.report(tmp_path, "run")
+    assert [c for c in calls if c[1] != "list"] == []  # a failed preview touches no issue
+
+
+def test_pull_requests_price_base_and_head_of_both_stacks_side_by_side_in_one_comment():
+    cost = load("pull-request.yml")["jobs"]["cost"]
+    assert cost["needs"] == "test"
+    assert cost["permissions"] == {"contents": "read", "pull-requests": "write"}  # no AWS role: mocks only
+    run = "\n".join(step.get("run", "") for step in cost["steps"])
+    assert 'git worktree add --detach "$RUNNER_TEMP/base" "$BASE_SHA"' in run
+    assert "for stack in dev prod" in run and "-m costs compare" in run
+    assert run.count("<!-- lambda-alb-cost -->") == 2  # written into the comment, and how it is found again

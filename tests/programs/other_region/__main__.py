@@ -26,5 +26,5 @@ opts = (
     if PROVIDER_STYLE == "provider"
     else pulumi.ResourceOptions(providers={"aws": eu_west})
 )
-service = LambdaAlbService("svc-eu", settings, ROOT, opts=opts)
+service = LambdaAlbService("svc-eu", settings, opts, project_dir=ROOT)
 pulumi.export("dashboardUrl", service.dashboard_url)

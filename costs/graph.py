@@ -1,0 +1,268 @@
+"""Evaluate the real Pulumi program under Pulumi's mocks and record the resource graph.
+
+Follows Pulumi's documented unit-testing pattern (``pulumi.runtime.set_mocks``), with a monitor
+that also records what the mocks alone do not show: each resource's parent, its dependencies
+(``depends_on`` and data flow) and its ``retain_on_delete``/``protect`` options, plus the stack's
+exports. Each evaluation runs in a fresh ``contextvars.Context`` so stacks never leak into each
+other. The cost estimate (``python -m costs``) and the tests (tests/harness.py) share it: a stack's
+graph is known without an AWS account or the Pulumi CLI.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import set_root_resource
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from components.stackfiles import as_runtime_config, stack_config
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "111122223333"
+PROJECT = "lambda-alb"
+
+
+def _service(typ: str) -> str:
+    return typ.split(":")[1].split("/")[0]
+
+
+class AwsMocks(pulumi.runtime.Mocks):
+    """Answers resources and invokes the way the AWS provider does, with camelCase outputs."""
+
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        default_vpc: bool = True,
+        default_subnets: int = 3,
+        subnet_vpc: str = "vpc-0123456789abcdef0",
+        subnet_zones: str = "abcdef",
+        provider_regions: dict[str, str] | None = None,
+    ):
+        self.region = region
+        self.subnet_vpc = subnet_vpc
+        self.subnet_zones = subnet_zones
+        self.default_vpc = default_vpc
+        self.default_subnets = default_subnets
+        # Explicit providers by resource name, and their regions: what an invoke through one answers.
+        self.provider_regions = provider_regions or {}
+        self.invokes: list[str] = []
+        self.invoke_providers: list[tuple[str, str]] = []  # (token, provider reference)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        inputs = dict(args.inputs)
+        name, typ, region = args.name, args.typ, self.region
+        outputs = dict(inputs)
+        resource_id = f"{name}-id"
+        arn = f"arn:aws:{_service(typ)}:{region}:{ACCOUNT}:{name}"
+        if typ == "aws:lb/loadBalancer:LoadBalancer":
+            outputs["dnsName"] = f"{name}-1234567890.{region}.elb.amazonaws.com"
+            outputs["zoneId"] = "Z35SXDOTRQ7X7K"
+            arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/app/{name}/50dc6c495c0c9188"
+            outputs["arnSuffix"] = arn.split(":loadbalancer/")[1]
+        elif typ == "aws:lb/targetGroup:TargetGroup":
+            arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:targetgroup/{name}/73e2d6bc24d8a067"
+            outputs["arnSuffix"] = arn.split(":")[-1]
+        elif typ == "aws:lb/listener:Listener":
+            arn = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:listener/app/lb/50dc6c495c0c9188/{name}"
+        elif typ == "aws:lambda/function:Function":
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{inputs['name']}"
+            outputs["version"] = "7"  # what publish=True returns: the newest version's number
+        elif typ == "aws:lambda/alias:Alias":
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{inputs['functionName']}:{inputs['name']}"
+        elif typ == "aws:acm/certificate:Certificate":
+            arn = f"arn:aws:acm:{region}:{ACCOUNT}:certificate/{name}"
+            outputs["domainValidationOptions"] = [
+                {
+                    "domainName": inputs["domainName"],
+                    "resourceRecordName": f"_x1.{inputs['domainName']}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": "_x2.acm-validations.aws.",
+                }
+            ]
+        elif typ == "aws:acm/certificateValidation:CertificateValidation":
+            outputs["certificateArn"] = inputs["certificateArn"]
+        elif typ == "aws:route53/record:Record":
+            outputs["fqdn"] = inputs["name"].rstrip(".")
+        elif typ == "aws:cloudwatch/logGroup:LogGroup":
+            arn = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{inputs['name']}"
+        elif typ == "aws:s3/bucket:Bucket":
+            resource_id = f"{name}-0a1b2c3"
+            outputs["bucket"] = resource_id
+            arn = f"arn:aws:s3:::{resource_id}"
+        elif typ == "aws:iam/role:Role":
+            arn = f"arn:aws:iam::{ACCOUNT}:role/{inputs.get('name', name)}"
+        elif typ == "aws:iam/policy:Policy":
+            arn = f"arn:aws:iam::{ACCOUNT}:policy/{inputs.get('name', name)}"
+        elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+        outputs.setdefault("arn", arn)
+        outputs.setdefault("name", name)
+        return resource_id, outputs
+
+    def _region_of(self, provider: str) -> str:
+        """The region of the provider an invoke went to (``urn::id``; the default one's is ours)."""
+        for name, region in self.provider_regions.items():
+            if provider.split("::")[-2:-1] == [name]:
+                return region
+        return self.region
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        token = args.token
+        self.invokes.append(token)
+        self.invoke_providers.append((token, args.provider or ""))
+        if token == "aws:index/getRegion:getRegion":
+            region = self._region_of(args.provider or "")
+            return {"region": region, "name": region, "id": region}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDA", "id": ACCOUNT}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if token == "aws:ec2/getVpcs:getVpcs":
+            assert args.args["filters"] == [{"name": "is-default", "values": ["true"]}]
+            return {"ids": ["vpc-0a1b2c3d4e5f60718"] if self.default_vpc else [], "id": self.region}
+        if token == "aws:ec2/getSubnets:getSubnets":
+            assert {"name": "default-for-az", "values": ["true"]} in args.args["filters"]
+            ids = [f"subnet-0a1b2c3d4e5f6071{i}" for i in range(self.default_subnets)]
+            return {"ids": ids, "id": self.region}
+        if token == "aws:route53/getZone:getZone":
+            return {"name": args.args["name"], "zoneId": "Z0123456789ABCDEFGHIJ", "id": "Z0123456789ABCDEFGHIJ"}
+        if token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
+            return {
+                "arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com",
+                "url": args.args["url"],
+            }
+        if token == "aws:ec2/getSubnet:getSubnet":
+            subnet_id = args.args["id"]
+            zone = self.subnet_zones[int(subnet_id[-1], 16) % len(self.subnet_zones)]
+            return {"id": subnet_id, "vpcId": self.subnet_vpc, "availabilityZone": f"{self.region}{zone}"}
+        raise NotImplementedError(f"unmocked invoke {token}")
+
+
+@dataclass
+class Registration:
+    """One resource registration as the engine would receive it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    dependencies: list[str]
+    retain_on_delete: bool
+    protect: bool
+    custom: bool
+    inputs: dict = field(default_factory=dict)
+
+
+class RecordingMonitor(MockMonitor):
+    """A mock monitor that keeps every registration and the stack's outputs."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self.stack_outputs: dict[str, Any] = {}
+
+    def program_resources(self) -> list[Registration]:
+        """Everything the program registered besides the root Stack (components included)."""
+        return [r for r in self.registrations if r.type != "pulumi:pulumi:Stack"]
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        self.registrations.append(
+            Registration(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                dependencies=list(request.dependencies),
+                retain_on_delete=request.retainOnDelete,
+                protect=request.protect,
+                custom=request.custom,
+                inputs=rpc.deserialize_properties(request.object) if request.custom else {},
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        if "::pulumi:pulumi:Stack::" in request.urn:
+            self.stack_outputs = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+@dataclass
+class Graph:
+    """The recorded program: registrations, exports and the invokes it made."""
+
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+    invokes: list[str]
+
+    def of_type(self, typ: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == typ]
+
+    def one(self, typ: str) -> Registration:
+        found = self.of_type(typ)
+        assert len(found) == 1, f"expected one {typ}, found {[r.name for r in found]}"
+        return found[0]
+
+    def named(self, name: str) -> Registration:
+        return next(r for r in self.registrations if r.name == name)
+
+    def depends_on(self, dependent: Registration, dependency: Registration) -> bool:
+        return dependency.urn in dependent.dependencies
+
+
+def load_stack(stack: str, project_dir: Path = ROOT) -> dict[str, Any]:
+    """The real ``Pulumi.<stack>.yaml`` merged over ``Pulumi.yaml``'s defaults."""
+    return stack_config(project_dir, stack)
+
+
+def with_(stack: str, **sections: Any) -> dict[str, Any]:
+    """``stack``'s real configuration with some of its ``lambda-alb`` objects changed field by field."""
+    config = load_stack(stack)
+    for key, changes in sections.items():
+        current = config.get(f"{PROJECT}:{key}") or {}
+        config[f"{PROJECT}:{key}"] = {**current, **changes} if isinstance(changes, dict) else changes
+    return config
+
+
+def evaluate(
+    config: dict[str, Any],
+    stack: str = "dev",
+    mocks: AwsMocks | None = None,
+    monitor: RecordingMonitor | None = None,
+    preview: bool = False,
+    program_dir: Path = ROOT,
+    project: str = PROJECT,
+    secret_keys: list[str] | None = None,
+) -> Graph:
+    """Run ``__main__.py`` under mocks with ``config`` (full keys, decoded values).
+
+    Pass your own ``monitor`` to inspect what was registered when the program fails, and
+    ``secret_keys`` for the keys the CLI would mark secret (``pulumi config set --secret``).
+    """
+    mocks = mocks or AwsMocks(region=str(config.get("aws:region", "us-east-1")))
+    monitor = monitor or RecordingMonitor(mocks)
+
+    def program():
+        pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+        pulumi.runtime.set_all_config(as_runtime_config(config), secret_keys or [])
+        set_root_resource(None)  # set_mocks made a root Stack; run_in_stack makes the program's own
+        # As the Python language host runs a program: inside a Stack whose exports are registered last.
+        _sync_await(run_in_stack(lambda: runpy.run_path(str(program_dir / "__main__.py"), run_name="__main__")))
+
+    # The language host runs a program from its own folder, so its local modules import.
+    sys.path.insert(0, str(program_dir))
+    try:
+        contextvars.Context().run(program)
+    finally:
+        sys.path.remove(str(program_dir))
+    return Graph(monitor.registrations, monitor.stack_outputs, mocks.invokes)

@@ -1,0 +1,89 @@
+"""The component as a user's own program sees it: typed args, validation, Outputs, children."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+
+import components
+from components import FunctionArgs, LambdaAlbServiceArgs, LoadBalancerArgs
+from components.service import validate_args
+from tests.harness import ROOT, AwsMocks, RecordingMonitor, evaluate
+
+COMPONENT_PROGRAM = ROOT / "tests" / "programs" / "component"
+EXAMPLE = ROOT / "examples" / "python"
+
+
+def run_case(case: str, monitor: RecordingMonitor | None = None):
+    return evaluate({"test:case": case}, "dev", monitor=monitor, program_dir=COMPONENT_PROGRAM)
+
+
+def test_the_public_api_imports_from_the_package_root():
+    for name in ("LambdaAlbService", "LambdaAlbServiceArgs", "FunctionArgs", "LoadBalancerArgs", "RouteArgs",
+                 "AccessLogsArgs", "MonitoringArgs", "WafArgs"):  # fmt: skip
+        assert getattr(components, name).__doc__, name
+
+
+def test_every_args_field_is_documented_with_its_default_and_allowed_values():
+    doc = FunctionArgs.__doc__
+    assert "``memory_size`` (`256`; 128-10240 (MB)):" in doc
+    assert "``code`` (unset; a `pulumi.Archive`):" in doc
+    assert "``allowed_cidrs`` (`[0.0.0.0/0]`;" in LoadBalancerArgs.__doc__
+
+
+def test_bad_args_in_code_are_one_run_error_naming_each_argument_and_nothing_is_registered():
+    monitor = RecordingMonitor(AwsMocks())
+    with pytest.raises(pulumi.RunError) as info:
+        run_case("bad_values_everywhere", monitor)
+    message = str(info.value)
+    for expected in (
+        "name: 'a-name-that-is-far-too-long-for-aws' names the function",
+        "function.memory_size: 100000 is outside 128-10240 MB",
+        "function.runtime: 'python2.7' is not allowed",
+        "function.environment.AWS_REGION: reserved by AWS Lambda",
+        "load_balancer.allowed_cidrs[0]: '10.0.0.1/8' has host bits set; did you mean '10.0.0.0/8'?",
+        "load_balancer.idle_timeout: 0 is outside 1-4000 seconds",
+        "routes[0].priority: 0 is outside 1-50000",
+        "routes[1]: no condition; give at least one of",
+    ):
+        assert expected in message, message
+    assert monitor.program_resources() == []
+
+
+def test_validation_in_code_and_in_yaml_say_the_same_with_the_callers_spelling():
+    _, problems = validate_args("svc", LambdaAlbServiceArgs(function=FunctionArgs(timeout=901)), ROOT)
+    assert problems == ["function.timeout: 901 is outside 1-900 seconds"]
+
+
+def test_values_that_are_outputs_pass_through_and_keep_their_secrecy():
+    graph = run_case("outputs_are_not_judged")
+    https = [r for r in graph.of_type("aws:lb/listener:Listener") if r.inputs["port"] == 443]
+    assert https and https[0].inputs["certificateArn"].endswith("certificate/from-elsewhere")
+    assert rpc.is_rpc_secret(graph.one("aws:lambda/function:Function").inputs["environment"])
+    ingress = graph.one("aws:ec2/securityGroup:SecurityGroup").inputs["ingress"]
+    assert {rule["fromPort"] for rule in ingress} == {80, 443}
+    assert all(rule["cidrBlocks"] == ["10.0.0.0/8"] for rule in ingress)
+
+
+def test_code_may_be_an_archive_and_children_are_reachable():
+    graph = run_case("code_as_an_archive")
+    assert graph.outputs["children"] == ["Function", "LoadBalancer", "TargetGroup"]
+    function = graph.one("aws:lambda/function:Function").inputs
+    assert "sourceCodeHash" not in function
+
+
+def test_the_python_example_builds_a_network_and_two_services_passing_outputs():
+    mocks = AwsMocks()
+    graph = evaluate({"aws:region": "us-east-1"}, "example", mocks, program_dir=EXAMPLE, project="lambda-alb-example")
+    subnets = {r.name: r for r in graph.of_type("aws:ec2/subnet:Subnet")}
+    balancers = {r.name: r.inputs for r in graph.of_type("aws:lb/loadBalancer:LoadBalancer")}
+    assert set(balancers) == {"example-api-lb", "example-web-lb"}
+    for inputs in balancers.values():
+        assert sorted(inputs["subnets"]) == sorted(f"{name}-id" for name in subnets)
+    groups = graph.of_type("aws:ec2/securityGroup:SecurityGroup")
+    assert {g.inputs["vpcId"] for g in groups} == {"net-id"}
+    functions = {r.name: r.inputs for r in graph.of_type("aws:lambda/function:Function")}
+    assert functions["example-web-fn"]["environment"]["variables"]["API_URL"] == graph.outputs["apiUrl"]
+    # Nothing was looked up: the network came from the program itself.
+    assert not [t for t in mocks.invokes if t.startswith("aws:ec2/")]

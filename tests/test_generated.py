@@ -1,0 +1,93 @@
+"""What is generated from the settings declarations stays fresh, and the schema agrees with the reader."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from components import generate
+from components.declare import CAMEL, key_of, specs
+from components.settings import NAMESPACE, LambdaAlbServiceArgs, SettingsError, parse_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT / generate.SCHEMA_PATH
+STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml")) + sorted((ROOT / "tests" / "localalb_project").glob("Pulumi.*.yaml"))
+
+
+def test_every_generated_file_is_up_to_date():
+    stale = generate.stale(ROOT)
+    assert stale == [], f"{', '.join(stale)} differ from the declarations: run python3 dev.py generate"
+
+
+def test_every_stack_file_points_editors_at_the_schema():
+    for stack_file in sorted(ROOT.glob("Pulumi.*.yaml")):
+        assert stack_file.read_text().splitlines()[0] == generate.SCHEMA_COMMENT, stack_file.name
+
+
+def check_jsonschema(*files: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "check_jsonschema", "--schemafile", str(SCHEMA), *map(str, files)]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def test_every_stack_file_validates_against_the_schema():
+    result = check_jsonschema(*STACK_FILES)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_misspelled_key_and_a_bad_value_are_schema_errors(tmp_path):
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text(
+        "config:\n  aws:region: us-east-1\n  lambda-alb:function:\n    memroySize: 512\n    runtime: python3.9\n"
+        "  lambda-alb:loadBalancer:\n    idleTimeout: 0\n  lambda-alb:routez: []\n"
+    )
+    result = check_jsonschema(bad)
+    assert result.returncode == 1
+    assert "'memroySize' was unexpected" in result.stdout
+    assert "'python3.9' is not one of" in result.stdout
+    assert "0 is less than the minimum of 1" in result.stdout
+    assert "lambda-alb:routez" in result.stdout
+
+
+def bad_values(spec) -> list:
+    """Values the declaration refuses, derived from its kind and range."""
+    if spec.kind == "int":
+        out = [spec.lo - 1, "7"]
+        return out + ([spec.hi + 1] if spec.hi is not None else [])
+    if spec.kind == "choice":
+        return ["not-a-choice"]
+    if spec.kind == "bool":
+        return ["yes"]
+    if spec.kind == "strings":
+        return ["not-a-list"]
+    return []
+
+
+def declared_leaves():
+    for top, top_spec in specs(LambdaAlbServiceArgs):
+        if top_spec.block is None:
+            continue
+        for f, spec in specs(top_spec.block):
+            yield key_of(top, CAMEL), key_of(f, CAMEL), f, spec
+
+
+@pytest.mark.parametrize(("block", "key", "field", "spec"), list(declared_leaves()), ids=lambda v: str(v)[:30])
+def test_the_schema_and_the_reader_refuse_the_same_bad_values(block, key, field, spec):
+    schema = yaml.safe_load(SCHEMA.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    for bad in bad_values(spec):
+        document = {"config": {f"{NAMESPACE}:{block}": {key: bad}}}
+        assert list(validator.iter_errors(document)), f"the schema accepts {block}.{key}: {bad!r}"
+        with pytest.raises(SettingsError) as info:
+            parse_settings({block: {key: bad}})
+        assert any(p.startswith(f"{block}.{key}") for p in info.value.problems), info.value.problems
+    default = field.default if field.default is not dataclasses.MISSING else None
+    if default is not None and not dataclasses.is_dataclass(default) and spec.kind != "custom":
+        value = list(default) if isinstance(default, tuple) else default
+        errors = list(validator.iter_errors({"config": {f"{NAMESPACE}:{block}": {key: value}}}))
+        assert not errors, f"the schema refuses the default of {block}.{key}: {errors[0].message}"
