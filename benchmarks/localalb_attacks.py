@@ -203,7 +203,8 @@ def function_cases(root: Path, project: Path) -> None:
     print(f"{'json.dump of ~750 KB to stdout (console on)':55} {seconds:7.2f} s, status {status}", flush=True)
     seconds, status = timed(lambda: get(server.port, "/orphan-exit", timeout=40))
     print(
-        f"{'crash leaving a child holding the socket':55} {seconds:7.2f} s to the answer, status {status}", flush=True
+        f"{'crash leaving a child holding the socket':55} {seconds * 1000:7.0f} ms to the answer, status {status}",
+        flush=True,
     )
     server.stop()
 

@@ -222,8 +222,8 @@ class LocalAlbApp:
             + 12
             + sum(len(k) + len(v) + 4 for k, v in request.headers)
             + 2,
+            protocol=request.protocol,
         )
-        record.protocol = request.protocol
         if request.protocol == "https" and connection is not None:
             tls = connection.transport.get_extra_info("ssl_object")
             if tls is not None:
