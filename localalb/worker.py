@@ -34,7 +34,7 @@ READY, INIT_ERROR, RESULT, ERROR = range(4)
 INIT_ALLOWANCE_S = 10.0
 # The worker's own deadline past the function's timeout: the server normally stops it first; this
 # stops it when the server is gone (killed with SIGKILL, say) and cannot.
-DEADLINE_GRACE_S = 2.0
+DEADLINE_GRACE_S = 1.0
 MAX_LINE_CHARS = 16 * 1024  # output without a newline is passed on in pieces of this size
 PR_SET_PDEATHSIG = 1
 
