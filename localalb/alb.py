@@ -12,6 +12,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from components import rules as r
 
@@ -75,9 +76,9 @@ def new_trace_id(now: float | None = None) -> str:
     return f"Root=1-{seconds:08x}-{os.urandom(12).hex()}"
 
 
-def health_check_event(path: str, multi_value: bool, target_group_arn: str) -> dict:
+def health_check_event(path: str, multi_value: bool, target_group_arn: str) -> dict[str, Any]:
     """A target-group health check as the function receives it (docs/alb-behaviour.md, section 1)."""
-    event: dict = {
+    event: dict[str, Any] = {
         "requestContext": {"elb": {"targetGroupArn": target_group_arn}},
         "httpMethod": "GET",
         "path": path,
@@ -147,17 +148,17 @@ def _query_pairs(raw_query: bytes) -> list[tuple[str, str]]:
     return pairs
 
 
-def build_event(request: HttpRequest, multi_value: bool, target_group_arn: str, trace_id: str) -> dict:
+def build_event(request: HttpRequest, multi_value: bool, target_group_arn: str, trace_id: str) -> dict[str, Any]:
     """The event the function receives (docs/alb-behaviour.md, section 1), in exactly one header mode."""
     headers: list[tuple[str, str]] = []
     forwarded_for: list[str] = []
-    for name, value in request.headers:
-        key = _text(name, "a header name")
+    for raw_name, raw_value in request.headers:
+        key = _text(raw_name, "a header name")
         if key in ("x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id"):
             if key == "x-forwarded-for":
-                forwarded_for.append(_text(value, "X-Forwarded-For"))  # every one the client sent
+                forwarded_for.append(_text(raw_value, "X-Forwarded-For"))  # every one the client sent
             continue
-        headers.append((key, _text(value, f"header {key}")))
+        headers.append((key, _text(raw_value, f"header {key}")))
     client_chain = ", ".join([*forwarded_for, request.client_ip])
     headers += [
         ("x-amzn-trace-id", trace_id),
@@ -166,18 +167,18 @@ def build_event(request: HttpRequest, multi_value: bool, target_group_arn: str, 
         ("x-forwarded-proto", request.protocol),
     ]
     query = _query_pairs(request.raw_query)
-    event: dict = {
+    event: dict[str, Any] = {
         "requestContext": {"elb": {"targetGroupArn": target_group_arn}},
         "httpMethod": request.method,
         "path": _text(request.raw_path, "the path"),
     }
     if multi_value:
         multi_headers: dict[str, list[str]] = {}
-        for key, value in headers:
-            multi_headers.setdefault(key, []).append(value)
+        for name, text in headers:
+            multi_headers.setdefault(name, []).append(text)
         multi_query: dict[str, list[str]] = {}
-        for key, value in query:
-            multi_query.setdefault(key, []).append(value)
+        for name, text in query:
+            multi_query.setdefault(name, []).append(text)
         event["multiValueQueryStringParameters"] = multi_query
         event["multiValueHeaders"] = multi_headers
     else:
@@ -233,7 +234,7 @@ def parse_lambda_response(payload: bytes, multi_value: bool) -> HttpResponse:
     return HttpResponse(status, tuple(headers), body)
 
 
-def _response_headers(result: dict, multi_value: bool) -> list[tuple[str, str]]:
+def _response_headers(result: dict[str, Any], multi_value: bool) -> list[tuple[str, str]]:
     # ALB reads only the header field of the target group's mode; the other is ignored.
     field = "multiValueHeaders" if multi_value else "headers"
     raw = result.get(field, {})
@@ -256,7 +257,7 @@ def _response_headers(result: dict, multi_value: bool) -> list[tuple[str, str]]:
     return headers
 
 
-def _response_body(result: dict) -> bytes:
+def _response_body(result: dict[str, Any]) -> bytes:
     body = result.get("body", "")
     if not isinstance(body, str):
         raise AlbError(502, "LambdaInvalidResponse", "body is not a string")

@@ -10,18 +10,22 @@ import functools
 import ipaddress
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, Literal, TextIO
 
 from components import rules as r
 from localalb import alb
 from localalb.accesslog import AccessLog, AccessRecord
 from localalb.config import LocalStack
 from localalb.console import Console, escape, shorten
-from localalb.pool import Throttled, WorkerPool
+from localalb.pool import Invocation, Throttled, WorkerPool
 
 FLUSH_INTERVAL_S = 0.2  # the access log is written in batches, at most this late
 CLIENT_GONE = 460  # ALB's access-log status for a client that closed the connection first
+Scope = dict[str, Any]  # ASGI, as uvicorn passes it
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class LocalAlbApp:
@@ -40,11 +44,11 @@ class LocalAlbApp:
         self.https_port: int | None = None
         self.pool = WorkerPool(stack, quiet=quiet, announce=self.say)
         self.access_log = AccessLog(log_dir, f"app/{stack.function_name}/local")
-        self._flusher: asyncio.Task | None = None
-        self._health: asyncio.Task | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._health: asyncio.Task[None] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.target_health = "initial"  # initial, healthy or unhealthy, as ALB reports a target
-        self._streak = (None, 0)  # (last check passed, how many in a row)
+        self._streak: tuple[bool | None, int] = (None, 0)  # (last check passed, how many in a row)
 
     def say(self, line: str) -> None:
         """Print ``line`` on the console (never blocks; nothing with ``--quiet``)."""
@@ -96,7 +100,7 @@ class LocalAlbApp:
 
     # --- ASGI -------------------------------------------------------------------------------
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             try:
                 await self._http(scope, receive, send)
@@ -107,7 +111,7 @@ class LocalAlbApp:
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
 
-    async def _lifespan(self, receive, send):
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
         try:
             await self._lifespan_events(receive, send)
         except asyncio.CancelledError:
@@ -118,7 +122,7 @@ class LocalAlbApp:
             if self.console is not None:
                 self.console.close()
 
-    async def _lifespan_events(self, receive, send):
+    async def _lifespan_events(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -141,7 +145,7 @@ class LocalAlbApp:
 
     # --- health checks (only when enabled on the target group) ---------------------------------
 
-    async def _check_health_periodically(self):
+    async def _check_health_periodically(self) -> None:
         while True:
             await self.check_health_once()
             await asyncio.sleep(self.lb.health_check.interval)
@@ -165,12 +169,12 @@ class LocalAlbApp:
             self.say(f"  health check: target is {state} ({detail}, {self._streak[1]} in a row)")
         return passed, detail
 
-    async def _flush_periodically(self):
+    async def _flush_periodically(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_INTERVAL_S)
             self.access_log.flush()
 
-    async def _read_body(self, receive) -> bytes | None | bool:
+    async def _read_body(self, receive: Receive) -> bytes | None | Literal[False]:
         """The whole body; None once it passes 1 MB (ALB answers 413 without invoking); False when
         the client left before sending all of it (ALB never invokes on an incomplete request).
 
@@ -189,7 +193,7 @@ class LocalAlbApp:
             if not message.get("more_body"):
                 return b"".join(chunks) if size <= alb.MAX_BODY_BYTES else None
 
-    async def _http(self, scope, receive, send):
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         received = time.time()
         started = time.perf_counter()
         connection = scope.get("extensions", {}).get("localalb.connection")
@@ -312,7 +316,7 @@ class LocalAlbApp:
             self.say(f"  [{outcome.request_id}] {_describe_error(outcome.error)}")
             return alb.error_response(502)
         try:
-            response = alb.parse_lambda_response(outcome.payload, self.multi_value)
+            response = alb.parse_lambda_response(outcome.payload or b"", self.multi_value)
         except alb.AlbError as exc:
             record.error_reason = exc.reason
             self.say(f"  [{outcome.request_id}] {exc.reason}: {shorten(exc.detail)}")
@@ -320,7 +324,7 @@ class LocalAlbApp:
         record.target_status = response.status
         return response
 
-    async def _send(self, send, response: alb.HttpResponse, record: AccessRecord | None = None) -> None:
+    async def _send(self, send: Send, response: alb.HttpResponse, record: AccessRecord | None = None) -> None:
         headers = [(name.encode("latin-1"), value.encode("utf-8")) for name, value in response.headers]
         body = response.body
         if response.status in alb.NO_BODY_STATUSES:
@@ -349,14 +353,14 @@ class LocalAlbApp:
         )
 
 
-def _health_verdict(outcome, multi_value: bool, matcher: str) -> tuple[bool, str]:
+def _health_verdict(outcome: Invocation, multi_value: bool, matcher: str) -> tuple[bool, str]:
     """Did a health-check invocation pass: a valid response whose status the matcher accepts."""
     if outcome.failure == "timeout":
         return False, "Target.Timeout"
     if outcome.failure or outcome.error is not None:
         return False, "Target.FailedHealthChecks: the function failed"
     try:
-        response = alb.parse_lambda_response(outcome.payload, multi_value)
+        response = alb.parse_lambda_response(outcome.payload or b"", multi_value)
     except alb.AlbError as exc:
         return False, f"Target.FailedHealthChecks: {exc.detail}"
     if not alb.matcher_accepts(matcher, response.status):
@@ -364,7 +368,7 @@ def _health_verdict(outcome, multi_value: bool, matcher: str) -> tuple[bool, str
     return True, f"{response.status}"
 
 
-def _describe_error(error: dict) -> str:
+def _describe_error(error: dict[str, Any]) -> str:
     """An unhandled function error for the console: type, message and frames, each line escaped
     so that request data in a message cannot print a line of its own."""
     lines = [f"{escape(str(error.get('errorType')))}: {shorten(str(error.get('errorMessage')), 2000)}"]

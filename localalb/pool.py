@@ -19,8 +19,10 @@ import struct
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from components.dependencies import local_dependency_env
 from components.packaging import source_files
@@ -30,6 +32,7 @@ from localalb.console import escape
 REQUEST = struct.Struct(">I36sI")  # event length, request id, timeout (ms); see worker.py
 ANSWER = struct.Struct(">BdI")  # kind, duration (ms), payload length
 READY, INIT_ERROR, RESULT, ERROR = range(4)
+Answer = tuple[int, float, bytes]  # kind, duration (ms), payload
 WORKER_SCRIPT = Path(__file__).resolve().parent / "worker.py"
 INIT_ALLOWANCE_S = 10.0  # Lambda's init phase has its own 10-second limit
 # Without reserved concurrency, the local cap on simultaneous environments (Lambda's account
@@ -49,7 +52,7 @@ class Invocation:
 
     request_id: str
     payload: bytes | None = None  # the handler's result, JSON-encoded
-    error: dict | None = None  # errorType, errorMessage, stackTrace
+    error: dict[str, Any] | None = None  # errorType, errorMessage, stackTrace
     failure: str | None = None  # "timeout" or "crash": the environment is gone
     cold: bool = False
     init_ms: float | None = None
@@ -65,18 +68,18 @@ class _Worker(asyncio.Protocol):
         self.generation = generation
         self.number = number
         self._buffer = bytearray()
-        self._waiter: asyncio.Future | None = None
+        self._waiter: asyncio.Future[Answer] | None = None
         self._lost = False
 
     # asyncio.Protocol
-    def connection_made(self, transport) -> None:
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a socket transport, as connected
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         self._deliver()
 
-    def connection_lost(self, exc) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(ConnectionError("the worker exited"))
@@ -92,10 +95,11 @@ class _Worker(asyncio.Protocol):
         del buffer[: ANSWER.size + size]
         waiter.set_result((kind, duration_ms, payload))
 
-    async def answer(self, timeout: float) -> tuple[int, float, bytes]:
+    async def answer(self, timeout: float) -> Answer:
         """The next frame from the worker; TimeoutError after ``timeout`` seconds."""
         loop = asyncio.get_running_loop()
-        self._waiter = waiter = loop.create_future()
+        waiter: asyncio.Future[Answer] = loop.create_future()
+        self._waiter = waiter
         self._deliver()
         if self._lost and not waiter.done():
             raise ConnectionError("the worker exited")
@@ -107,17 +111,19 @@ class _Worker(asyncio.Protocol):
             self._waiter = None
 
     def send(self, request_id: str, timeout_ms: int, event: bytes) -> None:
+        assert self.transport is not None  # connected before the worker is used
         self.transport.write(REQUEST.pack(len(event), request_id.encode(), timeout_ms) + event)
 
     def kill(self) -> None:
         """Stop the worker and anything it started (it leads its own process group)."""
         if self.transport is not None:
             self.transport.close()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
 
-def _expire(waiter: asyncio.Future) -> None:
+def _expire(waiter: asyncio.Future[Answer]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())
 
@@ -125,7 +131,7 @@ def _expire(waiter: asyncio.Future) -> None:
 class WorkerPool:
     """Runs the stack's handler in worker processes separate from the server."""
 
-    def __init__(self, stack: LocalStack, quiet: bool = False, announce=print):
+    def __init__(self, stack: LocalStack, quiet: bool = False, announce: Callable[[str], None] = print):
         fn = stack.settings.function
         self.stack = stack
         self.timeout_s = fn.timeout
@@ -139,8 +145,8 @@ class WorkerPool:
         self._all: set[_Worker] = set()
         self._numbers = 0
         self._env = self._environment()
-        self._watcher: asyncio.Task | None = None
-        self._relays: set[asyncio.Task] = set()
+        self._watcher: asyncio.Task[None] | None = None
+        self._relays: set[asyncio.Task[None]] = set()
         self._snapshot = self._code_snapshot()
 
     def _environment(self) -> dict[str, str]:
@@ -175,7 +181,7 @@ class WorkerPool:
     async def close(self) -> None:
         """Stop every worker, idle or busy."""
         self.kill_all()
-        await asyncio.gather(*(w.process.wait() for w in self._all), return_exceptions=True)
+        await asyncio.gather(*(w.process.wait() for w in self._all if w.process), return_exceptions=True)
         await asyncio.gather(*self._relays, return_exceptions=True)
         self._all.clear()
         self._idle.clear()
@@ -248,7 +254,7 @@ class WorkerPool:
         worker.kill()
         self._all.discard(worker)
 
-    async def invoke(self, event: dict, wait_s: float | None = None) -> Invocation:
+    async def invoke(self, event: dict[str, Any], wait_s: float | None = None) -> Invocation:
         """Run the handler on ``event`` in a warm worker, or a new one (cold start).
 
         ``wait_s`` (health checks) gives up sooner than the function's timeout; the worker is then
@@ -306,7 +312,7 @@ class WorkerPool:
         if partial:
             self.announce(escape(partial.decode("utf-8", "replace")))
 
-    def _code_snapshot(self) -> tuple:
+    def _code_snapshot(self) -> tuple[tuple[str, bytes], ...]:
         # Contents, not mtimes: two same-size edits within the file system's time resolution
         # must still reload.
         code_dir = self.stack.code_dir

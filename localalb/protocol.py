@@ -122,7 +122,7 @@ class AlbProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:  # noqa: D102 - httptools callback
         super().on_message_begin()
-        self.scope["extensions"] = {"localalb.connection": self}  # type: ignore[typeddict-unknown-key]
+        self.scope["extensions"] = {"localalb.connection": self}  # type: ignore[dict-item]
 
     def on_url(self, url: bytes) -> None:  # noqa: D102 - httptools callback
         super().on_url(url)

@@ -144,7 +144,7 @@ class LocalAlbServer:
     def __enter__(self) -> LocalAlbServer:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 

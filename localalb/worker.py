@@ -25,6 +25,9 @@ import struct
 import sys
 import time
 import traceback
+import types
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
 
 # What the Lambda Python runtime provides besides the standard library.
 LAMBDA_RUNTIME_PACKAGES = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"})
@@ -52,7 +55,7 @@ class _Context:
         self._deadline_ms = deadline_ms
 
     @classmethod
-    def configure(cls, env) -> None:
+    def configure(cls, env: Mapping[str, str]) -> None:
         cls.function_name = env["AWS_LAMBDA_FUNCTION_NAME"]
         cls.function_version = env["AWS_LAMBDA_FUNCTION_VERSION"]
         cls.memory_limit_in_mb = env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
@@ -74,7 +77,9 @@ class _LambdaRuntimeImports(importlib.abc.MetaPathFinder):
         self.code_dir = code_dir
         self.code_prefix = os.path.join(code_dir, "")
 
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname.partition(".")[0] in LAMBDA_RUNTIME_PACKAGES:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
@@ -102,14 +107,14 @@ class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
     same-size edits within a second would keep serving the old code after a reload.
     """
 
-    def get_code(self, fullname: str):  # noqa: D102 - importlib API
+    def get_code(self, fullname: str) -> types.CodeType:  # noqa: D102 - importlib API
         return self.source_to_code(self.get_data(self.path), self.path)
 
 
 class _TaggedStream(io.TextIOBase):
     """stdout/stderr that prefix every line with the current request id (as CloudWatch shows it)."""
 
-    def __init__(self, target) -> None:
+    def __init__(self, target: TextIO | None) -> None:
         self._target = target
         self.request_id = "init"
         # Text since the last newline, as pieces: appending is O(1) and only the new piece is
@@ -173,7 +178,7 @@ class _Channel:
         self.sock.sendall(ANSWER.pack(kind, duration_ms, len(payload)) + payload)
 
 
-def _error(kind: str, exc: BaseException) -> dict:
+def _error(kind: str, exc: BaseException) -> dict[str, Any]:
     return {
         "errorType": kind if kind.startswith("Runtime.") else type(exc).__name__,
         "errorMessage": str(exc),
