@@ -1,7 +1,11 @@
 # Shortcuts for `python3 dev.py <command>`, which is all a fresh machine needs.
-.PHONY: setup test bench serve
-setup test bench:
+.PHONY: setup test fast lint typecheck lock bench serve
+setup test lint typecheck lock bench:
 	python3 dev.py $@
+
+# The quick loop: everything but the tests that start servers or processes.
+fast:
+	python3 dev.py test -m "not integration"
 
 # make serve STACK=prod PORT=9000
 STACK ?= dev

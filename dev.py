@@ -1,8 +1,16 @@
 #!/usr/bin/env python3
 """The project's single entry point; needs only Python 3.11+ on the machine.
 
-python3 dev.py setup   create .venv and install requirements-dev.txt (when they changed)
-python3 dev.py test    setup, then lint and the whole test suite
+python3 dev.py setup   create .venv and install the locked requirements-dev.txt (when it changed)
+python3 dev.py test [pytest arguments]
+                       setup, then lint, type-check and the test suite; arguments go to pytest,
+                       e.g. python3 dev.py test -m "not integration"   or   -k stacks -x
+python3 dev.py lint    setup, then ruff (check and format) on the files git tracks
+python3 dev.py typecheck
+                       setup, then mypy as `pulumi up` runs it (Pulumi.yaml: typechecker)
+python3 dev.py lock [pip-compile arguments]
+                       rewrite requirements.txt and requirements-dev.txt from pyproject.toml,
+                       with hashes; e.g. --upgrade-package boto3, or --upgrade for everything
 python3 dev.py generate
                        setup, then rewrite what is generated from the settings declarations
                        (schema/stack.schema.json, Pulumi.yaml's config, docs/configuration.md)
@@ -19,55 +27,116 @@ import hashlib
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".requirements.sha256"
-REQUIREMENTS = ("requirements.txt", "requirements-dev.txt")
+# The locks `python3 dev.py lock` writes, in this order: requirements-dev.txt (everything: what
+# .venv gets here) is resolved first, then requirements.txt (what the Pulumi CLI installs for
+# `pulumi up`: the program's dependencies and the type checker) constrained to it, so both hold
+# the same versions and a test tool's bounds (pulumi-policy's on protobuf) cannot make them differ.
+RUNTIME_LOCK = "requirements.txt"
+DEV_LOCK = "requirements-dev.txt"
+LOCKS = {
+    DEV_LOCK: ("--extra", "typecheck", "--extra", "dev"),
+    RUNTIME_LOCK: ("--extra", "typecheck", "--constraint", DEV_LOCK),
+}
 
 
-def _run(*args: str) -> None:
-    result = subprocess.run(args, cwd=ROOT)
-    if result.returncode:
-        sys.exit(result.returncode)
+def _run(*args: str, env: dict[str, str] | None = None) -> int:
+    return subprocess.run(args, cwd=ROOT, env=env).returncode
+
+
+def _check(*args: str) -> None:
+    returncode = _run(*args)
+    if returncode:
+        sys.exit(returncode)
 
 
 def setup() -> None:
-    """Create the virtualenv and install the pinned requirements, skipping work already done."""
+    """Create the virtualenv and install the locked requirements, skipping work already done."""
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 the machine has
         sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
-    digest = hashlib.sha256(b"".join((ROOT / f).read_bytes() for f in REQUIREMENTS)).hexdigest()
+    digest = hashlib.sha256((ROOT / DEV_LOCK).read_bytes()).hexdigest()
     if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == digest:
         return
     if not PYTHON.exists():
-        _run(sys.executable, "-m", "venv", str(VENV))
-    _run(str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", "requirements-dev.txt")
+        _check(sys.executable, "-m", "venv", str(VENV))
+    pip = (str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check")
+    _check(*pip, "--require-hashes", "-r", DEV_LOCK)
     STAMP.write_text(digest)
 
 
-def test() -> None:
+def python_files() -> list[str]:
+    """The project's Python files as git tracks them, so a scratch file of yours never fails lint;
+    outside a git checkout (an unpacked archive), every file under the project folder."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ["."]
+    # A tracked file deleted in the work tree is not there to lint.
+    return sorted(name for name in listed.split("\0") if name and (ROOT / name).is_file())
+
+
+def lint() -> int:
+    """ruff's checks and its formatter (as a check) on the tracked files; the worse exit status."""
+    files = python_files()
+    check = _run(str(PYTHON), "-m", "ruff", "check", *files)
+    formatted = _run(str(PYTHON), "-m", "ruff", "format", "--check", *files)
+    return check or formatted
+
+
+def typecheck() -> int:
+    """mypy exactly as the Pulumi CLI runs it before a preview or update (its config is in pyproject.toml)."""
+    return _run(str(PYTHON), "-m", "mypy", "--exclude", ".venv", ".")
+
+
+def test(*pytest_args: str) -> None:
+    """Lint, type-check and run the tests; every step runs, and any failure fails the whole."""
     setup()
-    _run(str(PYTHON), "-m", "ruff", "check", ".")
-    _run(str(PYTHON), "-m", "ruff", "format", "--check", ".")
-    _run(str(PYTHON), "-m", "pytest")
+    failed = [name for name, step in (("lint", lint), ("typecheck", typecheck)) if step()]
+    tests = _run(str(PYTHON), "-m", "pytest", *pytest_args)
+    if failed:
+        print(f"dev.py test: {' and '.join(failed)} failed (see above)", file=sys.stderr)
+    sys.exit(tests or (1 if failed else 0))
+
+
+def lock(*pip_compile_args: str) -> None:
+    """Resolve pyproject.toml's dependencies into the two hashed lock files, then update .venv."""
+    setup()
+    # The header of each lock then says how to regenerate it.
+    env = {**os.environ, "CUSTOM_COMPILE_COMMAND": "python3 dev.py lock"}
+    for output, selection in LOCKS.items():
+        returncode = _run(
+            str(PYTHON), "-m", "piptools", "compile", "--quiet", "--generate-hashes", "--allow-unsafe",
+            "--strip-extras", "--no-emit-index-url", "--no-emit-find-links",
+            *selection, *pip_compile_args, "--output-file", output, "pyproject.toml",
+            env=env,
+        )  # fmt: skip
+        if returncode:
+            sys.exit(returncode)
+    setup()
 
 
 def generate() -> None:
     setup()
-    _run(str(PYTHON), "-m", "components.generate")
+    _check(str(PYTHON), "-m", "components.generate")
 
 
 def bench() -> None:
     setup()
-    _run(str(PYTHON), "benchmarks/foundation.py")
-    _run(str(PYTHON), "benchmarks/dependencies.py")
+    _check(str(PYTHON), "benchmarks/foundation.py")
+    _check(str(PYTHON), "benchmarks/dependencies.py")
 
 
 def bench_local() -> None:
     setup()
-    _run(str(PYTHON), "benchmarks/localalb.py")
+    _check(str(PYTHON), "benchmarks/localalb.py")
 
 
 def serve(*args: str) -> None:
@@ -78,16 +147,29 @@ def serve(*args: str) -> None:
     os.execv(str(PYTHON), [str(PYTHON), "-m", "localalb", "serve", *args])
 
 
-COMMANDS = {
+def _then_exit(step: Callable[[], int]) -> Callable[[], None]:
+    def run() -> None:
+        setup()
+        sys.exit(step())
+
+    return run
+
+
+COMMANDS: dict[str, Callable[..., None]] = {
     "setup": setup,
     "test": test,
+    "lint": _then_exit(lint),
+    "typecheck": _then_exit(typecheck),
+    "lock": lock,
     "generate": generate,
     "bench": bench,
     "bench-local": bench_local,
     "serve": serve,
 }
+TAKES_ARGUMENTS = {"test", "lock", "serve"}
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS or (len(sys.argv) > 2 and sys.argv[1] != "serve"):
+    command, arguments = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
+    if command not in COMMANDS or (arguments and command not in TAKES_ARGUMENTS):
         sys.exit(__doc__)
-    COMMANDS[sys.argv[1]](*sys.argv[2:])
+    COMMANDS[command](*arguments)

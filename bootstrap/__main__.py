@@ -42,7 +42,7 @@ boundary = aws.iam.Policy(
     boundary_name(prefix),
     name=boundary_name(prefix),
     description="The most a lambda-alb function role may do: write its logs and traces",
-    policy=function_boundary_policy(),
+    policy=function_boundary_policy(prefix),
 )
 
 

@@ -55,23 +55,51 @@ def boundary_name(prefix: str) -> str:
     return f"{prefix}-function-boundary"
 
 
-def function_boundary_policy() -> str:
-    """The most a function role created by the pipeline can ever do: write its logs and traces."""
+def function_boundary_policy(prefix: str = "lambda-alb") -> str:
+    """The most a function role created by the pipeline can ever do: write to the project's function
+    log groups, send traces (X-Ray has no resource-level permissions, hence ``*`` for those), and,
+    for a function in a VPC, manage network interfaces (each role's own policy narrows them to its
+    subnets)."""
+    log_groups = f"arn:aws:logs:*:*:log-group:/aws/lambda/{prefix}-*"
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
-                    "Sid": "FunctionLogsAndTraces",
+                    "Sid": "FunctionLogs",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": [log_groups, f"{log_groups}:*"],
+                },
+                {
+                    "Sid": "FunctionTraces",
+                    "Effect": "Allow",
+                    "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                    "Resource": "*",
+                },
+                {
+                    # A function in a VPC (function.vpc): Lambda manages its network interfaces with
+                    # the function's role; the role's own policy scopes them to its subnets.
+                    "Sid": "FunctionNetworkInterfaces",
                     "Effect": "Allow",
                     "Action": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "xray:PutTelemetryRecords",
-                        "xray:PutTraceSegments",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:UnassignPrivateIpAddresses",
                     ],
+                    "Resource": [
+                        "arn:aws:ec2:*:*:network-interface/*",
+                        "arn:aws:ec2:*:*:security-group/*",
+                        "arn:aws:ec2:*:*:subnet/*",
+                    ],
+                },
+                {
+                    "Sid": "DescribeNetworkInterfaces",
+                    "Effect": "Allow",
+                    "Action": ["ec2:DescribeNetworkInterfaces"],
                     "Resource": "*",
-                }
+                },
             ],
         }
     )
@@ -179,6 +207,7 @@ READ_ACTIONS = {
         "lambda:GetFunctionCodeSigningConfig",
         "lambda:GetFunctionConfiguration",
         "lambda:GetPolicy",
+        "lambda:GetProvisionedConcurrencyConfig",
         "lambda:ListTags",
         "lambda:ListVersionsByFunction",
         "iam:GetRole",
@@ -416,9 +445,11 @@ def deploy_policy(
                 "lambda:DeleteAlias",
                 "lambda:DeleteFunction",
                 "lambda:DeleteFunctionConcurrency",
+                "lambda:DeleteProvisionedConcurrencyConfig",
                 "lambda:InvokeFunction",  # the smoke check's direct invoke
                 "lambda:PublishVersion",
                 "lambda:PutFunctionConcurrency",
+                "lambda:PutProvisionedConcurrencyConfig",
                 "lambda:RemovePermission",
                 "lambda:TagResource",
                 "lambda:UntagResource",

@@ -1,6 +1,6 @@
 """lambda-alb: a Python Lambda function behind an Application Load Balancer, as a Pulumi component.
 
-    from components import LambdaAlbService, LambdaAlbServiceArgs, FunctionArgs, LoadBalancerArgs, RouteArgs
+    from . import LambdaAlbService, LambdaAlbServiceArgs, FunctionArgs, LoadBalancerArgs, RouteArgs
 
 The args classes (``settings``, plain Python) are the same model the stack files are read into;
 ``LambdaAlbService`` (``service``) imports the Pulumi AWS SDK, so it is loaded only when asked for
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from components.settings import (
+from .settings import (
     AccessLogsArgs,
     FixedResponseArgs,
     FunctionArgs,
@@ -25,7 +25,7 @@ from components.settings import (
 )
 
 if TYPE_CHECKING:
-    from components.service import LambdaAlbService
+    from .service import LambdaAlbService
 
 __all__ = [
     "AccessLogsArgs",
@@ -44,7 +44,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "LambdaAlbService":
-        from components.service import LambdaAlbService
+        from .service import LambdaAlbService
 
         return LambdaAlbService
     raise AttributeError(f"module 'components' has no attribute {name!r}")

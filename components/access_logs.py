@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.elb_principal import access_log_bucket_policy
-from components.settings import AccessLogsArgs
+from .elb_principal import access_log_bucket_policy
+from .settings import AccessLogsArgs
 
 
 @dataclass

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.settings import (
+from .settings import (
     NAMESPACE,
     PLACEHOLDER_CERTIFICATE_ARN,
     TOP_LEVEL_KEYS,
@@ -34,7 +35,7 @@ def namespace_keys() -> list[str]:
 def load_settings(project_dir: Path) -> Settings:
     """The validated settings of the current stack, or a ``pulumi.RunError`` naming each problem."""
     config = pulumi.Config(NAMESPACE)
-    values: dict = {}
+    values: dict[str, Any] = {}
     problems: list[str] = []
     for key in sorted(set(namespace_keys()) | set(TOP_LEVEL_KEYS)):
         if key not in TOP_LEVEL_KEYS:
@@ -63,8 +64,9 @@ def load_settings(project_dir: Path) -> Settings:
         if SECRET_CAPABLE_KEY in secret_keys:
             # Secret Outputs from here on: encrypted in the state, [secret] in every preview.
             secret_env = {key: pulumi.Output.secret(value) for key, value in settings.function.environment.items()}
-            settings = replace(settings, function=replace(settings.function, environment=secret_env))
-    if problems:
+            # The plain settings model types values as str; on the Pulumi side an Output is as good.
+            settings = replace(settings, function=replace(settings.function, environment=secret_env))  # type: ignore[arg-type]
+    if problems or settings is None:
         stack = pulumi.get_stack()
         listing = "\n".join(f"  - {p}" for p in problems)
         raise pulumi.RunError(

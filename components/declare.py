@@ -113,7 +113,10 @@ class Reader:
     """Reads raw values into blocks, collecting a problem for each bad one instead of stopping."""
 
     def __init__(
-        self, style: str = CAMEL, context: Mapping[str, Any] | None = None, is_unresolved: Check | None = None
+        self,
+        style: str = CAMEL,
+        context: Mapping[str, Any] | None = None,
+        is_unresolved: Callable[[Any], bool] | None = None,
     ) -> None:
         self.style = style
         self.context = dict(context or {})
@@ -156,7 +159,7 @@ class Reader:
             return True
         return False
 
-    def boolean(self, d: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
+    def boolean(self, d: Mapping[str, Any], key: str, path: str, default: bool) -> Any:
         value = d.get(key, default)
         if self.unresolved(value):
             return value
@@ -176,6 +179,9 @@ class Reader:
         allowed = f"{_fmt(lo)}-{_fmt(hi)}" if hi is not None else f"at least {_fmt(lo)}"
         if isinstance(value, bool) or not isinstance(value, int):
             self.add(f"{path}.{key}: {value!r} is not an integer; allowed: {allowed}{unit}")
+            return default
+        if hi is None and value < lo:
+            self.add(f"{path}.{key}: {value} is below the minimum of {_fmt(lo)}{unit}")
             return default
         if value < lo or (hi is not None and value > hi):
             self.add(f"{path}.{key}: {value} is outside {allowed}{unit}")
@@ -262,7 +268,9 @@ def read_block(cls: type, raw: Any, path: str, rd: Reader) -> Any:
             values[f.name] = rd.strings(d.get(key, default), where, spec.example, spec.check)
         elif spec.kind == "block":
             assert spec.block is not None
-            values[f.name] = read_block(spec.block, d.get(key), where, rd)
+            # An optional block (default None) stays None until it is given.
+            given = d.get(key)
+            values[f.name] = None if given is None and default is None else read_block(spec.block, given, where, rd)
         else:
             assert spec.parse is not None, f"{cls.__name__}.{f.name}: a custom setting needs parse"
             values[f.name] = spec.parse(d.get(key), d, rd, where, default)

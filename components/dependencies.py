@@ -30,7 +30,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.packaging import Package, add_entry, build_package, source_files
+from .packaging import Package, add_entry, build_package, source_files
 
 REQUIREMENTS_FILE = "requirements.txt"
 # Lambda's limits for a package uploaded directly (not through S3), from "Lambda quotas".

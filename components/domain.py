@@ -10,8 +10,9 @@ import pulumi_aws as aws
 
 @dataclass
 class Domain:
-    """The validated certificate (for the HTTPS listener) and the zone that holds the domain."""
+    """The domain name, its validated certificate (for the HTTPS listener) and the zone that holds it."""
 
+    name: str
     certificate_arn: pulumi.Output[str]
     zone_id: str
 
@@ -49,17 +50,17 @@ def create_certificate(
     validation = aws.acm.CertificateValidation(
         f"{name}-cert-wait", certificate_arn=certificate.arn, validation_record_fqdns=[record.fqdn], opts=opts
     )
-    return Domain(validation.certificate_arn, zone.zone_id)
+    return Domain(domain_name, validation.certificate_arn, zone.zone_id)
 
 
 def create_alias_record(
-    name: str, domain_name: str, domain: Domain, load_balancer: aws.lb.LoadBalancer, parent: pulumi.Resource
+    name: str, domain: Domain, load_balancer: aws.lb.LoadBalancer, parent: pulumi.Resource
 ) -> aws.route53.Record:
-    """``domain_name`` -> the load balancer (an A alias: free, and follows its addresses)."""
+    """The domain's name -> the load balancer (an A alias: free, and follows its addresses)."""
     return aws.route53.Record(
         f"{name}-dns",
         zone_id=domain.zone_id,
-        name=domain_name,
+        name=domain.name,
         type="A",
         aliases=[
             aws.route53.RecordAliasArgs(

@@ -8,6 +8,7 @@ Plain Python (no ``pulumi`` import): given the bucket ARN, prefix, account, regi
 from __future__ import annotations
 
 import json
+from typing import Any
 
 # Regions opened before August 2022 grant log delivery to a regional Elastic Load Balancing
 # account; every other region to the log-delivery service principal. (The provider's
@@ -41,7 +42,7 @@ ELB_ACCOUNTS = {
 LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 
 
-def elb_log_principal(region: str, partition: str = "aws") -> dict:
+def elb_log_principal(region: str, partition: str = "aws") -> dict[str, Any]:
     """The IAM principal that delivers ALB access logs in ``region``."""
     account = ELB_ACCOUNTS.get(region)
     if account:

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from components.declare import (
+from .declare import (
     CAMEL,
     Spec,
     allowed_text,
@@ -28,11 +28,10 @@ from components.declare import (
     key_of,
     specs,
 )
-from components.settings import (
+from .settings import (
     NAMESPACE,
     FixedResponseArgs,
     FunctionArgs,
-    HealthCheckArgs,
     LambdaAlbServiceArgs,
     RedirectArgs,
     RouteArgs,
@@ -107,8 +106,9 @@ def _rows(declared: Declared, prefix: str = "") -> list[str]:
     rows = []
     for f, spec in declared:
         key = prefix + key_of(f, CAMEL)
-        if spec.kind == "block" and spec.block is HealthCheckArgs:
-            rows += _rows(specs(HealthCheckArgs), f"{key}.")
+        if spec.kind == "block" and spec.block is not None:
+            rows.append(f"| `{key}` | {default_text(f, spec)} | {allowed_text(spec)} | {spec.doc} |")
+            rows += _rows(specs(spec.block), f"{key}.")
             continue
         rows.append(f"| `{key}` | {default_text(f, spec)} | {allowed_text(spec)} | {spec.doc} |")
     return rows

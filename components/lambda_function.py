@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.dependencies import DependencyError, Target, build_function_package
-from components.packaging import write_package
-from components.settings import FunctionArgs
+from .dependencies import DependencyError, Target, build_function_package
+from .network import port_rules
+from .packaging import write_package
+from .settings import FunctionArgs
 
 BUILD_DIR = ".build"
 
@@ -32,13 +34,15 @@ def assume_role_policy() -> str:
     )
 
 
-def execution_policy(log_group_arn: str, tracing_active: bool) -> str:
-    """Write to its own log group only; X-Ray only with active tracing.
+def execution_policy(log_group_arn: str, tracing_active: bool, network: NetworkScope | None = None) -> str:
+    """Write to its own log group only; X-Ray only with active tracing; in a VPC, manage its own
+    network interfaces in its subnets with its security groups only.
 
-    Deliberately not AWSLambdaBasicExecutionRole, which grants the log actions on ``*``.
-    X-Ray has no resource-level permissions, hence ``*`` for those two actions.
+    Deliberately not AWSLambdaBasicExecutionRole (log actions on ``*``) nor
+    AWSLambdaVPCAccessExecutionRole (network-interface actions on ``*``). X-Ray and
+    DescribeNetworkInterfaces have no resource-level permissions, hence ``*`` for those.
     """
-    statements = [
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "WriteOwnLogGroup",
             "Effect": "Allow",
@@ -55,7 +59,56 @@ def execution_policy(log_group_arn: str, tracing_active: bool) -> str:
                 "Resource": "*",
             }
         )
+    if network is not None:
+        statements += network.statements()
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+@dataclass(frozen=True)
+class NetworkScope:
+    """Where a function in a VPC may create and delete its network interfaces (resolved values)."""
+
+    partition: str
+    region: str
+    account: str
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+    def arn(self, resource: str) -> str:
+        return f"arn:{self.partition}:ec2:{self.region}:{self.account}:{resource}"
+
+    def statements(self) -> list[dict[str, Any]]:
+        """Lambda creates the interfaces as the function's role, in its subnets with its groups."""
+        subnets = [self.arn(f"subnet/{s}") for s in self.subnet_ids]
+        return [
+            {
+                "Sid": "CreateOwnNetworkInterfaces",
+                "Effect": "Allow",
+                "Action": ["ec2:CreateNetworkInterface"],
+                "Resource": [
+                    self.arn("network-interface/*"),
+                    *subnets,
+                    *(self.arn(f"security-group/{g}") for g in self.security_group_ids),
+                ],
+            },
+            {
+                "Sid": "ManageOwnNetworkInterfaces",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                "Resource": [self.arn("network-interface/*")],
+                "Condition": {"ArnEquals": {"ec2:Subnet": subnets}},
+            },
+            {
+                "Sid": "DescribeNetworkInterfaces",
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeNetworkInterfaces"],
+                "Resource": "*",
+            },
+        ]
 
 
 LIVE_ALIAS = "live"
@@ -70,6 +123,8 @@ class FunctionParts:
     log_group: aws.cloudwatch.LogGroup
     policy: aws.iam.RolePolicy
     live: aws.lambda_.Alias  # what the load balancer invokes
+    security_group: aws.ec2.SecurityGroup | None = None  # in a VPC, the group the component made
+    provisioned: aws.lambda_.ProvisionedConcurrencyConfig | None = None
 
 
 def environment_args(fs: FunctionArgs) -> aws.lambda_.FunctionEnvironmentArgs | None:
@@ -98,6 +153,7 @@ def live_alias_routing(
     weight, not even while the deploy is under way.
     """
     if fs.canary_weight:
+        assert fs.stable_version is not None  # the settings require stableVersion with canaryWeight
         weight = fs.canary_weight / 100
         routing = aws.lambda_.AliasRoutingConfigArgs(
             additional_version_weights=new_version.apply(lambda version: {version: weight})
@@ -130,11 +186,13 @@ def create_function(
     fs: FunctionArgs,
     package: tuple[pulumi.Archive, str | None],
     tags: dict[str, str],
+    invoke: pulumi.InvokeOptions,
     parent: pulumi.Resource,
 ) -> FunctionParts:
     """Create the role, log group, policy and function, children of ``parent``."""
     opts = pulumi.ResourceOptions(parent=parent)
     code, code_hash = package
+    network = function_network(name, fs, tags, invoke, parent)
 
     role = aws.iam.Role(
         f"{name}-role",
@@ -157,7 +215,9 @@ def create_function(
     policy = aws.iam.RolePolicy(
         f"{name}-fn-policy",
         role=role.id,
-        policy=log_group.arn.apply(lambda arn: execution_policy(arn, tracing_active)),
+        policy=pulumi.Output.all(log_group.arn, network.scope if network else None).apply(
+            lambda a: execution_policy(a[0], tracing_active, a[1])
+        ),
         opts=opts,
     )
     function = aws.lambda_.Function(
@@ -175,6 +235,7 @@ def create_function(
         tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode=fs.tracing),
         environment=environment_args(fs),
         logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+        vpc_config=network.config if network else None,
         # Every code or configuration change publishes a new immutable version for `live` to serve.
         publish=True,
         tags=tags,
@@ -199,4 +260,63 @@ def create_function(
         description="What the load balancer serves",
         opts=opts,
     )
-    return FunctionParts(function, role, log_group, policy, live)
+    provisioned = None
+    if fs.provisioned_concurrency:
+        # On `live`, the only thing the load balancer invokes; released (and no longer billed) when
+        # the key is removed.
+        provisioned = aws.lambda_.ProvisionedConcurrencyConfig(
+            f"{name}-provisioned",
+            function_name=function.name,
+            qualifier=live.name,
+            provisioned_concurrent_executions=fs.provisioned_concurrency,
+            opts=opts,
+        )
+    return FunctionParts(
+        function, role, log_group, policy, live, network.security_group if network else None, provisioned
+    )
+
+
+@dataclass
+class FunctionNetwork:
+    """A function in a VPC: its vpc_config, the scope of its network-interface permissions, and the
+    security group the component made for it (None when the caller gave its own)."""
+
+    config: aws.lambda_.FunctionVpcConfigArgs
+    scope: pulumi.Output[NetworkScope]
+    security_group: aws.ec2.SecurityGroup | None
+
+
+def function_network(
+    name: str, fs: FunctionArgs, tags: dict[str, str], invoke: pulumi.InvokeOptions, parent: pulumi.Resource
+) -> FunctionNetwork | None:
+    """The function's place in a VPC (``function.vpc``), or None outside one."""
+    vpc = fs.vpc
+    if vpc is None:
+        return None
+    subnet_ids = vpc.subnet_ids
+    group = None
+    group_ids: pulumi.Input[list[pulumi.Input[str]]] = list(vpc.security_group_ids)
+    if not vpc.security_group_ids:
+        first = subnet_ids.apply(lambda ids: ids[0]) if isinstance(subnet_ids, pulumi.Output) else subnet_ids[0]
+        ports = vpc.egress_ports
+        group = aws.ec2.SecurityGroup(
+            f"{name}-fn-sg",
+            description=f"{name} function: no ingress; egress to its listed destinations only",
+            vpc_id=aws.ec2.get_subnet_output(id=first, opts=invoke).vpc_id,
+            ingress=[],
+            egress=pulumi.Output.from_input(vpc.egress_cidrs).apply(
+                lambda cidrs: port_rules(aws.ec2.SecurityGroupEgressArgs, list(cidrs), ports, "to its destinations")
+            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        group_ids = [group.id]
+    identity = aws.get_caller_identity_output(opts=invoke)
+    region = aws.get_region_output(opts=invoke)
+    partition = aws.get_partition_output(opts=invoke)
+    scope = pulumi.Output.all(
+        partition.partition, region.region, identity.account_id, pulumi.Output.from_input(subnet_ids),
+        pulumi.Output.from_input(group_ids),
+    ).apply(lambda a: NetworkScope(a[0], a[1], a[2], tuple(a[3]), tuple(a[4])))  # fmt: skip
+    config = aws.lambda_.FunctionVpcConfigArgs(subnet_ids=subnet_ids, security_group_ids=group_ids)
+    return FunctionNetwork(config, scope, group)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components import rules as r
-from components.settings import LoadBalancerArgs
+from . import rules as r
+from .settings import LoadBalancerArgs
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def ready(forwards: Forwards) -> list[pulumi.Resource]:
     return [resource for forward in forwards.values() for resource in forward.ready]
 
 
-def render_action(action: r.Action, forwards: Forwards, classes: _ActionClasses):
+def render_action(action: r.Action, forwards: Forwards, classes: _ActionClasses) -> Any:
     """One action as the SDK's ``*Args`` (default-action or rule-action family)."""
     if isinstance(action, r.FixedResponse):
         return classes.action(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.lambda_function import LIVE_ALIAS
-from components.settings import FunctionArgs, MonitoringArgs
+from .lambda_function import LIVE_ALIAS
+from .settings import FunctionArgs, MonitoringArgs
 
 
 def alarm_key_policy(account_id: str, partition: str = "aws") -> str:
@@ -68,7 +69,7 @@ class AlarmSpec:
     description: str
     namespace: str
     metric: str
-    dimensions: str  # "lb", "lb+tg", "fn" or "canary" (the version a canary tries)
+    dimensions: str  # "lb", "lb+tg", "fn", "alias" (the live alias) or "canary" (the version a canary tries)
     threshold: float
     statistic: str | None = "Sum"
     extended_statistic: str | None = None
@@ -190,17 +191,26 @@ def create_alarms(
         }
         specs = [spec for spec in alarm_specs(monitoring, observed.function) if spec.dimensions != "lb"]
         if observed.canary_version is not None:
-            dimensions["canary"] = canary_dimensions(observed)
+            dimensions["canary"] = canary_dimensions(observed, observed.canary_version)
             specs += canary_alarm_specs(monitoring)
+        if observed.function.provisioned_concurrency:
+            # Invocations the provisioned instances could not take: cold starts again, time to raise it.
+            alias = pulumi.Output.concat(observed.function_name, f":{LIVE_ALIAS}")
+            dimensions["alias"] = {"FunctionName": observed.function_name, "Resource": alias}
+            specs.append(
+                AlarmSpec("provisioned-spillover", "Invocations spill over the provisioned concurrency (cold starts)",
+                          "AWS/Lambda", "ProvisionedConcurrencySpilloverInvocations", "alias", 1,
+                          period=300, evaluation_periods=3, datapoints_to_alarm=2)
+            )  # fmt: skip
         for spec in specs:
             alarm(f"{prefix}-alarm-{spec.key}", spec, dimensions[spec.dimensions])
     return topic
 
 
-def canary_dimensions(observed: Observed) -> dict[str, pulumi.Input[str]]:
+def canary_dimensions(observed: Observed, version: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
     """The metric dimensions of the canary version's invocations through the `live` alias."""
     resource = pulumi.Output.concat(observed.function_name, f":{LIVE_ALIAS}")
-    return {"FunctionName": observed.function_name, "Resource": resource, "ExecutedVersion": observed.canary_version}
+    return {"FunctionName": observed.function_name, "Resource": resource, "ExecutedVersion": version}
 
 
 @dataclass(frozen=True)
@@ -221,7 +231,7 @@ def dashboard_body(region: str, lb_suffix: str, rows: list[DashboardRow]) -> str
     elb = "AWS/ApplicationELB"
     count = 0
 
-    def widget(title: str, metrics: list, stat: str = "Sum") -> dict:
+    def widget(title: str, metrics: list[Any], stat: str = "Sum") -> dict[str, Any]:
         nonlocal count
         x, y = 12 * (count % 2), 6 * (count // 2)
         count += 1
@@ -281,12 +291,12 @@ def create_dashboard(
 ) -> pulumi.Output[str]:
     """The dashboard; returns its console URL."""
     region = aws.get_region_output(opts=invoke).region
-    rows = [
-        pulumi.Output.all(o.tg_suffix, o.function_name, o.canary_version).apply(
-            lambda a, label=o.label: DashboardRow(label, *a)
-        )
-        for o in functions
-    ]
+
+    def row(observed: Observed) -> pulumi.Output[DashboardRow]:
+        parts = pulumi.Output.all(observed.tg_suffix, observed.function_name, observed.canary_version)
+        return parts.apply(lambda a: DashboardRow(observed.label, a[0], a[1], a[2]))
+
+    rows = [row(o) for o in functions]
     body = pulumi.Output.all(region, functions[0].lb_suffix, pulumi.Output.all(*rows)).apply(
         lambda a: dashboard_body(a[0], a[1], list(a[2]))
     )

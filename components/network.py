@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.settings import LoadBalancerArgs
+from .settings import LoadBalancerArgs
 
 
-def resolve_network(lb: LoadBalancerArgs, invoke: pulumi.InvokeOptions) -> tuple[pulumi.Input[str], list[str]]:
+def resolve_network(
+    lb: LoadBalancerArgs, invoke: pulumi.InvokeOptions
+) -> tuple[pulumi.Input[str], pulumi.Input[Sequence[str]]]:
     """The VPC ID and subnet IDs for the load balancer.
 
     Configured subnets win; otherwise the default VPC's default subnets (one per availability
@@ -86,16 +90,26 @@ def _configured_subnets(lb: LoadBalancerArgs, invoke: pulumi.InvokeOptions) -> s
 
 def ingress_rules(cidrs: list[str], ports: tuple[int, ...]) -> list[aws.ec2.SecurityGroupIngressArgs]:
     """One rule per listener port, from the allowed IPv4 and IPv6 blocks."""
+    return port_rules(aws.ec2.SecurityGroupIngressArgs, cidrs, ports, "from the allowed CIDRs", listener=True)
+
+
+def port_rules(rule: type, cidrs: list[str], ports: tuple[int, ...], what: str, listener: bool = False) -> list[Any]:
+    """One TCP rule per port (``rule`` is the SDK's ingress or egress args class), IPv4 and IPv6."""
     v4 = [c for c in cidrs if ipaddress.ip_network(c).version == 4]
     v6 = [c for c in cidrs if ipaddress.ip_network(c).version == 6]
+
+    def describe(port: int) -> str:
+        kind = ("HTTPS listener" if port == 443 else "HTTP listener") if listener else "TCP"
+        return f"{kind} on {port} {what}"
+
     return [
-        aws.ec2.SecurityGroupIngressArgs(
+        rule(
             protocol="tcp",
             from_port=port,
             to_port=port,
             cidr_blocks=v4 or None,
             ipv6_cidr_blocks=v6 or None,
-            description=(f"{'HTTPS' if port == 443 else 'HTTP'} listener on {port} from the allowed CIDRs"),
+            description=describe(port),
         )
         for port in ports
     ]

@@ -82,7 +82,7 @@ class Request:
 
 
 @functools.lru_cache(maxsize=4096)
-def wildcard_regex(pattern: str, ignore_case: bool, backslash_escapes: bool = False) -> re.Pattern:
+def wildcard_regex(pattern: str, ignore_case: bool, backslash_escapes: bool = False) -> re.Pattern[str]:
     """Compile an ALB wildcard pattern: ``*`` is any run of characters (``/`` included), ``?`` one.
 
     With ``backslash_escapes`` (query-string conditions), ``\\*`` and ``\\?`` are literal.
@@ -113,7 +113,7 @@ def _length_problems(path: str, values: tuple[str, ...], limit: int = MAX_VALUE_
     ]
 
 
-def _empty_problem(path: str, values: tuple) -> list[str]:
+def _empty_problem(path: str, values: tuple[object, ...]) -> list[str]:
     return [] if values else [f"{path}: empty list; give at least one value or remove the key"]
 
 

@@ -10,16 +10,16 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components import rules as r
-from components.access_logs import create_access_log_bucket
-from components.declare import SNAKE, Reader, as_raw
-from components.domain import create_alias_record, create_certificate
-from components.lambda_function import FunctionParts, create_function, package_code
-from components.listener import ForwardTo, create_listeners, create_rules
-from components.monitoring import Observed, create_alarms, create_dashboard
-from components.network import create_security_group, resolve_network
-from components.settings import OWN_TAG_KEYS, LambdaAlbServiceArgs, LoadBalancerArgs, read_settings
-from components.waf import create_waf
+from . import rules as r
+from .access_logs import create_access_log_bucket
+from .declare import SNAKE, Reader, as_raw
+from .domain import create_alias_record, create_certificate
+from .lambda_function import FunctionParts, create_function, package_code
+from .listener import ForwardTo, create_listeners, create_rules
+from .monitoring import Observed, create_alarms, create_dashboard
+from .network import create_security_group, resolve_network
+from .settings import OWN_TAG_KEYS, LambdaAlbServiceArgs, LoadBalancerArgs, read_settings
+from .waf import create_waf
 
 TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
 # The provider names the load balancer and target group "<name>-lb-<7 random>" and "<name>-tg-<7 random>";
@@ -89,7 +89,7 @@ class LambdaAlbService(pulumi.ComponentResource):
     url: pulumi.Output[str]
     alb_dns_name: pulumi.Output[str]
     alb_arn: pulumi.Output[str]
-    listener_arns: pulumi.Output[list]
+    listener_arns: pulumi.Output[list[str]]
     target_group_arn: pulumi.Output[str]
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
@@ -135,7 +135,7 @@ class LambdaAlbService(pulumi.ComponentResource):
         forwards: dict[str | None, ForwardTo] = {}
         for key, fargs in targets.items():
             base = function_base(name, key)
-            fn = create_function(base, base, fargs, packages[key], tags, self)
+            fn = create_function(base, base, fargs, packages[key], tags, invoke, self)
             target_group, registration = self._target(name, key, fn.live, lb_settings, tags)
             parts[key] = (fn, target_group)
             forwards[key] = ForwardTo(((target_group.arn, 100),), (registration,))
@@ -154,7 +154,7 @@ class LambdaAlbService(pulumi.ComponentResource):
 
         domain = None
         certificate_arn: pulumi.Input[str] | None = lb_settings.certificate_arn
-        if lb_settings.domain_name:
+        if lb_settings.domain_name and lb_settings.hosted_zone_name:  # the settings require both or neither
             domain = create_certificate(name, lb_settings.domain_name, lb_settings.hosted_zone_name, tags, invoke, self)
             certificate_arn = domain.certificate_arn
 
@@ -178,8 +178,8 @@ class LambdaAlbService(pulumi.ComponentResource):
 
         scheme = "https" if lb_settings.https else "http"
         if domain is not None:
-            create_alias_record(name, lb_settings.domain_name, domain, load_balancer, self)
-            self.url = pulumi.Output.from_input(f"https://{lb_settings.domain_name}/")
+            create_alias_record(name, domain, load_balancer, self)
+            self.url = pulumi.Output.from_input(f"https://{domain.name}/")
         else:
             self.url = load_balancer.dns_name.apply(lambda dns: f"{scheme}://{dns}/")
 
@@ -339,7 +339,7 @@ def aws_provider(opts: pulumi.ResourceOptions | None) -> pulumi.ProviderResource
     return next((p for p in providers or [] if getattr(p, "package", None) == "aws"), None)
 
 
-def _health_check_args(lb_settings) -> aws.lb.TargetGroupHealthCheckArgs:
+def _health_check_args(lb_settings: LoadBalancerArgs) -> aws.lb.TargetGroupHealthCheckArgs:
     """Off unless configured: each health check of a Lambda target is a billed invocation."""
     check = lb_settings.health_check
     if not check.enabled:

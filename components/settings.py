@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components import rules as r
-from components.declare import CAMEL, Reader, as_raw, describe, did_you_mean, keys, read_block, setting
-from components.waf_rules import HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
+from . import rules as r
+from .declare import CAMEL, Reader, as_raw, describe, did_you_mean, keys, read_block, setting
+from .waf_rules import HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
 
 NAMESPACE = "lambda-alb"
 
@@ -159,7 +159,7 @@ def _cidr_problem(value: str) -> str | None:
     return r.cidr_problem(value)
 
 
-def _parse_reserved(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> int | None:
+def _parse_reserved(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> Any:
     block, key = path.rsplit(".", 1)
     if raw == 0 and not isinstance(raw, bool):
         rd.add(
@@ -193,7 +193,7 @@ def _retention_schema(minimum: int) -> dict[str, Any]:
     return {"type": "integer", "enum": [v for v in LOG_RETENTION_DAYS if v >= minimum]}
 
 
-def _parse_environment(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> dict[str, Any]:
+def _parse_environment(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> Any:
     if raw is None:
         return {}
     if rd.unresolved(raw):
@@ -560,6 +560,67 @@ _DEFAULT_ACTION_SCHEMA = {
 
 # --- the blocks -------------------------------------------------------------------------------
 
+_SG_RE = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
+
+
+def _parse_ports(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: tuple[int, ...]) -> Any:
+    """TCP ports, each 1-65535."""
+    if raw is None:
+        return default
+    ok = (
+        isinstance(raw, list | tuple)
+        and raw
+        and all(isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= 65535 for p in raw)
+    )
+    if not ok:
+        rd.add(f"{path}: {raw!r} is not a list of TCP ports 1-65535, e.g. [443, 5432]")
+        return default
+    return tuple(raw)
+
+
+@describe
+@dataclass(frozen=True)
+class FunctionVpcArgs:
+    """Private network access for the function: ``function.vpc`` (its network interfaces in your
+    subnets). Costs a NAT gateway for internet access and some cold-start time: use only to reach
+    something private."""
+
+    subnet_ids: tuple[str, ...] = setting(
+        (), kind="strings", example="subnet-0123456789abcdef0", pattern=_SUBNET_RE.pattern, inputs=True,
+        check=_item(_SUBNET_RE, "a subnet ID (subnet- and 8 or 17 hex digits)"),
+        allowed="one or more `subnet-...` of one VPC (two zones or more for availability)",
+        doc="The private subnets the function's network interfaces are placed in.",
+    )  # fmt: skip
+    security_group_ids: tuple[str, ...] = setting(
+        (), kind="strings", example="sg-0123456789abcdef0", pattern=_SG_RE.pattern, inputs=True,
+        check=_item(_SG_RE, "a security group ID (sg- and 8 or 17 hex digits)"),
+        allowed="`sg-...` IDs; unset: a group the component creates",
+        doc="Existing security groups of the function. Unset: one with no ingress and only the egress below.",
+    )  # fmt: skip
+    egress_cidrs: tuple[str, ...] = setting(
+        (), kind="strings", example="10.0.0.0/16", check=_cidr_problem, inputs=True,
+        allowed="CIDR blocks; only without `securityGroupIds`",
+        doc="Where the function may connect, through the group the component creates.",
+    )  # fmt: skip
+    egress_ports: tuple[int, ...] = setting(
+        (443,), kind="custom", parse=_parse_ports, allowed="TCP ports 1-65535",
+        schema={"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 1, "maximum": 65535}},
+        doc="The TCP ports the created group lets the function connect to.",
+    )  # fmt: skip
+
+    def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
+        """Subnets are required; the egress keys shape only the group the component creates."""
+        k = rd.key
+        if not rd.unresolved(self.subnet_ids) and not self.subnet_ids and k("subnet_ids") not in rd.bad_keys(path):
+            rd.add(f"{path}.{k('subnet_ids')}: missing; list the private subnets the function runs in")
+        own = [key for key in (k("egress_cidrs"), k("egress_ports")) if key in given]
+        if k("security_group_ids") in given and own:
+            rd.add(f"{path}.{k('security_group_ids')}: given with {', '.join(own)}, which shape only the group the "
+                   "component creates; put those rules in your groups instead")  # fmt: skip
+        elif k("security_group_ids") not in given and k("egress_cidrs") not in given:
+            rd.add(f"{path}.{k('egress_cidrs')}: missing; list where the function connects (e.g. the database's "
+                   f"subnets), or give {k('security_group_ids')}")  # fmt: skip
+
 
 @describe
 @dataclass(frozen=True)
@@ -625,6 +686,14 @@ class FunctionArgs:
         None, kind="custom", parse=_parse_version, schema=_VERSION_SCHEMA, allowed="a published version number",
         doc="The version live keeps serving the rest of the traffic with during a canary.",
     )  # fmt: skip
+    vpc: FunctionVpcArgs | None = setting(
+        None, kind="block", block=FunctionVpcArgs, allowed="see `vpc.*`",
+        doc="Runs the function in your VPC's private subnets, to reach something private (a database).",
+    )  # fmt: skip
+    provisioned_concurrency: int | None = setting(
+        None, kind="int", lo=1, hi=None, allowed="1 or more; at most reservedConcurrency when that is set",
+        doc="Instances the live alias keeps initialised (no cold starts up to this many); billed while deployed.",
+    )  # fmt: skip
     permissions_boundary: str | None = setting(
         None, kind="string", pattern=_POLICY_ARN_RE.pattern, inputs=True,
         check=_pattern(_POLICY_ARN_RE, "an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)"),
@@ -653,6 +722,12 @@ class FunctionArgs:
                         f"{path}.{k('handler')}: {self.handler!r} names module {module!r}, but {self.code_dir}/"
                         f"{module.replace('.', '/')}.py does not exist"
                     )
+        reserved, provisioned = self.reserved_concurrency, self.provisioned_concurrency
+        if isinstance(reserved, int) and isinstance(provisioned, int) and provisioned > reserved:
+            rd.add(
+                f"{path}.{k('provisioned_concurrency')}: {provisioned} is more than {path}.{k('reserved_concurrency')} "
+                f"({reserved}); Lambda cannot keep more instances ready than the function may run"
+            )
         weight, stable = self.canary_weight, self.stable_version
         if weight and stable is None and k("stable_version") not in bad:
             rd.add(
@@ -1092,7 +1167,9 @@ class LambdaAlbServiceArgs:
 
     def targets(self) -> dict[str | None, FunctionArgs]:
         """The functions behind the load balancer: ``{None: function}``, or ``functions`` by key."""
-        return dict(self.functions) if self.functions else {None: self.function}
+        if self.functions:
+            return {key: function for key, function in self.functions.items()}
+        return {None: self.function}
 
     def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
         """Routes name functions that exist; every function is reached; HTTPS never redirects to HTTP."""
@@ -1102,9 +1179,9 @@ class LambdaAlbServiceArgs:
     def _check_functions(self, rd: Reader, given: frozenset[str]) -> None:
         routes, lb, functions = rd.key("routes"), rd.key("load_balancer"), rd.key("functions")
         default_where = f"{lb}.{rd.key('default_action')}"
-        forwards = [(f"{routes}[{i}].function", rule.action) for i, rule in enumerate(self.routes)]
-        forwards.append((f"{default_where}.forward", self.load_balancer.default_action))
-        forwards = [(where, action) for where, action in forwards if isinstance(action, r.Forward)]
+        actions = [(f"{routes}[{i}].function", rule.action) for i, rule in enumerate(self.routes)]
+        actions.append((f"{default_where}.forward", self.load_balancer.default_action))
+        forwards = [(where, action) for where, action in actions if isinstance(action, r.Forward)]
         if not self.functions:
             if functions in given:
                 return  # an unreadable map is reported where it is read

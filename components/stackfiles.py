@@ -18,7 +18,7 @@ class StackFileError(Exception):
     """A project or stack file is missing or not valid YAML."""
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.settings import WafArgs
-from components.waf_rules import HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
+from .settings import WafArgs
+from .waf_rules import HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
 
 REDACTED_HEADERS = ("authorization", "cookie")
 
@@ -73,7 +73,8 @@ def web_acl_rules(name: str, waf: WafArgs) -> list[aws.wafv2.WebAclRuleArgs]:
                 name=group,
                 priority=priority,
                 override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
-                    none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()
+                    # The SDK's no-field class has an unannotated constructor.
+                    none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()  # type: ignore[no-untyped-call]
                 ),
                 statement=aws.wafv2.WebAclRuleStatementArgs(
                     managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(

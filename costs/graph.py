@@ -1,11 +1,17 @@
 """Evaluate the real Pulumi program under Pulumi's mocks and record the resource graph.
 
-Follows Pulumi's documented unit-testing pattern (``pulumi.runtime.set_mocks``), with a monitor
+Follows Pulumi's documented unit-testing API (``pulumi.runtime.set_mocks`` and the
+``pulumi.runtime.test`` decorator, which awaits every outstanding registration), with a monitor
 that also records what the mocks alone do not show: each resource's parent, its dependencies
-(``depends_on`` and data flow) and its ``retain_on_delete``/``protect`` options, plus the stack's
-exports. Each evaluation runs in a fresh ``contextvars.Context`` so stacks never leak into each
-other. The cost estimate (``python -m costs``) and the tests (tests/harness.py) share it: a stack's
-graph is known without an AWS account or the Pulumi CLI.
+(``depends_on`` and data flow) and its ``retain_on_delete``/``protect`` options. Each evaluation
+runs in a fresh ``contextvars.Context`` so stacks never leak into each other. The cost estimate
+(``python -m costs``) and the tests (tests/harness.py) share it: a stack's graph is known without
+an AWS account or the Pulumi CLI.
+
+The only SDK internals used are in ``RecordingMonitor``: the documented ``Mocks.new_resource``
+sees a resource's inputs but not its parent, dependencies or options, so the monitor (the
+``monitor`` argument of ``set_mocks``) reads the raw registration request and decodes its inputs
+with the SDK's own ``rpc.deserialize_properties``.
 """
 
 from __future__ import annotations
@@ -20,9 +26,6 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.settings import set_root_resource
-from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
 
 from components.stackfiles import as_runtime_config, stack_config
 
@@ -163,12 +166,11 @@ class Registration:
 
 
 class RecordingMonitor(MockMonitor):
-    """A mock monitor that keeps every registration and the stack's outputs."""
+    """A mock monitor that keeps every registration."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
-        self.stack_outputs: dict[str, Any] = {}
 
     def program_resources(self) -> list[Registration]:
         """Everything the program registered besides the root Stack (components included)."""
@@ -190,11 +192,6 @@ class RecordingMonitor(MockMonitor):
             )
         )
         return response
-
-    def RegisterResourceOutputs(self, request):
-        if "::pulumi:pulumi:Stack::" in request.urn:
-            self.stack_outputs = rpc.deserialize_properties(request.outputs)
-        return super().RegisterResourceOutputs(request)
 
 
 @dataclass
@@ -252,12 +249,22 @@ def evaluate(
     mocks = mocks or AwsMocks(region=str(config.get("aws:region", "us-east-1")))
     monitor = monitor or RecordingMonitor(mocks)
 
-    def program():
+    exports: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def run_program() -> pulumi.Output[None]:
+        runpy.run_path(str(program_dir / "__main__.py"), run_name="__main__")
+        # pulumi.export puts each value on the root Stack that set_mocks made; the engine drops
+        # exports whose value is None, so they are left out here too.
+        root = pulumi.runtime.get_root_resource()
+        return pulumi.Output.from_input(getattr(root, "outputs", {})).apply(
+            lambda values: exports.update({k: v for k, v in values.items() if v is not None})
+        )
+
+    def program() -> None:
         pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
         pulumi.runtime.set_all_config(as_runtime_config(config), secret_keys or [])
-        set_root_resource(None)  # set_mocks made a root Stack; run_in_stack makes the program's own
-        # As the Python language host runs a program: inside a Stack whose exports are registered last.
-        _sync_await(run_in_stack(lambda: runpy.run_path(str(program_dir / "__main__.py"), run_name="__main__")))
+        run_program()
 
     # The language host runs a program from its own folder, so its local modules import.
     sys.path.insert(0, str(program_dir))
@@ -265,4 +272,4 @@ def evaluate(
         contextvars.Context().run(program)
     finally:
         sys.path.remove(str(program_dir))
-    return Graph(monitor.registrations, monitor.stack_outputs, mocks.invokes)
+    return Graph(monitor.registrations, exports, mocks.invokes)

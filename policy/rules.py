@@ -42,19 +42,12 @@ WEB_ACL_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfigurati
 # Only TLS 1.3 policies whose minimum is TLS 1.2 or 1.3 (TLS13-1-0 and TLS13-1-1 still allow 1.0/1.1).
 TLS13_POLICY_RE = re.compile(r"^ELBSecurityPolicy-TLS13-1-[23]-")
 # Verbs of IAM actions that destroy or cut something off (Delete*, Revoke*, ScheduleKeyDeletion...).
+# The deploy review's list (Delete, Put, Modify, Update, Revoke, Authorize, Schedule, Change, Set,
+# Remove, Detach, Disassociate) and the other verbs that destroy.
 DESTRUCTIVE_VERBS = (
-    "Delete",
-    "Destroy",
-    "Terminate",
-    "Remove",
-    "Detach",
-    "Disassociate",
-    "Revoke",
-    "Deregister",
-    "Disable",
-    "Purge",
-    "Schedule*Deletion",
-)
+    "Delete", "Put", "Modify", "Update", "Revoke", "Authorize", "Schedule", "Change", "Set", "Remove",
+    "Detach", "Disassociate", "Destroy", "Terminate", "Deregister", "Disable", "Purge",
+)  # fmt: skip
 DESTRUCTIVE_RE = re.compile(r"^(" + "|".join(v.replace("*", "[A-Za-z]*") for v in DESTRUCTIVE_VERBS) + ")")
 
 
@@ -535,7 +528,8 @@ def iam_no_unconditional_destructive_wildcard(
             continue
         if "*" not in _list(statement.get("Resource")):
             continue
-        destructive = sorted(a for a in _list(statement.get("Action")) if _destructive(str(a)))
+        accepted = set(config.get("acceptedUnscoped") or ())
+        destructive = sorted(a for a in _list(statement.get("Action")) if _destructive(str(a)) and a not in accepted)
         if destructive:
             sid = statement.get("Sid") or i
             findings.append(
@@ -882,6 +876,19 @@ POLICIES: tuple[Policy, ...] = (
         "No unconditional destructive IAM action on *",
         ("review",),
         iam_no_unconditional_destructive_wildcard,
+        # The accepted exceptions: actions AWS gives no resource type or condition key to scope
+        # (WAF logging to CloudWatch Logs); the same list as bootstrap/access.py's UNSCOPABLE.
+        # X-Ray has no resource-level permissions at all.
+        defaults={
+            "acceptedUnscoped": [
+                "elasticloadbalancing:SetWebAcl",
+                "logs:CreateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:PutResourcePolicy",
+                "xray:PutTelemetryRecords",
+                "xray:PutTraceSegments",
+            ]
+        },  # fmt: skip
     ),
     Policy(
         "required-tags",

@@ -1,8 +1,53 @@
-"""Shared fixtures: the real dev and prod stacks, evaluated once each under Pulumi's mocks."""
+"""Shared fixtures (the real dev and prod stacks, evaluated once each under Pulumi's mocks) and
+each test's kind, given by its file, so that ``-m "not integration"`` is the fast loop."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatch
 
 import pytest
 
 from tests.harness import evaluate, load_stack
+
+# File name pattern -> the kinds (markers, registered in pyproject.toml) of every test in it;
+# the first pattern that matches wins. Integration tests start servers or other processes.
+KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("test_localalb_cli.py", ("localalb", "integration")),
+    ("test_localalb_server.py", ("localalb", "integration")),
+    ("test_localalb_health.py", ("localalb", "integration")),
+    ("test_localalb_attacks.py", ("localalb", "integration")),
+    ("test_localalb_https.py", ("localalb", "integration")),
+    ("test_localalb_fuzz.py", ("localalb", "integration")),
+    ("test_localalb_*.py", ("localalb",)),
+    ("test_smoke.py", ("integration",)),  # the local ALB and a moto server
+    ("test_workflows.py", ("integration",)),  # check-jsonschema and zizmor as processes
+    ("test_devtool.py", ("integration",)),  # git and ruff as processes
+    ("test_generated.py", ("integration",)),  # check-jsonschema as a process
+    ("test_dependencies.py", ("integration",)),  # pip builds function dependencies
+    ("test_install.py", ("integration",)),  # pip installs the package
+    ("test_stacks.py", ("stacks",)),
+    ("test_config.py", ("stacks",)),
+    ("test_operations.py", ("stacks",)),
+    ("test_bootstrap.py", ("stacks",)),
+    ("test_component_api.py", ("stacks",)),
+    ("test_costs.py", ("stacks",)),
+    ("test_deploy_correctness.py", ("stacks",)),
+    ("test_functions.py", ("stacks",)),
+    ("test_function_network.py", ("stacks",)),
+    ("test_policy.py", ("stacks",)),
+    ("test_*.py", ("unit",)),
+)
+
+
+def kinds_of(file_name: str) -> tuple[str, ...]:
+    """The markers a test gets from the name of its file."""
+    return next(kinds for pattern, kinds in KINDS if fnmatch(file_name, pattern))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for kind in kinds_of(item.path.name):
+            item.add_marker(kind)
 
 
 @pytest.fixture(scope="session")

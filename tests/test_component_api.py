@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pulumi
 import pytest
 from pulumi.runtime import rpc
@@ -73,7 +75,9 @@ def test_code_may_be_an_archive_and_children_are_reachable():
     assert "sourceCodeHash" not in function
 
 
-def test_the_python_example_builds_a_network_and_two_services_passing_outputs():
+def test_the_python_example_builds_a_network_and_two_services_passing_outputs(monkeypatch):
+    # The example imports the installed name (pip install of this repository, tests/test_install.py).
+    monkeypatch.setitem(sys.modules, "lambda_alb", components)
     mocks = AwsMocks()
     graph = evaluate({"aws:region": "us-east-1"}, "example", mocks, program_dir=EXAMPLE, project="lambda-alb-example")
     subnets = {r.name: r for r in graph.of_type("aws:ec2/subnet:Subnet")}

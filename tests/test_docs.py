@@ -47,7 +47,7 @@ def test_every_link_to_a_document_of_the_repository_resolves():
 def test_pulumi_yaml_declares_every_key_with_type_description_and_default():
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     assert project["name"] == settings.NAMESPACE
-    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
+    assert project["runtime"]["name"] == "python"  # its options: tests/test_locks.py
     declared = project["config"]
     assert set(declared) == set(settings.TOP_LEVEL_KEYS)
     for key, declaration in declared.items():

@@ -307,6 +307,8 @@ class Stack:
             return self.arn("lambda", f"function:{inputs['name']}")
         if tf == "aws_lambda_alias":
             return self.arn("lambda", f"function:{name}:{inputs['name']}")
+        if tf == "aws_lambda_provisioned_concurrency_config":
+            return self.arn("lambda", f"function:{inputs['functionName']}:{inputs['qualifier']}")
         if tf == "aws_lambda_permission":
             return self.arn("lambda", f"function:{name}:{inputs.get('qualifier') or 'live'}")
         if tf in ("aws_iam_role", "aws_iam_role_policy"):
@@ -474,6 +476,11 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
         "accessLogs": {"enabled": False},
     }),
     "prod-unprotected-logs": ("prod", {"accessLogs": {"protect": False, "forceDestroy": True}}),
+    "dev-private-warm": ("dev", {
+        "function": {"vpc": {"subnetIds": ["subnet-0a1b2c3d4e5f60711", "subnet-0a1b2c3d4e5f60712"],
+                             "egressCidrs": ["10.0.0.0/16"]},
+                     "provisionedConcurrency": 2},
+    }),
 }  # fmt: skip
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
-
-from components import (
+from lambda_alb import (
     FixedResponseArgs,
     FunctionArgs,
     LambdaAlbService,

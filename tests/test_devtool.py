@@ -1,0 +1,85 @@
+"""dev.py as a developer uses it: arguments reach pytest, lint reads only tracked files, and the
+fast loop (-m "not integration") leaves out every test that starts a server or a process."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import dev
+from tests.conftest import kinds_of
+
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """dev.test with every step recorded instead of run; lint and typecheck pass unless a test says."""
+    recorded: list[tuple[str, ...]] = []
+    monkeypatch.setattr(dev, "setup", lambda: None)
+    monkeypatch.setattr(dev, "lint", lambda: 0)
+    monkeypatch.setattr(dev, "typecheck", lambda: 0)
+    monkeypatch.setattr(dev, "_run", lambda *args, env=None: recorded.append(args) or 0)
+    return recorded
+
+
+def test_arguments_after_test_go_to_pytest(calls):
+    with pytest.raises(SystemExit) as exited:
+        dev.test("-k", "stacks", "-m", "not integration")
+    assert exited.value.code == 0
+    assert calls == [(str(dev.PYTHON), "-m", "pytest", "-k", "stacks", "-m", "not integration")]
+
+
+def test_a_lint_failure_fails_the_run_but_the_tests_still_run(calls, monkeypatch, capsys):
+    monkeypatch.setattr(dev, "lint", lambda: 1)
+    with pytest.raises(SystemExit) as exited:
+        dev.test()
+    assert exited.value.code == 1
+    assert calls == [(str(dev.PYTHON), "-m", "pytest")]
+    assert "lint failed" in capsys.readouterr().err
+
+
+def test_an_unknown_command_or_stray_argument_prints_the_usage():
+    for argv in (["bogus"], ["lint", "extra"]):
+        result = subprocess.run([sys.executable, "dev.py", *argv], cwd=dev.ROOT, capture_output=True, text=True)
+        assert result.returncode == 1
+        assert "python3 dev.py test [pytest arguments]" in result.stderr
+
+
+def _git(folder: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
+
+
+def test_lint_ignores_an_untracked_scratch_file_and_checks_it_once_added(tmp_path, monkeypatch):
+    monkeypatch.setattr(dev, "ROOT", tmp_path)
+    monkeypatch.setattr(dev, "PYTHON", Path(sys.executable))  # the ruff of this environment
+    _git(tmp_path, "init", "-q")
+    (tmp_path / "kept.py").write_text('"""Clean."""\n')
+    (tmp_path / "gone.py").write_text('"""Tracked, then deleted."""\n')
+    _git(tmp_path, "add", "kept.py", "gone.py")
+    (tmp_path / "gone.py").unlink()
+    (tmp_path / "scratch.py").write_text("import os\n")  # an unused import: F401
+    assert dev.python_files() == ["kept.py"]
+    assert dev.lint() == 0
+    _git(tmp_path, "add", "scratch.py")
+    assert dev.lint() != 0
+
+
+def test_outside_a_git_checkout_lint_reads_the_whole_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    monkeypatch.setattr(dev, "ROOT", tmp_path)
+    assert dev.python_files() == ["."]
+
+
+# What makes a test slow and stateful: a server, a subprocess.
+STARTS_SOMETHING = re.compile(r"\bsubprocess\b|\bmake_server\(|ThreadedMotoServer|\bPopen\(")
+
+
+def test_files_that_start_servers_or_processes_are_left_out_of_the_fast_loop():
+    starters = [p.name for p in TESTS.glob("test_*.py") if STARTS_SOMETHING.search(p.read_text())]
+    assert {"test_localalb_server.py", "test_smoke.py"} <= set(starters)  # the pattern finds the known ones
+    assert [name for name in starters if "integration" not in kinds_of(name)] == []
