@@ -1,7 +1,8 @@
-"""Access-log lines in the ALB format (ALB-SEMANTICS section 4), written to a local folder."""
+"""Access-log lines in the ALB format (docs/alb-behaviour.md, section 5), written to a local folder."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +20,20 @@ def _iso(ts: float) -> str:
     return f"{prefix}.{int((ts - whole) * 1_000_000):06d}Z"
 
 
+_UNSAFE_RE = re.compile(r'[\x00-\x1f\x7f-\x9f"\\]')
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return "\\" + char if char in '"\\' else f"\\x{ord(char):02x}"
+
+
 def _quoted(value: str) -> str:
+    # Control characters (a newline above all) would split or forge a log line: escaped, as
+    # ALB writes them.
     if not value or value == "-":
         return '"-"'
-    if '"' in value or "\\" in value:
-        value = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{value}"'
+    return f'"{_UNSAFE_RE.sub(_escape, value)}"'
 
 
 @dataclass
@@ -48,12 +57,14 @@ class AccessRecord:
     actions: str = "-"
     redirect_url: str = "-"
     error_reason: str = "-"
+    protocol: str = "http"  # the listener: http, or https (then TLS fields are filled)
+    tls: tuple[str, str] = ("-", "-")  # cipher, protocol version
 
 
 def format_line(elb: str, rec: AccessRecord) -> str:
     """One space-separated line with ALB's 30 fields, in ALB's order."""
     fields = [
-        "http",
+        "https" if rec.protocol == "https" else "http",
         _iso(rec.received + max(rec.request_time, 0) + max(rec.target_time, 0) + max(rec.response_time, 0)),
         elb,
         rec.client,
@@ -67,8 +78,8 @@ def format_line(elb: str, rec: AccessRecord) -> str:
         str(rec.sent_bytes),
         _quoted(rec.request_line),
         _quoted(rec.user_agent),
-        "-",  # ssl_cipher
-        "-",  # ssl_protocol
+        rec.tls[0],  # ssl_cipher
+        rec.tls[1],  # ssl_protocol
         rec.target_group_arn,
         _quoted(rec.trace_id),
         _quoted("-"),  # domain_name (SNI)
@@ -97,10 +108,14 @@ class AccessLog:
         self._file = self.path.open("a", encoding="utf-8", buffering=64 * 1024)
 
     def write(self, record: AccessRecord) -> None:
-        self._file.write(format_line(self.elb, record) + "\n")
+        """Append one line (dropped once the log is closed: a request finishing during shutdown)."""
+        if not self._file.closed:
+            self._file.write(format_line(self.elb, record) + "\n")
 
     def flush(self) -> None:
-        self._file.flush()
+        """Write buffered lines to the file."""
+        if not self._file.closed:
+            self._file.flush()
 
     def close(self) -> None:
         self._file.close()

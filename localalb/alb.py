@@ -1,6 +1,6 @@
 """ALB behaviour as pure functions: the request event, response validation and rule actions.
 
-Facts from ../shared/ALB-SEMANTICS.md sections 1-3. No I/O here, so every rule is unit-testable.
+Facts from docs/alb-behaviour.md sections 1-3 and 7. No I/O here, so every rule is unit-testable.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def new_trace_id(now: float | None = None) -> str:
 
 
 def health_check_event(path: str, multi_value: bool, target_group_arn: str) -> dict[str, Any]:
-    """A target-group health check as the function receives it (ALB-SEMANTICS section 1)."""
+    """A target-group health check as the function receives it (docs/alb-behaviour.md, section 1)."""
     event: dict[str, Any] = {
         "requestContext": {"elb": {"targetGroupArn": target_group_arn}},
         "httpMethod": "GET",
@@ -149,16 +149,16 @@ def _query_pairs(raw_query: bytes) -> list[tuple[str, str]]:
 
 
 def build_event(request: HttpRequest, multi_value: bool, target_group_arn: str, trace_id: str) -> dict[str, Any]:
-    """The event the function receives (ALB-SEMANTICS section 1), in exactly one header mode."""
+    """The event the function receives (docs/alb-behaviour.md, section 1), in exactly one header mode."""
     headers: list[tuple[str, str]] = []
     forwarded_for: list[str] = []
-    for name, value in request.headers:
-        key = _text(name, "a header name")
+    for raw_name, raw_value in request.headers:
+        key = _text(raw_name, "a header name")
         if key in ("x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id"):
             if key == "x-forwarded-for":
-                forwarded_for.append(_text(value, "X-Forwarded-For"))  # every one the client sent
+                forwarded_for.append(_text(raw_value, "X-Forwarded-For"))  # every one the client sent
             continue
-        headers.append((key, _text(value, f"header {key}")))
+        headers.append((key, _text(raw_value, f"header {key}")))
     client_chain = ", ".join([*forwarded_for, request.client_ip])
     headers += [
         ("x-amzn-trace-id", trace_id),
@@ -174,11 +174,11 @@ def build_event(request: HttpRequest, multi_value: bool, target_group_arn: str, 
     }
     if multi_value:
         multi_headers: dict[str, list[str]] = {}
-        for key, text in headers:
-            multi_headers.setdefault(key, []).append(text)
+        for name, text in headers:
+            multi_headers.setdefault(name, []).append(text)
         multi_query: dict[str, list[str]] = {}
-        for key, text in query:
-            multi_query.setdefault(key, []).append(text)
+        for name, text in query:
+            multi_query.setdefault(name, []).append(text)
         event["multiValueQueryStringParameters"] = multi_query
         event["multiValueHeaders"] = multi_headers
     else:
@@ -307,18 +307,37 @@ def redirect_response(action: r.Redirect, request: HttpRequest) -> HttpResponse:
     return HttpResponse(status, (("location", redirect_location(action, request)), ("content-type", "text/html")), b"")
 
 
+def https_redirect(request: HttpRequest, https_port: int) -> HttpResponse:
+    """The HTTP listener's answer when the stack serves HTTPS: 301 to the same host, path and query
+    on the HTTPS listener (locally its port replaces 443)."""
+    host_header = next((v.decode("latin-1") for k, v in request.headers if k == b"host"), "")
+    host = r.Request("GET", "/", headers=(("host", host_header),)).host or "localhost"
+    authority = host if https_port == 443 else f"{host}:{https_port}"
+    query = b"?" + request.raw_query if request.raw_query else b""
+    location = f"https://{authority}{(request.raw_path + query).decode('latin-1')}"
+    return HttpResponse(301, (("location", location), ("content-type", "text/html")), b"")
+
+
+_PHRASES = {
+    301: "Moved Permanently",
+    400: "Bad Request",
+    405: "Method Not Allowed",
+    408: "Request Time-out",
+    413: "Request Entity Too Large",
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
+}
+
+
+def reason_phrase(status: int) -> str:
+    """The reason phrase ALB's own pages use for ``status`` ('' for its private codes such as 463)."""
+    return _PHRASES.get(status, "")
+
+
 def error_response(status: int) -> HttpResponse:
     """The load balancer's own error page."""
-    phrase = {
-        400: "Bad Request",
-        405: "Method Not Allowed",
-        413: "Request Entity Too Large",
-        463: "",
-        502: "Bad Gateway",
-        503: "Service Temporarily Unavailable",
-        504: "Gateway Time-out",
-    }.get(status, "")
-    title = f"{status} {phrase}".strip()
+    title = f"{status} {reason_phrase(status)}".strip()
     page = (
         f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
         f"<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"

@@ -6,25 +6,26 @@ uvicorn does the HTTP; everything here is ALB behaviour.
 from __future__ import annotations
 
 import asyncio
+import functools
+import ipaddress
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from components import rules as r
 from localalb import alb
 from localalb.accesslog import AccessLog, AccessRecord
 from localalb.config import LocalStack
+from localalb.console import Console, escape, shorten
 from localalb.pool import Invocation, Throttled, WorkerPool
 
-# ASGI's shapes, as uvicorn calls the application.
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-FLUSH_INTERVAL_S = 0.2  # console and access log are written in batches, at most this late
+FLUSH_INTERVAL_S = 0.2  # the access log is written in batches, at most this late
+CLIENT_GONE = 460  # ALB's access-log status for a client that closed the connection first
+Scope = dict[str, Any]  # ASGI, as uvicorn passes it
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class LocalAlbApp:
@@ -36,7 +37,11 @@ class LocalAlbApp:
         self.rules = tuple(sorted(stack.settings.routes, key=lambda rule: rule.priority))
         self.multi_value = self.lb.multi_value_headers
         self.quiet = quiet
-        self.out = out or sys.stdout
+        self.console = None if quiet else Console(out or sys.stdout)
+        self.allowed = tuple(ipaddress.ip_network(cidr, strict=False) for cidr in self.lb.allowed_cidrs)
+        # Set by the server when the stack's HTTPS listener is served: the HTTP listener then
+        # answers as the stack's port 80 does, with a redirect to this port.
+        self.https_port: int | None = None
         self.pool = WorkerPool(stack, quiet=quiet, announce=self.say)
         self.access_log = AccessLog(log_dir, f"app/{stack.function_name}/local")
         self._flusher: asyncio.Task[None] | None = None
@@ -46,8 +51,52 @@ class LocalAlbApp:
         self._streak: tuple[bool | None, int] = (None, 0)  # (last check passed, how many in a row)
 
     def say(self, line: str) -> None:
-        if not self.quiet:
-            self.out.write(line + "\n")
+        """Print ``line`` on the console (never blocks; nothing with ``--quiet``)."""
+        if self.console is not None:
+            self.console.write(line)
+
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 - one app per server, a bounded cache of peers
+    def peer_allowed(self, ip: str) -> bool:
+        """Whether the stack's security group (``loadBalancer.allowedCidrs``) admits ``ip``."""
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        return any(address.version == net.version and address in net for net in self.allowed)
+
+    def connection_dropped(self, client: tuple[str, int]) -> None:
+        """Say on the console that a connection from outside ``allowedCidrs`` was dropped."""
+        self.say(
+            f"connection from {client[0]}:{client[1]} dropped: not in loadBalancer.allowedCidrs "
+            f"({', '.join(self.lb.allowed_cidrs)}), as the load balancer's security group would"
+        )
+
+    def refused(
+        self,
+        client: tuple[str, int],
+        status: int,
+        reason: str,
+        *,
+        method: str,
+        target: str,
+        scheme: str,
+        headers: list[tuple[bytes, bytes]],
+        sent_bytes: int,
+        received_bytes: int,
+    ) -> None:
+        """Log a request the listener answered itself before it was complete (400, 408)."""
+        host = next((v.decode("latin-1") for k, v in headers if k == b"host"), "-")
+        record = AccessRecord(
+            received=time.time(),
+            client=f"{client[0]}:{client[1]}",
+            elb_status=status,
+            request_line=f"{method} {scheme}://{host}{target} HTTP/1.1" if method != "-" else "- - - ",
+            user_agent=next((v.decode("latin-1") for k, v in headers if k == b"user-agent"), "-"),
+            received_bytes=received_bytes,
+            sent_bytes=sent_bytes,
+            protocol=scheme,
+        )
+        self.access_log.write(record)
+        self.say(f"{method} {shorten(target)} -> {status}  (refused before the rules) {reason}")
 
     # --- ASGI -------------------------------------------------------------------------------
 
@@ -63,6 +112,17 @@ class LocalAlbApp:
             await self._lifespan(receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
+        try:
+            await self._lifespan_events(receive, send)
+        except asyncio.CancelledError:
+            # A second Ctrl-C: uvicorn skips the orderly shutdown and cancels this task. Stop the
+            # workers and keep the logs anyway, without a traceback.
+            self.pool.kill_all()
+            self.access_log.close()
+            if self.console is not None:
+                self.console.close()
+
+    async def _lifespan_events(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
@@ -78,7 +138,8 @@ class LocalAlbApp:
                         task.cancel()
                 await self.pool.close()
                 self.access_log.close()
-                self.out.flush()
+                if self.console is not None:
+                    self.console.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -112,10 +173,10 @@ class LocalAlbApp:
         while True:
             await asyncio.sleep(FLUSH_INTERVAL_S)
             self.access_log.flush()
-            self.out.flush()
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
-        """The whole body, or None once it passes 1 MB (ALB answers 413 without invoking).
+    async def _read_body(self, receive: Receive) -> bytes | None | Literal[False]:
+        """The whole body; None once it passes 1 MB (ALB answers 413 without invoking); False when
+        the client left before sending all of it (ALB never invokes on an incomplete request).
 
         An oversized body is still read to its end and discarded, so the connection stays framed
         for the client's next request.
@@ -123,6 +184,8 @@ class LocalAlbApp:
         chunks, size = [], 0
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                return False
             chunk = message.get("body", b"")
             size += len(chunk)
             if size <= alb.MAX_BODY_BYTES:
@@ -133,7 +196,10 @@ class LocalAlbApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         received = time.time()
         started = time.perf_counter()
-        body = await self._read_body(scope, receive)
+        connection = scope.get("extensions", {}).get("localalb.connection")
+        body = await self._read_body(receive)
+        if body is False and connection is not None and connection.refused:
+            return  # the listener answered (408) and logged it already
         client_ip, client_port = scope.get("client") or ("127.0.0.1", 0)
         request = alb.HttpRequest(
             method=scope["method"],
@@ -144,6 +210,7 @@ class LocalAlbApp:
             client_ip=client_ip,
             client_port=client_port,
             listener_port=scope["server"][1] if scope.get("server") else 80,
+            protocol=scope.get("scheme", "http"),
         )
         record = AccessRecord(
             received=received,
@@ -159,17 +226,34 @@ class LocalAlbApp:
             + 12
             + sum(len(k) + len(v) + 4 for k, v in request.headers)
             + 2,
+            protocol=request.protocol,
         )
-        response = await self._respond(request, body is None, record)
+        if request.protocol == "https" and connection is not None:
+            tls = connection.transport.get_extra_info("ssl_object")
+            if tls is not None:
+                record.tls = (tls.cipher()[0], tls.version() or "-")
+        if body is False:
+            response = None
+        else:
+            response = await self._respond(request, body is None, record)
         record.request_time = time.perf_counter() - started - max(record.target_time, 0)
-        record.elb_status = response.status
-        await self._send(send, response, record)
+        if response is None or (connection is not None and connection.lost):
+            record.elb_status = CLIENT_GONE  # nothing is sent: the client is gone
+        else:
+            record.elb_status = response.status
+            await self._send(send, response, record)
         record.response_time = 0.0
         self.access_log.write(record)
         if not self.quiet:
             self._summarise(request, record)
 
     async def _respond(self, request: alb.HttpRequest, too_large: bool, record: AccessRecord) -> alb.HttpResponse:
+        if self.https_port is not None and request.protocol == "http":
+            # The stack's port 80: its only action redirects to HTTPS, same host, path and query.
+            response = alb.https_redirect(request, self.https_port)
+            record.matched_rule, record.actions = "0", "redirect"
+            record.redirect_url = dict(response.headers)["location"]
+            return response
         try:
             if too_large:
                 raise alb.AlbError(413, "-", "request body over 1 MB")
@@ -229,17 +313,13 @@ class LocalAlbApp:
             return alb.error_response(502)
         if outcome.error is not None:
             record.error_reason = "LambdaUnhandled"
-            self.say(
-                f"  [{outcome.request_id}] {outcome.error['errorType']}: {outcome.error['errorMessage']}\n"
-                + "".join(outcome.error.get("stackTrace", []))
-            )
+            self.say(f"  [{outcome.request_id}] {_describe_error(outcome.error)}")
             return alb.error_response(502)
-        assert outcome.payload is not None  # a result that is neither a failure nor an error has one
         try:
-            response = alb.parse_lambda_response(outcome.payload, self.multi_value)
+            response = alb.parse_lambda_response(outcome.payload or b"", self.multi_value)
         except alb.AlbError as exc:
             record.error_reason = exc.reason
-            self.say(f"  [{outcome.request_id}] {exc.reason}: {exc.detail}")
+            self.say(f"  [{outcome.request_id}] {exc.reason}: {shorten(exc.detail)}")
             return alb.error_response(exc.status)
         record.target_status = response.status
         return response
@@ -268,7 +348,7 @@ class LocalAlbApp:
         extra = f" {record.error_reason}" if record.error_reason != "-" else ""
         total_ms = (record.request_time + max(record.target_time, 0)) * 1000
         self.say(
-            f"{request.method} {request.raw_path.decode('latin-1')} -> {record.elb_status}"
+            f"{escape(request.method)} {shorten(request.raw_path.decode('latin-1'))} -> {record.elb_status}"
             f"  {'' if record.actions == '-' else record.actions + ' '}({rule}){extra}  {total_ms:.1f} ms"
         )
 
@@ -279,11 +359,19 @@ def _health_verdict(outcome: Invocation, multi_value: bool, matcher: str) -> tup
         return False, "Target.Timeout"
     if outcome.failure or outcome.error is not None:
         return False, "Target.FailedHealthChecks: the function failed"
-    assert outcome.payload is not None  # a result that is neither a failure nor an error has one
     try:
-        response = alb.parse_lambda_response(outcome.payload, multi_value)
+        response = alb.parse_lambda_response(outcome.payload or b"", multi_value)
     except alb.AlbError as exc:
         return False, f"Target.FailedHealthChecks: {exc.detail}"
     if not alb.matcher_accepts(matcher, response.status):
         return False, f"Target.ResponseCodeMismatch: {response.status} not in {matcher}"
     return True, f"{response.status}"
+
+
+def _describe_error(error: dict[str, Any]) -> str:
+    """An unhandled function error for the console: type, message and frames, each line escaped
+    so that request data in a message cannot print a line of its own."""
+    lines = [f"{escape(str(error.get('errorType')))}: {shorten(str(error.get('errorMessage')), 2000)}"]
+    for frame in error.get("stackTrace", []):
+        lines += [f"    {escape(line)}" for line in str(frame).rstrip("\n").split("\n")]
+    return "\n".join(lines)

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from components.naming import name_problem, service_name
 from components.settings import NAMESPACE, Settings, SettingsError, parse_settings
 from components.stackfiles import StackFileError, stack_config
 
@@ -110,6 +111,9 @@ def load_stack(project_dir: Path, stack: str, environ: Mapping[str, str] | None 
     Encrypted values get their local values from ``environ`` (the shell's, by default) or the
     stack's local secrets file; one that has none stops the server before it starts.
     """
+    problem = name_problem(service_name(stack, NAMESPACE))
+    if problem is not None:
+        raise LocalConfigError(f"stack name {stack!r} is refused by `pulumi up`: {problem}")
     skipped: list[str] = []
     try:
         values = stack_config(project_dir, stack, skipped)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -21,21 +22,24 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from components.dependencies import local_dependency_env
 from components.packaging import source_files
 from localalb.config import LocalStack
+from localalb.console import escape
 
 REQUEST = struct.Struct(">I36sI")  # event length, request id, timeout (ms); see worker.py
 ANSWER = struct.Struct(">BdI")  # kind, duration (ms), payload length
 READY, INIT_ERROR, RESULT, ERROR = range(4)
+Answer = tuple[int, float, bytes]  # kind, duration (ms), payload
 WORKER_SCRIPT = Path(__file__).resolve().parent / "worker.py"
 INIT_ALLOWANCE_S = 10.0  # Lambda's init phase has its own 10-second limit
 # Without reserved concurrency, the local cap on simultaneous environments (Lambda's account
 # default is 1000; a laptop is not).
 DEFAULT_CONCURRENCY_LIMIT = 64
 RELOAD_POLL_S = 0.5
+MAX_OUTPUT_LINE = 1024 * 1024  # the worker cuts longer output itself; this only bounds the reader
 
 
 class Throttled(Exception):
@@ -64,12 +68,12 @@ class _Worker(asyncio.Protocol):
         self.generation = generation
         self.number = number
         self._buffer = bytearray()
-        self._waiter: asyncio.Future[tuple[int, float, bytes]] | None = None
+        self._waiter: asyncio.Future[Answer] | None = None
         self._lost = False
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # workers connect over a stream socket
+        self.transport = transport  # type: ignore[assignment]  # a socket transport, as connected
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
@@ -91,10 +95,10 @@ class _Worker(asyncio.Protocol):
         del buffer[: ANSWER.size + size]
         waiter.set_result((kind, duration_ms, payload))
 
-    async def answer(self, timeout: float) -> tuple[int, float, bytes]:
+    async def answer(self, timeout: float) -> Answer:
         """The next frame from the worker; TimeoutError after ``timeout`` seconds."""
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[tuple[int, float, bytes]] = loop.create_future()
+        waiter: asyncio.Future[Answer] = loop.create_future()
         self._waiter = waiter
         self._deliver()
         if self._lost and not waiter.done():
@@ -107,7 +111,7 @@ class _Worker(asyncio.Protocol):
             self._waiter = None
 
     def send(self, request_id: str, timeout_ms: int, event: bytes) -> None:
-        assert self.transport is not None  # the pool sends only to a worker that has connected
+        assert self.transport is not None  # connected before the worker is used
         self.transport.write(REQUEST.pack(len(event), request_id.encode(), timeout_ms) + event)
 
     def kill(self) -> None:
@@ -119,7 +123,7 @@ class _Worker(asyncio.Protocol):
                 os.killpg(self.process.pid, signal.SIGKILL)
 
 
-def _expire(waiter: asyncio.Future[tuple[int, float, bytes]]) -> None:
+def _expire(waiter: asyncio.Future[Answer]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())
 
@@ -127,7 +131,7 @@ def _expire(waiter: asyncio.Future[tuple[int, float, bytes]]) -> None:
 class WorkerPool:
     """Runs the stack's handler in worker processes separate from the server."""
 
-    def __init__(self, stack: LocalStack, quiet: bool = False, announce: Callable[[str], object] = print):
+    def __init__(self, stack: LocalStack, quiet: bool = False, announce: Callable[[str], None] = print):
         fn = stack.settings.function
         self.stack = stack
         self.timeout_s = fn.timeout
@@ -142,6 +146,7 @@ class WorkerPool:
         self._numbers = 0
         self._env = self._environment()
         self._watcher: asyncio.Task[None] | None = None
+        self._relays: set[asyncio.Task[None]] = set()
         self._snapshot = self._code_snapshot()
 
     def _environment(self) -> dict[str, str]:
@@ -175,13 +180,18 @@ class WorkerPool:
 
     async def close(self) -> None:
         """Stop every worker, idle or busy."""
+        self.kill_all()
+        await asyncio.gather(*(w.process.wait() for w in self._all if w.process), return_exceptions=True)
+        await asyncio.gather(*self._relays, return_exceptions=True)
+        self._all.clear()
+        self._idle.clear()
+
+    def kill_all(self) -> None:
+        """Stop every worker at once, without waiting (the event loop is going away)."""
         if self._watcher:
             self._watcher.cancel()
         for worker in list(self._all):
             worker.kill()
-        await asyncio.gather(*(w.process.wait() for w in self._all if w.process), return_exceptions=True)
-        self._all.clear()
-        self._idle.clear()
 
     async def _spawn(self) -> _Worker:
         parent, child = socket.socketpair()
@@ -190,12 +200,15 @@ class WorkerPool:
         env = dict(self._env)
         env["LOCALALB_FD"] = str(child.fileno())
         env["LOCALALB_QUIET"] = "1" if self.quiet else "0"
+        env["LOCALALB_SERVER_PID"] = str(os.getpid())
         env["AWS_LAMBDA_LOG_STREAM_NAME"] = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
         # requirements.txt, installed for this machine (cached by its hash, so rebuilt after it changes).
         env.update(
             await asyncio.to_thread(local_dependency_env, self.stack.code_dir, self.stack.project_dir / ".build")
         )
-        output = asyncio.subprocess.DEVNULL if self.quiet else None
+        # The function's output comes back through a pipe the server reads, so a console nobody
+        # drains can never block a handler in print().
+        quiet = self.quiet
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -203,8 +216,8 @@ class WorkerPool:
                 env=env,
                 pass_fds=(child.fileno(),),
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=output,
-                stderr=output,
+                stdout=asyncio.subprocess.DEVNULL if quiet else asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL if quiet else asyncio.subprocess.STDOUT,
                 # Its own session: a Ctrl-C in the terminal reaches the server only, which then
                 # stops every worker itself.
                 start_new_session=True,
@@ -213,6 +226,10 @@ class WorkerPool:
             child.close()
         worker = _Worker(self.generation, number)
         worker.process = process
+        if process.stdout is not None:
+            relay = asyncio.create_task(self._relay(process.stdout))
+            self._relays.add(relay)
+            relay.add_done_callback(self._relays.discard)
         await asyncio.get_running_loop().connect_accepted_socket(lambda: worker, sock=parent)
         self._all.add(worker)
         return worker
@@ -283,13 +300,26 @@ class WorkerPool:
         finally:
             self.busy -= 1
 
-    def _code_snapshot(self) -> tuple[tuple[str, int, int], ...]:
+    async def _relay(self, output: asyncio.StreamReader) -> None:
+        """Pass a worker's output lines to the console, control characters escaped."""
+        partial = b""
+        while chunk := await output.read(65536):
+            *lines, partial = (partial + chunk).split(b"\n")
+            for line in lines:
+                self.announce(escape(line.decode("utf-8", "replace")))
+            if len(partial) > MAX_OUTPUT_LINE:
+                partial = b""  # the worker cuts its lines far shorter; this only bounds the buffer
+        if partial:
+            self.announce(escape(partial.decode("utf-8", "replace")))
+
+    def _code_snapshot(self) -> tuple[tuple[str, bytes], ...]:
+        # Contents, not mtimes: two same-size edits within the file system's time resolution
+        # must still reload.
         code_dir = self.stack.code_dir
         snapshot = []
         for name in source_files(code_dir):
             with contextlib.suppress(FileNotFoundError):
-                stat = (code_dir / name).stat()
-                snapshot.append((name, stat.st_mtime_ns, stat.st_size))
+                snapshot.append((name, hashlib.blake2b((code_dir / name).read_bytes(), digest_size=16).digest()))
         return tuple(snapshot)
 
     async def _watch(self) -> None:

@@ -11,6 +11,7 @@ between requests as in a real execution environment.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -24,9 +25,8 @@ import struct
 import sys
 import time
 import traceback
+import types
 from collections.abc import Mapping, Sequence
-from importlib.machinery import ModuleSpec
-from types import ModuleType
 from typing import Any, TextIO
 
 # What the Lambda Python runtime provides besides the standard library.
@@ -34,6 +34,12 @@ LAMBDA_RUNTIME_PACKAGES = frozenset({"boto3", "botocore", "s3transfer", "jmespat
 REQUEST = struct.Struct(">I36sI")
 ANSWER = struct.Struct(">BdI")
 READY, INIT_ERROR, RESULT, ERROR = range(4)
+INIT_ALLOWANCE_S = 10.0
+# The worker's own deadline past the function's timeout: the server normally stops it first; this
+# stops it when the server is gone (killed with SIGKILL, say) and cannot.
+DEADLINE_GRACE_S = 1.0
+MAX_LINE_CHARS = 16 * 1024  # output without a newline is passed on in pieces of this size
+PR_SET_PDEATHSIG = 1
 
 
 class _Context:
@@ -69,21 +75,40 @@ class _LambdaRuntimeImports(importlib.abc.MetaPathFinder):
     def __init__(self, hidden_dirs: list[str], code_dir: str) -> None:
         self.hidden = tuple(os.path.join(d, "") for d in hidden_dirs)
         self.code_dir = code_dir
+        self.code_prefix = os.path.join(code_dir, "")
 
     def find_spec(
-        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
-    ) -> ModuleSpec | None:
-        if path is not None or fullname in LAMBDA_RUNTIME_PACKAGES:
-            return None  # submodules follow their package
-        spec = importlib.machinery.PathFinder.find_spec(fullname)
-        locations = [spec.origin or ""] + list(spec.submodule_search_locations or []) if spec else []
-        if any(location.startswith(self.hidden) for location in locations):
+        self, fullname: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname.partition(".")[0] in LAMBDA_RUNTIME_PACKAGES:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None:
+            return None
+        locations = [spec.origin or ""] + list(spec.submodule_search_locations or [])
+        if path is None and any(location.startswith(self.hidden) for location in locations):
             raise ModuleNotFoundError(
                 f"No module named '{fullname}': it is installed on this machine but not in the Lambda "
                 f"runtime; package it with the function (in {self.code_dir})",
                 name=fullname,
             )
+        if isinstance(spec.loader, importlib.machinery.SourceFileLoader) and (spec.origin or "").startswith(
+            self.code_prefix
+        ):
+            spec.loader = _SourceOnlyLoader(spec.loader.name, spec.loader.path)
+            return spec
         return None
+
+
+class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
+    """Loads the function's own modules from their source, never from ``__pycache__``.
+
+    Cached bytecode is trusted when the source's mtime (whole seconds) and size match: two
+    same-size edits within a second would keep serving the old code after a reload.
+    """
+
+    def get_code(self, fullname: str) -> types.CodeType:  # noqa: D102 - importlib API
+        return self.source_to_code(self.get_data(self.path), self.path)
 
 
 class _TaggedStream(io.TextIOBase):
@@ -92,7 +117,10 @@ class _TaggedStream(io.TextIOBase):
     def __init__(self, target: TextIO | None) -> None:
         self._target = target
         self.request_id = "init"
-        self._pending = ""
+        # Text since the last newline, as pieces: appending is O(1) and only the new piece is
+        # searched, so a million one-character writes stay linear.
+        self._pending: list[str] = []
+        self._pending_chars = 0
 
     def writable(self) -> bool:
         return True
@@ -100,19 +128,27 @@ class _TaggedStream(io.TextIOBase):
     def write(self, text: str) -> int:
         if self._target is None:
             return len(text)  # --quiet: the function's output is discarded here, not in a pipe
-        self._pending += text
-        if "\n" in self._pending:
-            *lines, self._pending = self._pending.split("\n")
-            self._target.write("".join(f"[{self.request_id}] {line}\n" for line in lines))
-            self._target.flush()
+        if "\n" not in text:
+            self._pending.append(text)
+            self._pending_chars += len(text)
+            if self._pending_chars >= MAX_LINE_CHARS:
+                self.flush()
+            return len(text)
+        head, *lines = text.split("\n")
+        lines[-1:] = []  # the text after the last newline stays pending
+        first = "".join(self._pending) + head
+        tail = text[text.rfind("\n") + 1 :]
+        self._pending, self._pending_chars = ([tail], len(tail)) if tail else ([], 0)
+        self._target.write("".join(f"[{self.request_id}] {line}\n" for line in (first, *lines)))
+        self._target.flush()
         return len(text)
 
     def flush(self) -> None:
         if self._target is None:
             return
         if self._pending:
-            self._target.write(f"[{self.request_id}] {self._pending}\n")
-            self._pending = ""
+            self._target.write(f"[{self.request_id}] {''.join(self._pending)}\n")
+            self._pending, self._pending_chars = [], 0
         self._target.flush()
 
 
@@ -146,15 +182,50 @@ def _error(kind: str, exc: BaseException) -> dict[str, Any]:
     return {
         "errorType": kind if kind.startswith("Runtime.") else type(exc).__name__,
         "errorMessage": str(exc),
-        "stackTrace": traceback.format_exception(exc),
+        "stackTrace": traceback.format_tb(exc.__traceback__),
     }
+
+
+def _init_error_kind(exc: BaseException) -> str:
+    """The error type Lambda's Python runtime reports for a failed init."""
+    if isinstance(exc, SyntaxError):
+        return "Runtime.UserCodeSyntaxError"
+    if isinstance(exc, _HandlerNotFound):
+        return "Runtime.HandlerNotFound"
+    return "Runtime.ImportModuleError"
+
+
+class _HandlerNotFound(Exception):
+    """The module has no attribute named by the handler setting."""
+
+
+def _die_with_the_server(server_pid: int) -> None:
+    """Be killed when the server dies, whatever killed it (Linux: a parent-death signal)."""
+    if sys.platform.startswith("linux"):
+        # The process's own symbols include libc's prctl (no library search: it would cost a
+        # subprocess at every cold start).
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != server_pid:
+        os._exit(1)  # the server died before the signal was armed
+
+
+def _deadline(seconds: float) -> None:
+    """Arm (or, with 0, disarm) the worker's own deadline: SIGALRM's default action ends it even
+    inside a busy loop, with no Python code needed to run."""
+    signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
 def main() -> None:
     # The pool stops workers itself; a Ctrl-C meant for the server must not interrupt a handler.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    channel = _Channel(socket.socket(fileno=int(os.environ["LOCALALB_FD"])))
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    _die_with_the_server(int(os.environ["LOCALALB_SERVER_PID"]))
+    fd = int(os.environ.pop("LOCALALB_FD"))
+    # Not passed on to processes the function starts: one left running would keep the socket
+    # open, and the server would see a crash only at the timeout.
+    os.set_inheritable(fd, False)
+    channel = _Channel(socket.socket(fileno=fd))
     _Context.configure(os.environ)
     quiet = os.environ.get("LOCALALB_QUIET") == "1"
     out, err = _TaggedStream(None if quiet else sys.stdout), _TaggedStream(None if quiet else sys.stderr)
@@ -166,19 +237,24 @@ def main() -> None:
     sys.meta_path.insert(0, _LambdaRuntimeImports([*site.getsitepackages(), site.getusersitepackages()], code_dir))
 
     started = time.perf_counter()
+    _deadline(INIT_ALLOWANCE_S + DEADLINE_GRACE_S)
     try:
         # The function's requirements.txt, built for this machine by the pool: importable, unlike site-packages.
         if "LOCALALB_DEPENDENCIES_ERROR" in os.environ:
             raise ImportError(os.environ["LOCALALB_DEPENDENCIES_ERROR"])
         sys.path[1:1] = [os.environ["LOCALALB_DEPENDENCIES"]] if "LOCALALB_DEPENDENCIES" in os.environ else []
-        handler = getattr(importlib.import_module(module_name), function_name)
+        module = importlib.import_module(module_name)
+        if not hasattr(module, function_name):
+            raise _HandlerNotFound(f"Handler '{function_name}' missing on module '{module_name}'")
+        handler = getattr(module, function_name)
     except Exception as exc:  # noqa: BLE001 - reported to the server as Lambda reports init errors
         traceback.print_exc()
         out.flush()
         err.flush()
         init_ms = (time.perf_counter() - started) * 1000
-        channel.send(INIT_ERROR, init_ms, json.dumps(_error("Runtime.ImportModuleError", exc)).encode())
+        channel.send(INIT_ERROR, init_ms, json.dumps(_error(_init_error_kind(exc), exc)).encode())
         return  # Lambda discards an environment whose init failed
+    _deadline(0)
     # The init phase ends here, as in Lambda: report it before the first invocation.
     channel.send(READY, (time.perf_counter() - started) * 1000, b"")
     while True:
@@ -188,12 +264,14 @@ def main() -> None:
             return  # the server closed our socket: stop
         out.request_id = err.request_id = request_id
         invoke_started = time.perf_counter()
+        _deadline(timeout_ms / 1000 + DEADLINE_GRACE_S)
         try:
             context = _Context(request_id, time.time() * 1000 + timeout_ms)
             kind, payload = RESULT, json.dumps(handler(json.loads(event), context), separators=(",", ":")).encode()
         except Exception as exc:  # noqa: BLE001 - an unhandled function error, as Lambda reports it
             print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}), file=sys.stderr)
             kind, payload = ERROR, json.dumps(_error(type(exc).__name__, exc)).encode()
+        _deadline(0)
         out.flush()
         err.flush()
         channel.send(kind, (time.perf_counter() - invoke_started) * 1000, payload)

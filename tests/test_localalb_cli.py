@@ -147,6 +147,12 @@ class Running:
             self.process.kill()
         self.process.wait()
 
+    def __enter__(self) -> Running:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
 
 def _alive(pid: int) -> bool:
     try:
@@ -246,3 +252,28 @@ def test_the_function_sees_only_what_the_lambda_runtime_has(project):
         running.wait_for(r"No module named 'yaml': it is installed on this machine but not in the Lambda runtime")
     finally:
         running.stop()
+
+
+def test_a_stack_name_pulumi_up_refuses_is_refused_here_too(project, capsys):
+    (project / "Pulumi.staging-eu.yaml").write_text("config: {}\n")
+    assert main(["serve", "--stack", "staging-eu", "--project-dir", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert "stack name 'staging-eu'" in err and "at most 9 characters" in err
+
+
+@pytest.mark.parametrize("stack", ["stagingeu", "staging-eu", "dev_1", "Dev-1"])
+def test_the_stack_name_rule_is_the_one_the_pulumi_program_applies(stack):
+    import pulumi
+
+    from components.naming import name_problem, service_name
+    from tests.harness import evaluate
+    from tests.harness import load_stack as load_stack_config
+
+    refused_here = name_problem(service_name(stack)) is not None
+    try:
+        evaluate(load_stack_config("dev"), stack)
+    except pulumi.RunError as exc:
+        assert "names the function, load balancer and target group" in str(exc)
+        assert refused_here
+    else:
+        assert not refused_here

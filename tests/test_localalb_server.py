@@ -25,8 +25,8 @@ def project(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("project")
     shutil.copytree(HERE / "localalb_project", path, dirs_exist_ok=True)
     shutil.copytree(ROOT / "function", path / "function", ignore=shutil.ignore_patterns("__pycache__"))
-    (path / "Pulumi.hello-single.yaml").write_text("config: {}\n")
-    (path / "Pulumi.hello-multi.yaml").write_text("config:\n  lambda-alb:loadBalancer:\n    multiValueHeaders: true\n")
+    (path / "Pulumi.hsingle.yaml").write_text("config: {}\n")
+    (path / "Pulumi.hmulti.yaml").write_text("config:\n  lambda-alb:loadBalancer:\n    multiValueHeaders: true\n")
     return path
 
 
@@ -82,7 +82,7 @@ def echo(server, path="/echo", **kwargs) -> dict:
 # --- the hello function, end to end, in both header modes --------------------------------------
 
 
-@pytest.mark.parametrize("stack", ["hello-single", "hello-multi"])
+@pytest.mark.parametrize("stack", ["hsingle", "hmulti"])
 def test_hello_function_end_to_end(project, stack):
     server = _serve(project, stack)
     try:

@@ -1,0 +1,192 @@
+"""The listener's connections: uvicorn's httptools protocol with the limits ALB applies as bytes arrive.
+
+uvicorn parses HTTP; this subclass adds what a load balancer does before any request reaches the
+rules: a bounded request head (a line or header that never ends is refused once it passes ALB's
+limits, not buffered), the idle timeout on every connection from its first byte (silent, partial
+head, partial body), the security group's ``allowedCidrs``, and ALB's own error page and access-log
+line for every request it refuses, malformed ones included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from localalb import alb
+
+if TYPE_CHECKING:
+    from localalb.app import LocalAlbApp
+
+# Everything before the body: request line and headers. Past this, ALB has already refused the
+# request (16 KB line, 64 KB of headers), so more bytes are never buffered.
+MAX_HEAD_BYTES = alb.MAX_HEADER_LINE + alb.MAX_HEADERS_TOTAL
+HTTP_VERSIONS = ("1.0", "1.1")
+
+
+class _Refusal(Exception):
+    """Raised inside a parser callback: the request is refused with ``status``."""
+
+
+class AlbProtocol(HttpToolsProtocol):
+    """One client connection to a local listener; ``alb`` is set by ``protocol_for``."""
+
+    alb: LocalAlbApp
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.idle_s = float(self.alb.lb.idle_timeout)
+        self.lost = False  # the client closed the connection (or it was closed on it)
+        self.refused = False  # the listener answered this connection itself (and closed it)
+        self._head_open = True  # waiting for (the rest of) a request head
+        self._head_bytes = 0
+        self._refusal: tuple[int, str] | None = None
+        self._last_io = 0.0
+        self._head_started = 0.0  # when the first byte of the current request head arrived
+        self._timer: asyncio.TimerHandle | None = None
+
+    # --- connection ---------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Accept the connection, or drop it unanswered when the peer is outside ``allowedCidrs``."""
+        super().connection_made(transport)
+        if self.client and not self.alb.peer_allowed(self.client[0]):
+            # ALB's security group drops such a connection; the closest a local socket gets is
+            # closing it before any byte is read or written.
+            self.alb.connection_dropped(self.client)
+            transport.abort()
+            return
+        self._last_io = self.loop.time()
+        self._timer = self.loop.call_later(self.idle_s, self._check_idle)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Remember that the client left (a request in flight is then logged 460)."""
+        self.lost = True
+        if self._timer is not None:
+            self._timer.cancel()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        """Feed the parser, never more than ALB's head limits allow while a head is arriving."""
+        if self.refused or self.parser is None:
+            return
+        self._last_io = self.loop.time()
+        if not self._head_open:
+            super().data_received(data)
+            return
+        if self._head_bytes == 0:
+            self._head_started = self._last_io
+        room = MAX_HEAD_BYTES - self._head_bytes
+        if len(data) <= room:
+            self._head_bytes += len(data)
+            super().data_received(data)
+            return
+        self._head_bytes = MAX_HEAD_BYTES
+        super().data_received(data[:room])
+        if self.refused:
+            return
+        if self._head_open:
+            self.refuse(400, "request line and headers over 80 KB")
+        else:
+            self.data_received(data[room:])
+
+    def _check_idle(self) -> None:
+        """ALB's idle timeout: no byte from the client for ``idleTimeout`` seconds; and a request
+        head must be complete within ``idleTimeout`` of its first byte (a head sent a byte at a
+        time would otherwise hold the connection for ever)."""
+        if self.transport.is_closing():
+            return
+        now = self.loop.time()
+        partial_head = self._head_open and self._head_bytes > 0
+        left = self.idle_s - (now - self._last_io)
+        if partial_head:
+            left = min(left, self.idle_s - (now - self._head_started))
+        if left > 0:
+            self._timer = self.loop.call_later(left, self._check_idle)
+            return
+        cycle = self.cycle
+        partial_body = cycle is not None and cycle.more_body and not cycle.response_started
+        if partial_head or partial_body:
+            self.refuse(408, "the request was incomplete at the idle timeout")
+            if partial_body:
+                cycle.disconnected = True  # the request task sees a disconnect and stops
+                cycle.message_event.set()
+        elif cycle is not None and not cycle.response_complete:
+            # The function is running: its own timeout governs, not the client's silence.
+            self._timer = self.loop.call_later(self.idle_s, self._check_idle)
+        else:
+            self.transport.close()
+
+    # --- parser callbacks ---------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:  # noqa: D102 - httptools callback
+        super().on_message_begin()
+        self.scope["extensions"] = {"localalb.connection": self}  # type: ignore[dict-item]
+
+    def on_url(self, url: bytes) -> None:  # noqa: D102 - httptools callback
+        super().on_url(url)
+        if len(self.url) > alb.MAX_HEADER_LINE:
+            self._refuse_in_parser(400, "request line over 16 KB")
+
+    def on_header(self, name: bytes, value: bytes) -> None:  # noqa: D102 - httptools callback
+        if len(name) + len(value) + 4 > alb.MAX_HEADER_LINE:
+            self._refuse_in_parser(400, "a header over 16 KB")
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:  # noqa: D102 - httptools callback
+        if self.parser.get_http_version() not in HTTP_VERSIONS:
+            # "GET /ok" with no version (HTTP/0.9): ALB speaks HTTP/1.x and HTTP/2 only.
+            self._refuse_in_parser(400, "no HTTP version in the request line")
+        self._head_open = False
+        self._head_bytes = 0
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:  # noqa: D102 - httptools callback
+        super().on_message_complete()
+        self._head_open = True
+
+    def _refuse_in_parser(self, status: int, reason: str) -> None:
+        self._refusal = (status, reason)
+        raise _Refusal(reason)
+
+    # --- refusals -----------------------------------------------------------------------------
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request it cannot parse, replaced by ALB's."""
+        status, reason = self._refusal or (400, "malformed HTTP request")
+        self.refuse(status, reason)
+
+    def refuse(self, status: int, reason: str) -> None:
+        """Answer ``status`` with ALB's error page, log it, and close the connection."""
+        if self.refused:
+            return
+        self.refused = True
+        page = alb.error_response(status)
+        head = [f"HTTP/1.1 {status} {alb.reason_phrase(status)}"]
+        head += [f"{name}: {value}" for name, value in page.headers]
+        head += [f"content-length: {len(page.body)}", "connection: close"]
+        raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + page.body
+        if not self.transport.is_closing():
+            self.transport.write(raw)
+            self.transport.close()
+        url = getattr(self, "url", b"") or b""
+        method = self.scope.get("method") if self.scope else None
+        if method is None and url and self.parser is not None:
+            method = self.parser.get_method().decode("latin-1")  # parsed before the URL began
+        self.alb.refused(
+            self.client or ("-", 0),
+            status,
+            reason,
+            method=method or "-",
+            target=url.decode("latin-1"),
+            scheme=self.scheme or "http",
+            headers=list(self.headers or []) if self.headers is not None else [],
+            sent_bytes=len(raw),
+            received_bytes=self._head_bytes,
+        )
+
+
+def protocol_for(app: LocalAlbApp) -> type[AlbProtocol]:
+    """The protocol class uvicorn instantiates per connection, bound to ``app``."""
+    return type("BoundAlbProtocol", (AlbProtocol,), {"alb": app})
