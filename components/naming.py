@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-# The provider names the load balancer, target groups and canary target group "<name>-lb-<7 random>",
-# "<name>-tg-<7 random>" and "<name>-tgs-<7 random>"; AWS allows 32 characters.
+# The provider names the load balancer and target group "<name>-lb-<7 random>" and "<name>-tg-<7 random>";
+# AWS allows 32 characters. One character is kept spare (stack names of at most 9 characters).
 MAX_NAME_LENGTH = 32 - len("-tgs-") - 7
 NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9-]{{0,{MAX_NAME_LENGTH - 1}}}$")
 PROJECT = "lambda-alb"

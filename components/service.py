@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,26 +16,21 @@ from .domain import create_alias_record, create_certificate
 from .lambda_function import FunctionParts, create_function, package_code
 from .listener import ForwardTo, create_listeners, create_rules
 from .monitoring import Observed, create_alarms, create_dashboard
+from .naming import name_problem
 from .network import create_security_group, resolve_network
 from .settings import OWN_TAG_KEYS, LambdaAlbServiceArgs, LoadBalancerArgs, read_settings
 from .waf import create_waf
 
 TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
-# The provider names the load balancer and target group "<name>-lb-<7 random>" and "<name>-tg-<7 random>";
-# AWS allows 32 characters. One character is kept spare (stack names of at most 9 characters).
-MAX_NAME_LENGTH = 32 - len("-tgs-") - 7
-_NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9-]{{0,{MAX_NAME_LENGTH - 1}}}$")
 
 
 def name_problems(name: object) -> list[str]:
-    """The component's name also names the function, load balancer and target group."""
-    if isinstance(name, str) and _NAME_RE.match(name):
-        return []
-    return [
-        f"name: {name!r} names the function, load balancer and target group: use at most {MAX_NAME_LENGTH} "
-        f"letters, digits and - (with the lambda-alb- prefix, a stack name of at most "
-        f"{MAX_NAME_LENGTH - len('lambda-alb-')} characters such as prod or staging)"
-    ]
+    """The component's name also names the function, load balancer and target group (the rule the
+    local ALB applies to stack names too: components/naming.py)."""
+    if not isinstance(name, str):
+        return [f"name: {name!r} is not a string"]
+    problem = name_problem(name)
+    return [f"name: {problem}"] if problem else []
 
 
 def validate_args(

@@ -40,7 +40,7 @@ def test_bad_args_in_code_are_one_run_error_naming_each_argument_and_nothing_is_
         run_case("bad_values_everywhere", monitor)
     message = str(info.value)
     for expected in (
-        "name: 'a-name-that-is-far-too-long-for-aws' names the function",
+        "name: LambdaAlbService name 'a-name-that-is-far-too-long-for-aws' names the function",
         "function.memory_size: 100000 is outside 128-10240 MB",
         "function.runtime: 'python2.7' is not allowed",
         "function.environment.AWS_REGION: reserved by AWS Lambda",
