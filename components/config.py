@@ -19,7 +19,7 @@ from .settings import (
     NAMESPACE,
     PLACEHOLDER_CERTIFICATE_ARN,
     TOP_LEVEL_KEYS,
-    Settings,
+    LambdaAlbServiceArgs,
     SettingsError,
     parse_settings,
 )
@@ -32,7 +32,7 @@ def namespace_keys() -> list[str]:
     return sorted(k[len(prefix) :] for k in given if k.startswith(prefix))
 
 
-def load_settings(project_dir: Path) -> Settings:
+def load_settings(project_dir: Path) -> LambdaAlbServiceArgs:
     """The validated settings of the current stack, or a ``pulumi.RunError`` naming each problem."""
     config = pulumi.Config(NAMESPACE)
     values: dict[str, Any] = {}
@@ -90,7 +90,7 @@ def _secret_problems(secret_keys: list[str]) -> list[str]:
     ]
 
 
-def _certificate_problems(settings: Settings) -> list[str]:
+def _certificate_problems(settings: LambdaAlbServiceArgs) -> list[str]:
     """The certificate must be in the stack's region, and the documented placeholder may be
     previewed but never deployed (the HTTPS listener would fail after the load balancer exists)."""
     arn = settings.load_balancer.certificate_arn

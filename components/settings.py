@@ -1290,7 +1290,3 @@ def unknown_key_problem(key: str) -> str:
     return (
         f"{NAMESPACE}:{key}: unknown key{did_you_mean(key, TOP_LEVEL_KEYS)}; known keys are {', '.join(TOP_LEVEL_KEYS)}"
     )
-
-
-# The name the local ALB and the Pulumi program's config reader know the whole model by.
-Settings = LambdaAlbServiceArgs

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from components.naming import name_problem, service_name
-from components.settings import NAMESPACE, Settings, SettingsError, parse_settings
+from components.settings import NAMESPACE, LambdaAlbServiceArgs, SettingsError, parse_settings
 from components.stackfiles import StackFileError, stack_config
 
 DEFAULT_REGION = "us-east-1"
@@ -28,7 +28,7 @@ class LocalStack:
 
     project_dir: Path
     stack: str
-    settings: Settings
+    settings: LambdaAlbServiceArgs
     region: str
     # Encrypted values of the stack file, each with where its local value came from.
     local_secrets: tuple[tuple[str, str], ...] = ()
