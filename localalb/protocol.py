@@ -157,6 +157,17 @@ class AlbProtocol(HttpToolsProtocol):
         status, reason = self._refusal or (400, "malformed HTTP request")
         self.refuse(status, reason)
 
+    def _close_lingering(self) -> None:
+        """Close after a refusal the way web servers do: send FIN, then keep reading (and dropping)
+        what the client is still sending for a moment. Closing at once while its bytes still arrive
+        makes the kernel answer with a reset, which can destroy the refusal before the client reads
+        it."""
+        if not self.transport.can_write_eof():  # TLS: no half-close
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self.loop.call_later(LINGER_S, self.transport.close)
+
     def refuse(self, status: int, reason: str) -> None:
         """Answer ``status`` with ALB's error page, log it, and close the connection."""
         if self.refused:
@@ -169,7 +180,7 @@ class AlbProtocol(HttpToolsProtocol):
         raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + page.body
         if not self.transport.is_closing():
             self.transport.write(raw)
-            self.transport.close()
+            self._close_lingering()
         url = getattr(self, "url", b"") or b""
         method = self.scope.get("method") if self.scope else None
         if method is None and url and self.parser is not None:
@@ -185,6 +196,10 @@ class AlbProtocol(HttpToolsProtocol):
             sent_bytes=len(raw),
             received_bytes=self._head_bytes,
         )
+
+
+# How long a refused connection is still read (and its bytes dropped) after the answer.
+LINGER_S = 2.0
 
 
 def protocol_for(app: LocalAlbApp) -> type[AlbProtocol]:
