@@ -370,3 +370,18 @@ def test_reordering_routes_keeps_every_rule_name():
 def function_logs(graph: Graph):
     """The function's own log group (prod also has the WAF's)."""
     return graph.named(f"{graph.outputs['functionName']}-fn-logs")
+
+
+def test_the_log_bucket_policy_waits_for_the_public_access_block_and_ownership_controls(graph):
+    # S3 refuses concurrent configuration changes on one bucket ("conflicting conditional operation").
+    policy = graph.one("aws:s3/bucketPolicy:BucketPolicy")
+    assert graph.depends_on(policy, graph.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"))
+    assert graph.depends_on(policy, graph.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls"))
+
+
+def test_a_forwarding_listener_waits_for_the_registration_and_a_redirecting_one_does_not(graph):
+    # Forwarding to a target group with nothing registered answers 503.
+    attachment = graph.one("aws:lb/targetGroupAttachment:TargetGroupAttachment")
+    for listener in graph.of_type("aws:lb/listener:Listener"):
+        forwards = listener.inputs["defaultActions"][0]["type"] == "forward"
+        assert graph.depends_on(listener, attachment) == forwards, listener.name
