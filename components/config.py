@@ -19,6 +19,7 @@ from .settings import (
     NAMESPACE,
     PLACEHOLDER_CERTIFICATE_ARN,
     TOP_LEVEL_KEYS,
+    FunctionArgs,
     LambdaAlbServiceArgs,
     SettingsError,
     parse_settings,
@@ -61,11 +62,11 @@ def load_settings(project_dir: Path) -> LambdaAlbServiceArgs:
         problems.extend(exc.problems)
     if settings is not None:
         problems.extend(_certificate_problems(settings))
-        if SECRET_CAPABLE_KEY in secret_keys:
-            # Secret Outputs from here on: encrypted in the state, [secret] in every preview.
-            secret_env = {key: pulumi.Output.secret(value) for key, value in settings.function.environment.items()}
-            # The plain settings model types values as str; on the Pulumi side an Output is as good.
-            settings = replace(settings, function=replace(settings.function, environment=secret_env))  # type: ignore[arg-type]
+        if "function" in secret_keys:
+            settings = replace(settings, function=_with_secret_environment(settings.function))
+        if "functions" in secret_keys:
+            secret_functions = {key: _with_secret_environment(fn) for key, fn in settings.functions.items()}
+            settings = replace(settings, functions=secret_functions)
     if problems or settings is None:
         stack = pulumi.get_stack()
         listing = "\n".join(f"  - {p}" for p in problems)
@@ -78,7 +79,14 @@ def load_settings(project_dir: Path) -> LambdaAlbServiceArgs:
 # The CLI tells a program only which top-level keys hold a secret somewhere inside. The function's
 # environment is where secrets belong, and it is passed on as a secret; a secret anywhere else would
 # end up in clear in resource inputs, so it is refused.
-SECRET_CAPABLE_KEY = "function"
+SECRET_CAPABLE_KEYS = ("function", "functions")
+
+
+def _with_secret_environment(function: FunctionArgs) -> FunctionArgs:
+    """Secret Outputs from here on: encrypted in the state, [secret] in every preview."""
+    secret_env = {key: pulumi.Output.secret(value) for key, value in function.environment.items()}
+    # The plain settings model types values as str; on the Pulumi side an Output is as good.
+    return replace(function, environment=secret_env)  # type: ignore[arg-type]
 
 
 def _secret_problems(secret_keys: list[str]) -> list[str]:
@@ -86,7 +94,7 @@ def _secret_problems(secret_keys: list[str]) -> list[str]:
         f"{key}: holds a secret value; only function.environment values may be secret (they reach the "
         f"function encrypted). Set this value in clear, or move the secret into function.environment"
         for key in secret_keys
-        if key != SECRET_CAPABLE_KEY
+        if key not in SECRET_CAPABLE_KEYS
     ]
 
 

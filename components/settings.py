@@ -1255,7 +1255,13 @@ def read_settings(values: Mapping[str, Any], rd: Reader, path: str = "") -> Lamb
         if spec.kind == "block":
             if raw is not None and not isinstance(raw, dict) and hasattr(raw, "__dataclass_fields__"):
                 raw = as_raw(raw, rd.style)
+            unused = name == "function" and not raw and values.get(rd.key("functions"))
+            if unused:
+                # Several functions and no `function` block: its defaults name no code directory.
+                rd.context, saved = {**rd.context, "project_dir": None}, rd.context
             parsed[name] = read_block(spec.block, raw, join(key), rd)
+            if unused:
+                rd.context = saved
         else:
             default = f.default_factory() if callable(f.default_factory) else f.default
             parsed[name] = spec.parse(raw, values, rd, join(key), default)

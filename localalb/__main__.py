@@ -61,14 +61,19 @@ def main(argv: list[str] | None = None) -> int:
             "function, with your AWS credentials. Use 127.0.0.1 unless you mean it.",
             file=sys.stderr,
         )
-    lb, fn = stack.settings.load_balancer, stack.settings.function
+    lb = stack.settings.load_balancer
+    functions = "".join(
+        f"  function{'' if key is None else ' ' + key}: {fn.settings.code_dir}/{fn.settings.handler} "
+        f"(timeout {fn.settings.timeout} s, concurrency {fn.settings.reserved_concurrency or 'unreserved'}), "
+        "reloads when its files change\n"
+        for key, fn in stack.functions().items()
+    )
     print(
         f"localalb (development only) serving stack '{stack.stack}' on {server.url}\n"
         f"{_listeners(server)}"
         f"  rules: {len(stack.settings.routes)} route(s), then default action {lb.default_action.kind}; "
         f"header mode: {'multi-value' if lb.multi_value_headers else 'single-value'}\n"
-        f"  function: {fn.code_dir}/{fn.handler} (timeout {fn.timeout} s, "
-        f"concurrency {fn.reserved_concurrency or 'unreserved'}), reloads when its files change\n"
+        f"{functions}"
         f"  access log: {server.app.access_log.path}\n"
         "Ctrl-C to stop.",
         flush=True,

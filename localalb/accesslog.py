@@ -59,6 +59,7 @@ class AccessRecord:
     error_reason: str = "-"
     protocol: str = "http"  # the listener: http, or https (then TLS fields are filled)
     tls: tuple[str, str] = ("-", "-")  # cipher, protocol version
+    function: str | None = None  # with several functions: the key of the one that served (console only)
 
 
 def format_line(elb: str, rec: AccessRecord) -> str:

@@ -42,7 +42,12 @@ class LocalAlbApp:
         # Set by the server when the stack's HTTPS listener is served: the HTTP listener then
         # answers as the stack's port 80 does, with a redirect to this port.
         self.https_port: int | None = None
-        self.pool = WorkerPool(stack, quiet=quiet, announce=self.say)
+        # One pool per function, each with its own workers, timeout and concurrency limit.
+        self.pools = {
+            key: WorkerPool(stack, quiet=quiet, announce=self.say, function=function)
+            for key, function in stack.functions().items()
+        }
+        self.pool = self.pools[stack.primary().key]  # the default action's: health checks and the banner
         self.access_log = AccessLog(log_dir, f"app/{stack.function_name}/local")
         self._flusher: asyncio.Task[None] | None = None
         self._health: asyncio.Task[None] | None = None
@@ -117,7 +122,8 @@ class LocalAlbApp:
         except asyncio.CancelledError:
             # A second Ctrl-C: uvicorn skips the orderly shutdown and cancels this task. Stop the
             # workers and keep the logs anyway, without a traceback.
-            self.pool.kill_all()
+            for pool in self.pools.values():
+                pool.kill_all()
             self.access_log.close()
             if self.console is not None:
                 self.console.close()
@@ -127,7 +133,8 @@ class LocalAlbApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self.loop = asyncio.get_running_loop()
-                await self.pool.start()
+                for pool in self.pools.values():
+                    await pool.start()
                 self._flusher = asyncio.create_task(self._flush_periodically())
                 if self.lb.health_check.enabled:
                     self._health = asyncio.create_task(self._check_health_periodically())
@@ -136,7 +143,8 @@ class LocalAlbApp:
                 for task in (self._flusher, self._health):
                     if task:
                         task.cancel()
-                await self.pool.close()
+                for pool in self.pools.values():
+                    await pool.close()
                 self.access_log.close()
                 if self.console is not None:
                     self.console.close()
@@ -271,9 +279,9 @@ class LocalAlbApp:
             response = alb.redirect_response(action, request)
             record.redirect_url = dict(response.headers)["location"]
             return response
-        return await self._forward(request, record)
+        return await self._forward(request, record, self.pools[action.function])
 
-    async def _forward(self, request: alb.HttpRequest, record: AccessRecord) -> alb.HttpResponse:
+    async def _forward(self, request: alb.HttpRequest, record: AccessRecord, pool: WorkerPool) -> alb.HttpResponse:
         # A well-formed trace id from the client is kept (ALB continues the trace); anything else
         # is replaced by a new one.
         trace_id = (
@@ -288,15 +296,16 @@ class LocalAlbApp:
             or alb.new_trace_id()
         )
         record.trace_id = trace_id
-        record.target_group_arn = self.stack.target_group_arn
+        record.target_group_arn = pool.function.target_group_arn
+        record.function = pool.function.key
         try:
-            event = alb.build_event(request, self.multi_value, self.stack.target_group_arn, trace_id)
+            event = alb.build_event(request, self.multi_value, pool.function.target_group_arn, trace_id)
         except alb.AlbError as exc:
             record.error_reason = exc.reason
             return alb.error_response(exc.status)
         invoked = time.perf_counter()
         try:
-            outcome = await self.pool.invoke(event)
+            outcome = await pool.invoke(event)
         except Throttled:
             record.error_reason = "LambdaThrottling"
             return alb.error_response(502)
@@ -305,7 +314,7 @@ class LocalAlbApp:
             self.say(f"  cold start: init {outcome.init_ms or 0:.1f} ms (request {outcome.request_id})")
         if outcome.failure == "timeout":
             record.error_reason = "LambdaUnhandled"
-            self.say(f"  [{outcome.request_id}] Task timed out after {self.pool.timeout_s} seconds")
+            self.say(f"  [{outcome.request_id}] Task timed out after {pool.timeout_s} seconds")
             return alb.error_response(502)
         if outcome.failure == "crash":
             record.error_reason = "LambdaUnhandled"
@@ -346,6 +355,8 @@ class LocalAlbApp:
     def _summarise(self, request: alb.HttpRequest, record: AccessRecord) -> None:
         rule = {"0": "default", "-": "refused before the rules"}.get(record.matched_rule, f"rule {record.matched_rule}")
         extra = f" {record.error_reason}" if record.error_reason != "-" else ""
+        if record.function is not None:
+            extra = f" by {record.function}{extra}"
         total_ms = (record.request_time + max(record.target_time, 0)) * 1000
         self.say(
             f"{escape(request.method)} {shorten(request.raw_path.decode('latin-1'))} -> {record.elb_status}"

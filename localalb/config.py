@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import yaml
 
 from components.naming import name_problem, service_name
-from components.settings import NAMESPACE, LambdaAlbServiceArgs, SettingsError, parse_settings
+from components.settings import NAMESPACE, FunctionArgs, LambdaAlbServiceArgs, SettingsError, parse_settings
 from components.stackfiles import StackFileError, stack_config
 
 DEFAULT_REGION = "us-east-1"
@@ -20,6 +21,30 @@ LOCAL_ACCOUNT = "123456789012"
 
 class LocalConfigError(Exception):
     """The stack cannot be served: the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class LocalFunction:
+    """One function of a stack as the local ALB runs it, named as the deployed one is."""
+
+    key: str | None  # its key under `functions`; None for the one `function`
+    name: str
+    settings: FunctionArgs
+    code_dir: Path
+    region: str
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT}:function:{self.name}"
+
+    @property
+    def target_group_arn(self) -> str:
+        group = f"targetgroup/{self.name[:24]}-tg/5e1c0a1b2c3d4e5f"
+        return f"arn:aws:elasticloadbalancing:{self.region}:{LOCAL_ACCOUNT}:{group}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -33,31 +58,42 @@ class LocalStack:
     # Encrypted values of the stack file, each with where its local value came from.
     local_secrets: tuple[tuple[str, str], ...] = ()
 
+    def functions(self) -> dict[str | None, LocalFunction]:
+        """Every function behind the load balancer, by its key (None for the one `function`)."""
+        return {
+            key: LocalFunction(
+                key,
+                self.function_name if key is None else f"{self.function_name}-{key}",
+                fn,
+                self.project_dir / fn.code_dir,
+                self.region,
+            )
+            for key, fn in self.settings.targets().items()
+        }
+
+    def primary(self) -> LocalFunction:
+        """The function the default action forwards to (the first when it does not forward)."""
+        functions = self.functions()
+        default = self.settings.load_balancer.default_action
+        key = getattr(default, "function", None)
+        return functions[key] if key in functions else next(iter(functions.values()))
+
     @property
     def function_name(self) -> str:
         return f"{NAMESPACE}-{self.stack}"
 
     @property
     def code_dir(self) -> Path:
-        return self.project_dir / self.settings.function.code_dir
-
-    @property
-    def function_arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{LOCAL_ACCOUNT}:function:{self.function_name}"
+        return self.primary().code_dir
 
     @property
     def target_group_arn(self) -> str:
-        return (
-            f"arn:aws:elasticloadbalancing:{self.region}:{LOCAL_ACCOUNT}:"
-            f"targetgroup/{self.function_name[:24]}-tg/5e1c0a1b2c3d4e5f"
-        )
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
+        return self.primary().target_group_arn
 
 
-ENVIRONMENT_SECRET = f"{NAMESPACE}:function.environment."
+ENVIRONMENT_SECRET = re.compile(
+    rf"^{re.escape(NAMESPACE)}:(function|functions\.([a-z][a-z0-9-]*))\.environment\.(\w+)$"
+)
 
 
 def secrets_file(project_dir: Path, stack: str) -> Path:
@@ -67,7 +103,7 @@ def secrets_file(project_dir: Path, stack: str) -> Path:
 
 def _local_secret_values(
     project_dir: Path, stack: str, skipped: list[str], environ: Mapping[str, str]
-) -> tuple[dict[str, str], list[tuple[str, str]], list[str]]:
+) -> tuple[dict[str | None, dict[str, str]], list[tuple[str, str]], list[str]]:
     """Local values for the stack's encrypted values, which only the Pulumi CLI can decrypt.
 
     A secret of the function's environment takes the shell's variable of the same name, else the
@@ -80,21 +116,22 @@ def _local_secret_values(
         loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         from_file = loaded if isinstance(loaded, dict) else {}
     relative = path.relative_to(project_dir)
-    values: dict[str, str] = {}
+    values: dict[str | None, dict[str, str]] = {}
     sources: list[tuple[str, str]] = []
     problems: list[str] = []
     for key in skipped:
         short = key.removeprefix(f"{NAMESPACE}:")
-        if not key.startswith(ENVIRONMENT_SECRET):
+        match = ENVIRONMENT_SECRET.match(key)
+        if match is None:
             problems.append(
                 f"{short}: a secret; only function.environment values may be secret (pulumi up refuses it too)"
             )
             continue
-        name = key[len(ENVIRONMENT_SECRET) :]
+        function, name = match.group(2), match.group(3)
         if name in environ:
-            values[name], source = environ[name], f"${name}"
+            values.setdefault(function, {})[name], source = environ[name], f"${name}"
         elif isinstance(from_file.get(short), str):
-            values[name], source = from_file[short], str(relative)
+            values.setdefault(function, {})[name], source = from_file[short], str(relative)
         else:
             problems.append(
                 f"{short}: a secret only the Pulumi CLI can decrypt; give its local value in the environment "
@@ -127,10 +164,17 @@ def load_stack(project_dir: Path, stack: str, environ: Mapping[str, str] | None 
         raise LocalConfigError(f"{len(secret_problems)} secret(s) of stack '{stack}' have no local value:\n{listing}")
     prefix = f"{NAMESPACE}:"
     ours = {key[len(prefix) :]: value for key, value in values.items() if key.startswith(prefix)}
-    if secrets:
-        function = dict(ours.get("function") or {})
-        function["environment"] = {**(function.get("environment") or {}), **secrets}
-        ours["function"] = function
+    for function_key, secret_values in secrets.items():
+        if function_key is None:
+            block = dict(ours.get("function") or {})
+            block["environment"] = {**(block.get("environment") or {}), **secret_values}
+            ours["function"] = block
+        else:
+            functions = dict(ours.get("functions") or {})
+            block = dict(functions.get(function_key) or {})
+            block["environment"] = {**(block.get("environment") or {}), **secret_values}
+            functions[function_key] = block
+            ours["functions"] = functions
     try:
         settings = parse_settings(ours, project_dir)
     except SettingsError as exc:
@@ -138,10 +182,5 @@ def load_stack(project_dir: Path, stack: str, environ: Mapping[str, str] | None 
         raise LocalConfigError(
             f"{len(exc.problems)} problem(s) in the {NAMESPACE} configuration of stack '{stack}':\n{listing}"
         ) from None
-    if settings.functions:
-        raise LocalConfigError(
-            f"stack '{stack}' has several functions ({', '.join(settings.functions)}); the local ALB serves "
-            "one-function stacks (a function block) for now"
-        )
     region = str(values.get("aws:region") or DEFAULT_REGION)
     return LocalStack(project_dir, stack, settings, region, tuple(sources))

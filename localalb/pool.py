@@ -26,7 +26,7 @@ from typing import Any
 
 from components.dependencies import local_dependency_env
 from components.packaging import source_files
-from localalb.config import LocalStack
+from localalb.config import LocalFunction, LocalStack
 from localalb.console import escape
 
 REQUEST = struct.Struct(">I36sI")  # event length, request id, timeout (ms); see worker.py
@@ -129,10 +129,18 @@ def _expire(waiter: asyncio.Future[Answer]) -> None:
 
 
 class WorkerPool:
-    """Runs the stack's handler in worker processes separate from the server."""
+    """Runs one function's handler in worker processes separate from the server (one pool per
+    function: each has its own workers, timeout and concurrency limit)."""
 
-    def __init__(self, stack: LocalStack, quiet: bool = False, announce: Callable[[str], None] = print):
-        fn = stack.settings.function
+    def __init__(
+        self,
+        stack: LocalStack,
+        quiet: bool = False,
+        announce: Callable[[str], None] = print,
+        function: LocalFunction | None = None,
+    ):
+        self.function = function or stack.primary()
+        fn = self.function.settings
         self.stack = stack
         self.timeout_s = fn.timeout
         self.limit = fn.reserved_concurrency or DEFAULT_CONCURRENCY_LIMIT
@@ -150,26 +158,26 @@ class WorkerPool:
         self._snapshot = self._code_snapshot()
 
     def _environment(self) -> dict[str, str]:
-        fn, stack = self.stack.settings.function, self.stack
+        fn, stack, function = self.function.settings, self.stack, self.function
         env = dict(os.environ)
         env.update(fn.environment)
         env.update(
             {
-                "AWS_LAMBDA_FUNCTION_NAME": stack.function_name,
+                "AWS_LAMBDA_FUNCTION_NAME": function.name,
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
-                "AWS_LAMBDA_LOG_GROUP_NAME": stack.log_group_name,
+                "AWS_LAMBDA_LOG_GROUP_NAME": function.log_group_name,
                 "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
                 "AWS_REGION": stack.region,
                 "AWS_DEFAULT_REGION": stack.region,
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}",
-                "LAMBDA_TASK_ROOT": str(stack.code_dir),
+                "LAMBDA_TASK_ROOT": str(function.code_dir),
                 "LAMBDA_RUNTIME_DIR": str(WORKER_SCRIPT.parent),
                 "_HANDLER": fn.handler,
                 "TZ": ":UTC",
                 "PYTHONUNBUFFERED": "1",
                 # The load balancer invokes the `live` alias, as the deployed stack does.
-                "LOCALALB_FUNCTION_ARN": f"{stack.function_arn}:live",
+                "LOCALALB_FUNCTION_ARN": f"{function.arn}:live",
             }
         )
         return env
@@ -204,7 +212,7 @@ class WorkerPool:
         env["AWS_LAMBDA_LOG_STREAM_NAME"] = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
         # requirements.txt, installed for this machine (cached by its hash, so rebuilt after it changes).
         env.update(
-            await asyncio.to_thread(local_dependency_env, self.stack.code_dir, self.stack.project_dir / ".build")
+            await asyncio.to_thread(local_dependency_env, self.function.code_dir, self.stack.project_dir / ".build")
         )
         # The function's output comes back through a pipe the server reads, so a console nobody
         # drains can never block a handler in print().
@@ -315,7 +323,7 @@ class WorkerPool:
     def _code_snapshot(self) -> tuple[tuple[str, bytes], ...]:
         # Contents, not mtimes: two same-size edits within the file system's time resolution
         # must still reload.
-        code_dir = self.stack.code_dir
+        code_dir = self.function.code_dir
         snapshot = []
         for name in source_files(code_dir):
             with contextlib.suppress(FileNotFoundError):
@@ -336,4 +344,4 @@ class WorkerPool:
         for worker in self._idle:
             self._discard(worker)
         self._idle.clear()
-        self.announce(f"code changed under {self.stack.settings.function.code_dir}/: reloading the function")
+        self.announce(f"code changed under {self.function.settings.code_dir}/: reloading the function")

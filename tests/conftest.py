@@ -15,6 +15,7 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test_localalb_cli.py", ("localalb", "integration")),
     ("test_localalb_server.py", ("localalb", "integration")),
     ("test_localalb_health.py", ("localalb", "integration")),
+    ("test_localalb_functions.py", ("localalb", "integration")),
     ("test_localalb_attacks.py", ("localalb", "integration")),
     ("test_localalb_https.py", ("localalb", "integration")),
     ("test_localalb_fuzz.py", ("localalb", "integration")),

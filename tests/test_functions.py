@@ -7,8 +7,6 @@ import json
 import pytest
 
 from components.settings import SettingsError, parse_settings
-from localalb.config import LocalConfigError
-from localalb.config import load_stack as load_local_stack
 from tests.harness import ACCOUNT, ROOT, Graph, evaluate, load_stack
 
 FUNCTION = "aws:lambda/function:Function"
@@ -152,14 +150,11 @@ def test_a_function_key_too_long_for_the_target_group_name_is_refused():
         evaluate(config, "prod", preview=True)
 
 
-def test_the_local_alb_says_it_serves_one_function_stacks_only(tmp_path):
-    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (tmp_path / "function").mkdir()
-    (tmp_path / "function" / "app.py").write_text("def handler(event, context):\n    return {}\n")
-    (tmp_path / "Pulumi.two.yaml").write_text(
-        "config:\n  lambda-alb:functions:\n    api: {}\n    web: {}\n"
-        "  lambda-alb:routes:\n    - {priority: 5, pathPatterns: ['/api/*'], function: api}\n"
-        "  lambda-alb:loadBalancer:\n    defaultAction: {forward: web}\n"
-    )
-    with pytest.raises(LocalConfigError, match=r"has several functions \(api, web\)"):
-        load_local_stack(tmp_path, "two", environ={})
+def test_a_secret_in_a_functions_environment_reaches_each_function_as_a_secret():
+    from pulumi.runtime import rpc
+
+    config = two_functions("dev")
+    graph = evaluate(config, "dev", secret_keys=["lambda-alb:functions"])
+    functions = {f.inputs["name"]: f.inputs for f in graph.of_type(FUNCTION)}
+    assert rpc.is_rpc_secret(functions["lambda-alb-dev-api"]["environment"])
+    assert "environment" not in functions["lambda-alb-dev-web"]  # it has none
