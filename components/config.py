@@ -22,6 +22,7 @@ from .settings import (
     FunctionArgs,
     LambdaAlbServiceArgs,
     SettingsError,
+    known_str,
     parse_settings,
 )
 
@@ -86,7 +87,7 @@ def _with_secret_environment(function: FunctionArgs) -> FunctionArgs:
     """Secret Outputs from here on: encrypted in the state, [secret] in every preview."""
     secret_env = {key: pulumi.Output.secret(value) for key, value in function.environment.items()}
     # The plain settings model types values as str; on the Pulumi side an Output is as good.
-    return replace(function, environment=secret_env)  # type: ignore[arg-type]
+    return replace(function, environment=secret_env)
 
 
 def _secret_problems(secret_keys: list[str]) -> list[str]:
@@ -115,7 +116,7 @@ def _certificate_problems(settings: LambdaAlbServiceArgs) -> list[str]:
             return []
         return [message]
     region = pulumi.Config("aws").get("region")
-    cert_region = arn.split(":")[3]
+    cert_region = known_str(arn).split(":")[3]  # from the stack file: a string
     if region and cert_region and cert_region != region:
         return [f"{key}: {arn!r} is in {cert_region}; a load balancer in {region} needs a certificate from {region}"]
     return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_aws as aws
@@ -286,6 +286,10 @@ class FunctionNetwork:
     security_group: aws.ec2.SecurityGroup | None
 
 
+def _is_output(value: object) -> bool:
+    return isinstance(value, pulumi.Output)
+
+
 def function_network(
     name: str, fs: FunctionArgs, tags: dict[str, str], invoke: pulumi.InvokeOptions, parent: pulumi.Resource
 ) -> FunctionNetwork | None:
@@ -293,9 +297,10 @@ def function_network(
     vpc = fs.vpc
     if vpc is None:
         return None
-    subnet_ids = vpc.subnet_ids
+    subnet_ids: Any = vpc.subnet_ids
     group = None
-    group_ids: pulumi.Input[list[pulumi.Input[str]]] = list(vpc.security_group_ids)
+    given_groups: Any = vpc.security_group_ids
+    group_ids: pulumi.Input[list[pulumi.Input[str]]] = given_groups if _is_output(given_groups) else list(given_groups)
     if not vpc.security_group_ids:
         first = subnet_ids.apply(lambda ids: ids[0]) if isinstance(subnet_ids, pulumi.Output) else subnet_ids[0]
         ports = vpc.egress_ports
@@ -304,7 +309,7 @@ def function_network(
             description=f"{name} function: no ingress; egress to its listed destinations only",
             vpc_id=aws.ec2.get_subnet_output(id=first, opts=invoke).vpc_id,
             ingress=[],
-            egress=pulumi.Output.from_input(vpc.egress_cidrs).apply(
+            egress=pulumi.Output.from_input(cast(Any, vpc.egress_cidrs)).apply(
                 lambda cidrs: port_rules(aws.ec2.SecurityGroupEgressArgs, list(cidrs), ports, "to its destinations")
             ),
             tags=tags,

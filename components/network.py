@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .settings import LoadBalancerArgs
+from .settings import LoadBalancerArgs, known, known_str
 
 
 def resolve_network(
@@ -23,12 +23,12 @@ def resolve_network(
     """
     if _unresolved(lb.subnet_ids):
         # Subnets made in the same program: nothing to look up yet. AWS checks zones on create.
-        subnet_ids = lb.subnet_ids
+        subnet_ids: Any = lb.subnet_ids
         first = subnet_ids.apply(lambda ids: ids[0]) if isinstance(subnet_ids, pulumi.Output) else subnet_ids[0]
         vpc_id = lb.vpc_id or aws.ec2.get_subnet_output(id=first, opts=invoke).vpc_id
         return vpc_id, subnet_ids
     if lb.subnet_ids:
-        return _configured_subnets(lb, invoke), list(lb.subnet_ids)
+        return _configured_subnets(lb, invoke), list(known(lb.subnet_ids))
     # get_vpcs answers an empty list where get_vpc(default=True) would fail the whole program
     # with the provider's own error and a stack trace.
     default_vpcs = aws.ec2.get_vpcs(
@@ -69,7 +69,7 @@ def _unresolved(values: object) -> bool:
 
 def _configured_subnets(lb: LoadBalancerArgs, invoke: pulumi.InvokeOptions) -> str:
     """The configured subnets' VPC, after checking they share one VPC and span distinct zones."""
-    subnets = [aws.ec2.get_subnet(id=subnet_id, opts=invoke) for subnet_id in lb.subnet_ids]
+    subnets = [aws.ec2.get_subnet(id=subnet_id, opts=invoke) for subnet_id in known(lb.subnet_ids)]
     problems = []
     vpcs = {s.vpc_id for s in subnets}
     if lb.vpc_id and vpcs != {lb.vpc_id}:
@@ -85,7 +85,7 @@ def _configured_subnets(lb: LoadBalancerArgs, invoke: pulumi.InvokeOptions) -> s
         )
     if problems:
         raise pulumi.RunError("\n".join(problems))
-    return lb.vpc_id or subnets[0].vpc_id
+    return known_str(lb.vpc_id) if lb.vpc_id else subnets[0].vpc_id
 
 
 def ingress_rules(cidrs: list[str], ports: tuple[int, ...]) -> list[aws.ec2.SecurityGroupIngressArgs]:
@@ -126,9 +126,10 @@ def create_security_group(
     ports = lb.listener_ports()
     ingress: pulumi.Input[list[aws.ec2.SecurityGroupIngressArgs]]
     if _unresolved(lb.allowed_cidrs):
-        ingress = pulumi.Output.from_input(lb.allowed_cidrs).apply(lambda cidrs: ingress_rules(list(cidrs), ports))
+        cidrs: Any = lb.allowed_cidrs
+        ingress = pulumi.Output.from_input(cidrs).apply(lambda cidrs: ingress_rules(list(cidrs), ports))
     else:
-        ingress = ingress_rules(list(lb.allowed_cidrs), ports)
+        ingress = ingress_rules(list(known(lb.allowed_cidrs)), ports)
     return aws.ec2.SecurityGroup(
         f"{name}-sg",
         description=f"{name} load balancer: listener ports from the allowed CIDRs only",

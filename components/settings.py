@@ -16,10 +16,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for type checkers only: this module imports no pulumi when it runs
+    import pulumi
+
+    # What a program may give where a value often comes from another resource: the value itself,
+    # or a pulumi.Output of it (checked when known, passed through when not).
+    InputStr = pulumi.Input[str]
+    InputList = Sequence[pulumi.Input[str]] | pulumi.Input[Sequence[str]]
 
 from . import rules as r
 from .declare import CAMEL, Reader, as_raw, describe, did_you_mean, keys, read_block, setting
@@ -127,6 +135,16 @@ class SettingsError(Exception):
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
+
+
+def known(values: Any) -> tuple[str, ...]:
+    """Strings a check has found known (no Output among them), typed as what they are."""
+    return tuple(values)
+
+
+def known_str(value: Any) -> str:
+    """A string a check has found known (not an Output), typed as what it is."""
+    return str(value)
 
 
 # --- checks and hand-read settings ------------------------------------------------------------
@@ -585,19 +603,19 @@ class FunctionVpcArgs:
     subnets). Costs a NAT gateway for internet access and some cold-start time: use only to reach
     something private."""
 
-    subnet_ids: tuple[str, ...] = setting(
+    subnet_ids: InputList = setting(
         (), kind="strings", example="subnet-0123456789abcdef0", pattern=_SUBNET_RE.pattern, inputs=True,
         check=_item(_SUBNET_RE, "a subnet ID (subnet- and 8 or 17 hex digits)"),
         allowed="one or more `subnet-...` of one VPC (two zones or more for availability)",
         doc="The private subnets the function's network interfaces are placed in.",
     )  # fmt: skip
-    security_group_ids: tuple[str, ...] = setting(
+    security_group_ids: InputList = setting(
         (), kind="strings", example="sg-0123456789abcdef0", pattern=_SG_RE.pattern, inputs=True,
         check=_item(_SG_RE, "a security group ID (sg- and 8 or 17 hex digits)"),
         allowed="`sg-...` IDs; unset: a group the component creates",
         doc="Existing security groups of the function. Unset: one with no ingress and only the egress below.",
     )  # fmt: skip
-    egress_cidrs: tuple[str, ...] = setting(
+    egress_cidrs: InputList = setting(
         (), kind="strings", example="10.0.0.0/16", check=_cidr_problem, inputs=True,
         allowed="CIDR blocks; only without `securityGroupIds`",
         doc="Where the function may connect, through the group the component creates.",
@@ -652,7 +670,7 @@ class FunctionArgs:
         allowed="a retention CloudWatch Logs accepts: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
         doc="Days the function's log group keeps its logs.",
     )  # fmt: skip
-    environment: Mapping[str, str] = setting(
+    environment: Mapping[str, InputStr] = setting(
         kind="custom", factory=dict, parse=_parse_environment, schema=_ENVIRONMENT_SCHEMA, inputs=True,
         allowed=f"names of two or more letters, digits and _ (not those Lambda reserves) to strings, "
         f"{MAX_ENV_BYTES // 1024} KB in total",
@@ -694,7 +712,7 @@ class FunctionArgs:
         None, kind="int", lo=1, hi=None, allowed="1 or more; at most reservedConcurrency when that is set",
         doc="Instances the live alias keeps initialised (no cold starts up to this many); billed while deployed.",
     )  # fmt: skip
-    permissions_boundary: str | None = setting(
+    permissions_boundary: InputStr | None = setting(
         None, kind="string", pattern=_POLICY_ARN_RE.pattern, inputs=True,
         check=_pattern(_POLICY_ARN_RE, "an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)"),
         allowed="an IAM managed policy ARN",
@@ -794,23 +812,23 @@ class LoadBalancerArgs:
     """The load balancer, its listeners and security group: ``loadBalancer``."""
 
     internal: bool = setting(False, kind="bool", doc="True: reachable only inside the VPC.")
-    vpc_id: str | None = setting(
+    vpc_id: InputStr | None = setting(
         None, kind="string", pattern=_VPC_RE.pattern, inputs=True,
         check=_pattern(_VPC_RE, "a VPC ID (vpc- and 8 or 17 hex digits)"), allowed="`vpc-...`; requires `subnetIds`",
         doc="The VPC. Unset: the subnets' VPC, or the default VPC.",
     )  # fmt: skip
-    subnet_ids: tuple[str, ...] = setting(
+    subnet_ids: InputList = setting(
         (), kind="strings", example="subnet-0123456789abcdef0", pattern=_SUBNET_RE.pattern, inputs=True,
         check=_item(_SUBNET_RE, "a subnet ID (subnet- and 8 or 17 hex digits)"),
         allowed="two or more `subnet-...` IDs of one VPC in different availability zones",
         doc="The load balancer's subnets. Unset: the default VPC's default subnets.",
     )  # fmt: skip
-    allowed_cidrs: tuple[str, ...] = setting(
+    allowed_cidrs: InputList = setting(
         DEFAULT_ALLOWED_CIDRS, kind="strings", example="203.0.113.0/24", check=_cidr_problem, inputs=True,
         allowed="IPv4/IPv6 CIDR blocks (no host bits); at most 60 rules: CIDRs x ports",
         doc="Who may connect: the security group opens the listener ports to these only.",
     )  # fmt: skip
-    certificate_arn: str | None = setting(
+    certificate_arn: InputStr | None = setting(
         None, kind="string", pattern=_CERT_ARN_RE.pattern, inputs=True,
         check=_pattern(_CERT_ARN_RE, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"),
         allowed="an ACM certificate ARN", doc="Serves HTTPS on 443 with this certificate. Unset: HTTP on 80 only.",
@@ -868,9 +886,10 @@ class LoadBalancerArgs:
         """Subnets, VPC, CIDRs, certificate, TLS policy and domain agree with each other and with AWS."""
         k = rd.key
         subnets, cidrs = self.subnet_ids, self.allowed_cidrs
-        if k("subnet_ids") in given and not rd.unresolved(subnets) and len(set(subnets)) < 2:
+        distinct = 0 if rd.unresolved(subnets) else len(set(known(subnets)))
+        if k("subnet_ids") in given and not rd.unresolved(subnets) and distinct < 2:
             rd.add(
-                f"{path}.{k('subnet_ids')}: {len(set(subnets))} distinct subnet(s); an Application Load Balancer "
+                f"{path}.{k('subnet_ids')}: {distinct} distinct subnet(s); an Application Load Balancer "
                 "needs at least two, in different availability zones (or remove the key to use the default VPC's)"
             )
         if k("vpc_id") in given and self.vpc_id is not None and k("subnet_ids") not in given:
@@ -893,6 +912,7 @@ class LoadBalancerArgs:
                 "there is no HTTPS listener to use it"
             )
         if not rd.unresolved(cidrs):
+            cidrs = known(cidrs)
             rules_needed = len(cidrs) * len(self.listener_ports())
             if rules_needed > MAX_SG_RULES:
                 rd.add(
@@ -1083,7 +1103,7 @@ class WafArgs:
         unit=" requests per 5 minutes per IP", allowed="10 (AWS's minimum) to 2,000,000,000",
         doc="Requests per 5 minutes per client IP before the rate rule blocks.",
     )  # fmt: skip
-    web_acl_arn: str | None = setting(
+    web_acl_arn: InputStr | None = setting(
         None, kind="string", pattern=_WEB_ACL_ARN_RE.pattern, inputs=True,
         check=_pattern(
             _WEB_ACL_ARN_RE,

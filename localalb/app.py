@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from components import rules as r
+from components.settings import known
 from localalb import alb
 from localalb.accesslog import AccessLog, AccessRecord
 from localalb.config import LocalStack
@@ -38,7 +39,7 @@ class LocalAlbApp:
         self.multi_value = self.lb.multi_value_headers
         self.quiet = quiet
         self.console = None if quiet else Console(out or sys.stdout)
-        self.allowed = tuple(ipaddress.ip_network(cidr, strict=False) for cidr in self.lb.allowed_cidrs)
+        self.allowed = tuple(ipaddress.ip_network(cidr, strict=False) for cidr in known(self.lb.allowed_cidrs))
         # Set by the server when the stack's HTTPS listener is served: the HTTP listener then
         # answers as the stack's port 80 does, with a redirect to this port.
         self.https_port: int | None = None
@@ -72,7 +73,7 @@ class LocalAlbApp:
         """Say on the console that a connection from outside ``allowedCidrs`` was dropped."""
         self.say(
             f"connection from {client[0]}:{client[1]} dropped: not in loadBalancer.allowedCidrs "
-            f"({', '.join(self.lb.allowed_cidrs)}), as the load balancer's security group would"
+            f"({', '.join(known(self.lb.allowed_cidrs))}), as the load balancer's security group would"
         )
 
     def refused(

@@ -26,6 +26,7 @@ from typing import Any
 
 from components.dependencies import local_dependency_env
 from components.packaging import source_files
+from components.settings import known_str
 from localalb.config import LocalFunction, LocalStack
 from localalb.console import escape
 
@@ -160,7 +161,7 @@ class WorkerPool:
     def _environment(self) -> dict[str, str]:
         fn, stack, function = self.function.settings, self.stack, self.function
         env = dict(os.environ)
-        env.update(fn.environment)
+        env.update({key: known_str(value) for key, value in fn.environment.items()})  # a stack file's strings
         env.update(
             {
                 "AWS_LAMBDA_FUNCTION_NAME": function.name,
