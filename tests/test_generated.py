@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 
 from components import generate
 from components.declare import CAMEL, key_of, specs
@@ -54,6 +55,11 @@ def test_a_misspelled_key_and_a_bad_value_are_schema_errors(tmp_path):
     assert "lambda-alb:routez" in result.stdout
 
 
+@functools.cache
+def schema_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
+
+
 def bad_values(spec) -> list:
     """Values the declaration refuses, derived from its kind and range."""
     if spec.kind == "int":
@@ -78,8 +84,7 @@ def declared_leaves():
 
 @pytest.mark.parametrize(("block", "key", "field", "spec"), list(declared_leaves()), ids=lambda v: str(v)[:30])
 def test_the_schema_and_the_reader_refuse_the_same_bad_values(block, key, field, spec):
-    schema = yaml.safe_load(SCHEMA.read_text())
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = schema_validator()
     for bad in bad_values(spec):
         document = {"config": {f"{NAMESPACE}:{block}": {key: bad}}}
         assert list(validator.iter_errors(document)), f"the schema accepts {block}.{key}: {bad!r}"
