@@ -153,8 +153,8 @@ def create_listeners(
     parent: pulumi.Resource,
 ) -> Listeners:
     """HTTPS on 443 plus HTTP on 80 redirecting to it (301), or HTTP on 80 alone."""
-    opts = pulumi.ResourceOptions(parent=parent, depends_on=waits_for(lb_settings.default_action, forwards))
-    default = render_action(lb_settings.default_action, forwards, _DEFAULT)
+    opts = pulumi.ResourceOptions(parent=parent, depends_on=waits_for(lb_settings.default, forwards))
+    default = render_action(lb_settings.default, forwards, _DEFAULT)
     if not lb_settings.https:
         http = aws.lb.Listener(
             f"{name}-http", load_balancer_arn=load_balancer.arn, port=80, protocol="HTTP",

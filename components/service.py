@@ -168,7 +168,7 @@ class LambdaAlbService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=lb_dependencies),
         )
         listeners = create_listeners(name, lb_settings, load_balancer, forwards, certificate_arn, tags, self)
-        create_rules(name, args.routes, listeners.serving, forwards, tags, self)
+        create_rules(name, args.rules, listeners.serving, forwards, tags, self)
 
         scheme = "https" if lb_settings.https else "http"
         if domain is not None:
@@ -192,7 +192,7 @@ class LambdaAlbService(pulumi.ComponentResource):
         self.dashboard_url = create_dashboard(name, observed, invoke, self) if args.monitoring.dashboard else None
         # The single-function outputs and attributes describe the function the default action
         # forwards to (with several, the first one when the default action does not forward).
-        default = lb_settings.default_action
+        default = lb_settings.default
         primary = (
             default.function if isinstance(default, r.Forward) and default.function in parts else next(iter(parts))
         )

@@ -856,7 +856,7 @@ class LoadBalancerArgs:
         kind="block", block=HealthCheckArgs, factory=HealthCheckArgs, allowed="see `healthCheck.*`",
         doc="The target group's health check.",
     )  # fmt: skip
-    default_action: r.Action = setting(
+    default_action: r.Action | FixedResponseArgs | RedirectArgs | Mapping[str, Any] | str = setting(
         kind="custom", factory=r.Forward, parse=_parse_default_action, schema=_DEFAULT_ACTION_SCHEMA,
         allowed="`forward`, `{fixedResponse: {...}}` or `{redirect: {...}}` (shapes as in routes)",
         doc="What requests no route matches get: forward to the function by default.",
@@ -870,6 +870,12 @@ class LoadBalancerArgs:
         None, kind="custom", parse=_parse_lower, schema={"type": "string", "pattern": _DOMAIN_RE.pattern},
         allowed="a public Route 53 zone, e.g. `example.com`", doc="The zone that holds domainName.",
     )  # fmt: skip
+
+    @property
+    def default(self) -> r.Action:
+        """The default action as a listener rule's action (what it is once read)."""
+        action = self.default_action
+        return action if isinstance(action, r.Forward | r.FixedResponse | r.Redirect) else r.Forward()
 
     @property
     def https(self) -> bool:
@@ -1166,7 +1172,7 @@ class LambdaAlbServiceArgs:
         kind="block", block=LoadBalancerArgs, factory=LoadBalancerArgs,
         doc="The load balancer, its listeners and security group.",
     )  # fmt: skip
-    routes: tuple[r.Rule, ...] = setting(
+    routes: Sequence[RouteArgs | r.Rule] = setting(
         (), kind="custom", parse=_parse_routes, allowed=f"at most {MAX_ROUTES} routes",
         schema={"type": "array", "maxItems": MAX_ROUTES, "items": {"$ref": "#/$defs/route"}},
         doc="Listener rules on the serving listener (HTTPS when there is a certificate, else HTTP).",
@@ -1185,6 +1191,11 @@ class LambdaAlbServiceArgs:
         doc="The team's own tags (cost centre, owner...), on every taggable resource next to the component's.",
     )  # fmt: skip
 
+    @property
+    def rules(self) -> tuple[r.Rule, ...]:
+        """The routes as listener rules (what they are once read: ``parse_settings`` or the component)."""
+        return tuple(rule for rule in self.routes if isinstance(rule, r.Rule))
+
     def targets(self) -> dict[str | None, FunctionArgs]:
         """The functions behind the load balancer: ``{None: function}``, or ``functions`` by key."""
         if self.functions:
@@ -1199,8 +1210,8 @@ class LambdaAlbServiceArgs:
     def _check_functions(self, rd: Reader, given: frozenset[str]) -> None:
         routes, lb, functions = rd.key("routes"), rd.key("load_balancer"), rd.key("functions")
         default_where = f"{lb}.{rd.key('default_action')}"
-        actions = [(f"{routes}[{i}].function", rule.action) for i, rule in enumerate(self.routes)]
-        actions.append((f"{default_where}.forward", self.load_balancer.default_action))
+        actions = [(f"{routes}[{i}].function", rule.action) for i, rule in enumerate(self.rules)]
+        actions.append((f"{default_where}.forward", self.load_balancer.default))
         forwards = [(where, action) for where, action in actions if isinstance(action, r.Forward)]
         if not self.functions:
             if functions in given:
@@ -1234,8 +1245,8 @@ class LambdaAlbServiceArgs:
         if not self.load_balancer.https:
             return
         routes, lb = rd.key("routes"), rd.key("load_balancer")
-        actions = [(f"{routes}[{i}].redirect", rule.action) for i, rule in enumerate(self.routes)]
-        actions.append((f"{lb}.{rd.key('default_action')}.redirect", self.load_balancer.default_action))
+        actions = [(f"{routes}[{i}].redirect", rule.action) for i, rule in enumerate(self.rules)]
+        actions.append((f"{lb}.{rd.key('default_action')}.redirect", self.load_balancer.default))
         for where, action in actions:
             if isinstance(action, r.Redirect) and action.protocol == "HTTP":
                 rd.add(f"{where}.protocol: HTTP on the HTTPS listener; ALB does not allow redirects from HTTPS to HTTP")

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"localalb (development only) serving stack '{stack.stack}' on {server.url}\n"
         f"{_listeners(server)}"
-        f"  rules: {len(stack.settings.routes)} route(s), then default action {lb.default_action.kind}; "
+        f"  rules: {len(stack.settings.rules)} route(s), then default action {lb.default.kind}; "
         f"header mode: {'multi-value' if lb.multi_value_headers else 'single-value'}\n"
         f"{functions}"
         f"  access log: {server.app.access_log.path}\n"

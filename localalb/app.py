@@ -35,7 +35,7 @@ class LocalAlbApp:
     def __init__(self, stack: LocalStack, log_dir: Path, quiet: bool = False, out: TextIO | None = None):
         self.stack = stack
         self.lb = stack.settings.load_balancer
-        self.rules = tuple(sorted(stack.settings.routes, key=lambda rule: rule.priority))
+        self.rules = tuple(sorted(stack.settings.rules, key=lambda rule: rule.priority))
         self.multi_value = self.lb.multi_value_headers
         self.quiet = quiet
         self.console = None if quiet else Console(out or sys.stdout)
@@ -271,7 +271,7 @@ class LocalAlbApp:
             record.error_reason = exc.reason
             return alb.error_response(exc.status)
         rule = r.first_match(self.rules, request.rule_request()) if self.rules else None
-        action = rule.action if rule else self.lb.default_action
+        action = rule.action if rule else self.lb.default
         record.matched_rule = str(rule.priority) if rule else "0"
         record.actions = action.kind
         if isinstance(action, r.FixedResponse):

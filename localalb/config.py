@@ -74,7 +74,7 @@ class LocalStack:
     def primary(self) -> LocalFunction:
         """The function the default action forwards to (the first when it does not forward)."""
         functions = self.functions()
-        default = self.settings.load_balancer.default_action
+        default = self.settings.load_balancer.default
         key = getattr(default, "function", None)
         return functions[key] if key in functions else next(iter(functions.values()))
 
