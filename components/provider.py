@@ -10,10 +10,8 @@ from typing import Any, Optional, TypedDict, cast
 
 import pulumi
 
-from .declare import SNAKE, Reader
 from .service import LambdaAlbService as _Service
-from .service import _is_unresolved
-from .settings import read_settings
+from .service import problem_report, read_args
 
 
 class FunctionVpcInputs(TypedDict, total=False):
@@ -312,12 +310,9 @@ class LambdaAlbService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LambdaAlbServiceInputs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         # Checked before anything is registered, with the stack config's rules and messages.
-        reader = Reader(SNAKE, {"project_dir": Path.cwd()}, is_unresolved=_is_unresolved)
-        checked = read_settings(dict(args), reader)
-        if reader.problems:
-            listing = "\n".join(f"  - {p}" for p in reader.problems)
-            heading = f"{len(reader.problems)} problem(s) in the inputs of LambdaAlbService {name!r}"
-            raise pulumi.RunError(f"{heading}:\n{listing}")
+        checked, problems = read_args(name, dict(args), Path.cwd())
+        if problems:
+            raise problem_report(name, problems, "inputs")
         super().__init__("lambda-alb:index:LambdaAlbService", name, {}, opts)
         service = _Service(name, checked, pulumi.ResourceOptions(parent=self))
         outputs: dict[str, Any] = {}

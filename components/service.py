@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -33,16 +34,12 @@ def name_problems(name: object) -> list[str]:
     return [f"name: {problem}"] if problem else []
 
 
-def validate_args(
-    name: object, args: LambdaAlbServiceArgs, project_dir: Path
-) -> tuple[LambdaAlbServiceArgs | None, list[str]]:
-    """The component's arguments, checked with the rules and messages of the stack config (paths in
-    snake_case, as the caller wrote them). Values that are still Outputs are not judged."""
+def read_args(name: object, raw: Mapping[str, Any], project_dir: Path) -> tuple[LambdaAlbServiceArgs, list[str]]:
+    """The component's arguments from their raw form (snake_case keys), checked with the rules and
+    messages of the stack config. Values that are still Outputs are not judged."""
     problems = name_problems(name)
-    if not isinstance(args, LambdaAlbServiceArgs):
-        return None, [*problems, f"args: {args!r} is not a LambdaAlbServiceArgs"]
     rd = Reader(SNAKE, {"project_dir": project_dir}, is_unresolved=_is_unresolved)
-    checked = read_settings(as_raw(args, SNAKE), rd)
+    checked = read_settings(raw, rd)
     if isinstance(name, str):
         budget = 32 - len(name) - len("-") - len("-1234567")
         for key in checked.functions:
@@ -52,6 +49,21 @@ def validate_args(
                     f"characters; with this service name use a key of at most {max(budget, 0)} characters"
                 )
     return checked, problems + rd.problems
+
+
+def validate_args(
+    name: object, args: LambdaAlbServiceArgs, project_dir: Path
+) -> tuple[LambdaAlbServiceArgs | None, list[str]]:
+    """The component's arguments as a program built them (paths in snake_case, as it wrote them)."""
+    if not isinstance(args, LambdaAlbServiceArgs):
+        return None, [*name_problems(name), f"args: {args!r} is not a LambdaAlbServiceArgs"]
+    return read_args(name, as_raw(args, SNAKE), project_dir)
+
+
+def problem_report(name: str, problems: list[str], what: str = "arguments") -> pulumi.RunError:
+    """One error listing every problem (``pulumi preview`` prints it without a stack trace)."""
+    listing = "\n".join(f"  - {p}" for p in problems)
+    return pulumi.RunError(f"{len(problems)} problem(s) in the {what} of LambdaAlbService {name!r}:\n{listing}")
 
 
 def _is_unresolved(value: object) -> bool:
@@ -107,10 +119,7 @@ class LambdaAlbService(pulumi.ComponentResource):
         project_dir = Path(project_dir) if project_dir is not None else Path.cwd()
         checked, problems = validate_args(name, args, project_dir)
         if problems or checked is None:
-            listing = "\n".join(f"  - {p}" for p in problems)
-            raise pulumi.RunError(
-                f"{len(problems)} problem(s) in the arguments of LambdaAlbService {name!r}:\n{listing}"
-            )
+            raise problem_report(name, problems)
         args = checked
         lb_settings = args.load_balancer
         # Every lookup goes to the provider the component was given, so that a component in another
