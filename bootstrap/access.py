@@ -88,11 +88,9 @@ def function_boundary_policy(prefix: str = "lambda-alb") -> str:
                         "ec2:DeleteNetworkInterface",
                         "ec2:UnassignPrivateIpAddresses",
                     ],
-                    "Resource": [
-                        "arn:aws:ec2:*:*:network-interface/*",
-                        "arn:aws:ec2:*:*:security-group/*",
-                        "arn:aws:ec2:*:*:subnet/*",
-                    ],
+                    # As the function roles' own policies ask (Lambda checks Delete against every
+                    # resource of the account); each role's policy narrows it.
+                    "Resource": "arn:aws:ec2:*:*:*/*",
                 },
                 {
                     "Sid": "DescribeNetworkInterfaces",

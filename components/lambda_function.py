@@ -92,6 +92,9 @@ class NetworkScope:
                 ],
             },
             {
+                # Lambda checks these when the function is created, against an interface that does
+                # not exist yet: a condition on its subnet would fail that check. AWS's Lambda guide
+                # asks for all resources of the account here (its region's, in this policy).
                 "Sid": "ManageOwnNetworkInterfaces",
                 "Effect": "Allow",
                 "Action": [
@@ -99,8 +102,7 @@ class NetworkScope:
                     "ec2:DeleteNetworkInterface",
                     "ec2:UnassignPrivateIpAddresses",
                 ],
-                "Resource": [self.arn("network-interface/*")],
-                "Condition": {"ArnEquals": {"ec2:Subnet": subnets}},
+                "Resource": [self.arn("*/*")],
             },
             {
                 "Sid": "DescribeNetworkInterfaces",
