@@ -88,8 +88,10 @@ class LambdaAlbService(pulumi.ComponentResource):
 
     Children, to build on (an alarm, a rule, a policy of your own): ``load_balancer``,
     ``listeners`` (port 80 first), ``serving_listener`` (where routes go), ``security_group``,
-    ``target_group``, ``function``, ``live_alias``, ``execution_role``, ``log_group``, and
-    ``access_log_bucket`` (None when access logs are disabled).
+    ``target_group``, ``function``, ``live_alias``, ``execution_role``, ``log_group`` (those of the
+    function the default action forwards to), ``access_log_bucket`` (None when access logs are
+    disabled), and ``functions``: every function's children by its key (``function`` for the one
+    function), as ``ServiceFunction``.
     """
 
     url: pulumi.Output[str]
