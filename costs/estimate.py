@@ -19,6 +19,7 @@ LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 FUNCTION = "aws:lambda/function:Function"
+PROVISIONED = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
@@ -72,6 +73,8 @@ class Estimate:
     region: str
     assumptions: Assumptions
     items: list[Item] = field(default_factory=list)
+    # What the stack has that costs money but the price file does not price yet (said, not guessed).
+    not_priced: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -141,15 +144,27 @@ def estimate(graph: Graph, stack: str, region: str, a: Assumptions) -> Estimate:
         if not lb.inputs.get("internal"):
             add(Item("public-ipv4", "Public IPv4 addresses (one per zone)", zones, "addresses",
                      zones * hours * _usd(p["publicIpv4Hour"])))  # fmt: skip
-    invocations = a.requests_per_month + _health_checks_per_month(graph, zones, hours)
-    for fn in graph.of_type(FUNCTION):
+    functions = graph.of_type(FUNCTION)
+    # With several functions (behind one load balancer), the assumed requests are shared evenly.
+    share = a.requests_per_month / max(len(functions), 1)
+    health_checks = _health_checks_per_month(graph, zones, hours) / max(len(functions), 1)
+    invocations = a.requests_per_month + health_checks * max(len(functions), 1)
+    for fn in functions:
         architecture = (fn.inputs.get("architectures") or ["x86_64"])[0]
         memory_gb = float(fn.inputs.get("memorySize") or 128) / 1024
-        gb_seconds = invocations * a.duration_ms / 1000 * memory_gb
-        add(Item("lambda-requests", "Lambda requests (health checks included)", invocations, "requests",
-                 invocations / 1e6 * _usd(p["lambdaRequestsPerMillion"])))  # fmt: skip
-        add(Item("lambda-duration", f"Lambda duration ({architecture}, {memory_gb * 1024:.0f} MB)", gb_seconds,
-                 "GB-seconds", gb_seconds * float(p["lambdaGbSecond"][architecture])))  # fmt: skip
+        calls = share + health_checks
+        gb_seconds = calls * a.duration_ms / 1000 * memory_gb
+        of = "" if len(functions) == 1 else f":{fn.inputs.get('name', fn.name)}"
+        named = "" if len(functions) == 1 else f", {fn.inputs.get('name', fn.name)}"
+        add(Item(f"lambda-requests{of}", f"Lambda requests (health checks included{named})", calls, "requests",
+                 calls / 1e6 * _usd(p["lambdaRequestsPerMillion"])))  # fmt: skip
+        add(Item(f"lambda-duration{of}", f"Lambda duration ({architecture}, {memory_gb * 1024:.0f} MB{named})",
+                 gb_seconds, "GB-seconds", gb_seconds * float(p["lambdaGbSecond"][architecture])))  # fmt: skip
+    for config in graph.of_type(PROVISIONED):
+        result.not_priced.append(
+            f"provisioned concurrency of {config.inputs.get('functionName')} "
+            f"({int(config.inputs.get('provisionedConcurrentExecutions') or 0)} instances): see docs/operations.md"
+        )
     waf_requests = a.requests_per_month if graph.of_type(WEB_ACL) else 0
     for group in graph.of_type(LOG_GROUP):
         name = str(group.inputs.get("name", group.name))

@@ -18,13 +18,14 @@ def render(estimate: Estimate, markdown: bool = False) -> str:
     assumed = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in a.items())
     rows = [(i.label, f"{i.quantity:,.2f} {i.unit}", _money(i.usd)) for i in estimate.items]
     title = f"{estimate.stack} ({estimate.region}): about {_money(estimate.total)} a month"
+    unpriced = [f"Not priced (no price in costs/prices.json yet): {item}." for item in estimate.not_priced]
     if markdown:
         lines = [f"**{title}**", "", "| item | quantity | per month |", "|---|---:|---:|"]
         lines += [f"| {label} | {qty} | {usd} |" for label, qty, usd in rows]
-        return "\n".join([*lines, "", f"Assumed: {assumed}. List prices, no free tier."])
+        return "\n".join([*lines, "", f"Assumed: {assumed}. List prices, no free tier.", *unpriced])
     width = max(len(r[0]) for r in rows) if rows else 10
     lines = [title, ""] + [f"  {label:<{width}}  {qty:>26}  {usd:>10}" for label, qty, usd in rows]
-    return "\n".join([*lines, "", f"Assumed: {assumed}. List prices, no free tier."])
+    return "\n".join([*lines, "", f"Assumed: {assumed}. List prices, no free tier.", *unpriced])
 
 
 def compare(base_json: str, head_json: str) -> str:

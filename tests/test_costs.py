@@ -136,3 +136,27 @@ def test_every_price_names_its_source():
         for name, price in prices.items():
             assert price["source"].startswith("https://aws.amazon.com/"), (region, name)
             assert price["readFrom"] and price["unit"], (region, name)
+
+
+def test_several_functions_share_the_requests_and_each_is_priced_on_its_own_line():
+    from tests.test_functions import two_functions
+
+    graph = evaluate(two_functions("dev"), "dev")
+    result = estimate(graph, "dev", "us-east-1", Assumptions(requests_per_month=1_000_000))
+    requests = {i.key: i.quantity for i in result.items if i.key.startswith("lambda-requests")}
+    assert set(requests) == {"lambda-requests:lambda-alb-dev-api", "lambda-requests:lambda-alb-dev-web"}
+    assert sum(requests.values()) == pytest.approx(1_000_000)
+    durations = {i.key: i.usd for i in result.items if i.key.startswith("lambda-duration")}
+    api, web = durations["lambda-duration:lambda-alb-dev-api"], durations["lambda-duration:lambda-alb-dev-web"]
+    assert api == pytest.approx(web * 2)  # api has 512 MB, web the default 256
+
+
+def test_what_has_a_cost_but_no_price_yet_is_said_not_skipped():
+    from costs.report import render
+
+    function = {"provisionedConcurrency": 2}
+    graph = evaluate(with_("dev", function=function), "dev")
+    result = estimate(graph, "dev", "us-east-1", Assumptions())
+    assert result.not_priced and "provisioned concurrency of lambda-alb-dev (2 instances)" in result.not_priced[0]
+    assert "Not priced (no price in costs/prices.json yet): provisioned concurrency" in render(result)
+    assert not estimate(evaluate(with_("dev"), "dev"), "dev", "us-east-1", Assumptions()).not_priced
