@@ -29,6 +29,7 @@ from .declare import (
     key_of,
     specs,
 )
+from .service import OUTPUTS
 from .settings import (
     NAMESPACE,
     FixedResponseArgs,
@@ -306,6 +307,11 @@ def _block_fields(cls: type) -> list[tuple[str, str, str]]:
     ]
 
 
+def _snake(name: str) -> str:
+    """``albDnsName`` -> ``alb_dns_name``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 def provider_module() -> str:
     """``components/provider.py``: the component as other Pulumi languages see it, with inputs whose
     annotations and docstrings the Pulumi SDK turns into the package's schema."""
@@ -351,24 +357,8 @@ def provider_module() -> str:
     )
     for cls in (s.RouteArgs, s.LoadBalancerArgs, s.AccessLogsArgs, s.MonitoringArgs, s.WafArgs, s.LambdaAlbServiceArgs):
         lines += _typed_dict(_INPUTS[cls.__name__], (cls.__doc__ or "").strip().split("\n\n")[0], _block_fields(cls))
-    outputs = [
-        ("url", "str", "The service's URL."),
-        ("alb_dns_name", "str", "The load balancer's DNS name."),
-        ("alb_arn", "str", "The load balancer's ARN."),
-        ("listener_arns", "list[str]", "Every listener's ARN (port 80 first)."),
-        ("target_group_arn", "str", "The target group of the default action's function."),
-        ("function_name", "str", "The default action's function."),
-        ("function_arn", "str", "Its ARN."),
-        ("log_group_name", "str", "Its log group."),
-        ("function_version", "str", "Its newest published version."),
-        ("live_alias_arn", "str", "Its live alias, what the load balancer invokes."),
-        ("access_logs_bucket", "Optional[str]", "The access-log bucket (none when access logs are off)."),
-        ("web_acl_arn", "Optional[str]", "The web ACL on the load balancer (with waf.enabled)."),
-        ("alarm_topic_arn", "Optional[str]", "The SNS topic the alarms notify (with monitoring.alarms)."),
-        ("dashboard_url", "Optional[str]", "The CloudWatch dashboard (with monitoring.dashboard)."),
-        ("functions", "dict[str, dict[str, str]]",
-         "Per function: functionName, functionArn, liveAliasArn, logGroupName, targetGroupArn."),
-    ]  # fmt: skip
+    # The package's outputs are the component's (service.OUTPUTS), in snake case for Python.
+    outputs = [(_snake(export), annotation, doc, attribute) for attribute, export, annotation, doc in OUTPUTS]
     lines += [
         "class LambdaAlbService(pulumi.ComponentResource):",
         '    """A Python Lambda function behind an Application Load Balancer, secure by default.',
@@ -377,7 +367,7 @@ def provider_module() -> str:
         '    of its folder): ``function.code_dir`` is read relative to the package\'s own folder."""',
         "",
     ]
-    for output, annotation, doc in outputs:
+    for output, annotation, doc, _ in outputs:
         lines += [f"    {output}: pulumi.Output[{annotation}]", f"    {_docstring(doc)}"]
     lines += [
         "",
@@ -390,8 +380,7 @@ def provider_module() -> str:
         "        service = _Service(name, checked, pulumi.ResourceOptions(parent=self))",
         "        outputs: dict[str, Any] = {}",
     ]
-    for output, _, _ in outputs:
-        source = "functions_output" if output == "functions" else output
+    for output, _, _, source in outputs:
         lines.append(f'        self.{output} = outputs["{output}"] = cast(Any, service.{source})')
     lines += ["        self.register_outputs(outputs)", ""]
     return "\n".join(lines)

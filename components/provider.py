@@ -293,12 +293,12 @@ class LambdaAlbService(pulumi.ComponentResource):
     """Its ARN."""
     log_group_name: pulumi.Output[str]
     """Its log group."""
+    access_logs_bucket: pulumi.Output[Optional[str]]
+    """The access-log bucket (none when logs are off)."""
     function_version: pulumi.Output[str]
     """Its newest published version."""
     live_alias_arn: pulumi.Output[str]
     """Its live alias, what the load balancer invokes."""
-    access_logs_bucket: pulumi.Output[Optional[str]]
-    """The access-log bucket (none when access logs are off)."""
     web_acl_arn: pulumi.Output[Optional[str]]
     """The web ACL on the load balancer (with waf.enabled)."""
     alarm_topic_arn: pulumi.Output[Optional[str]]
@@ -324,9 +324,9 @@ class LambdaAlbService(pulumi.ComponentResource):
         self.function_name = outputs["function_name"] = cast(Any, service.function_name)
         self.function_arn = outputs["function_arn"] = cast(Any, service.function_arn)
         self.log_group_name = outputs["log_group_name"] = cast(Any, service.log_group_name)
+        self.access_logs_bucket = outputs["access_logs_bucket"] = cast(Any, service.access_logs_bucket)
         self.function_version = outputs["function_version"] = cast(Any, service.function_version)
         self.live_alias_arn = outputs["live_alias_arn"] = cast(Any, service.live_alias_arn)
-        self.access_logs_bucket = outputs["access_logs_bucket"] = cast(Any, service.access_logs_bucket)
         self.web_acl_arn = outputs["web_acl_arn"] = cast(Any, service.web_acl_arn)
         self.alarm_topic_arn = outputs["alarm_topic_arn"] = cast(Any, service.alarm_topic_arn)
         self.dashboard_url = outputs["dashboard_url"] = cast(Any, service.dashboard_url)

@@ -24,6 +24,28 @@ from .waf import create_waf
 
 TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
 
+# Every output, once: (attribute, the stack's export and the package schema's name, its type in the
+# package, its meaning). The component registers these, __main__.py exports them, and the component
+# package (components/provider.py, generated) declares them.
+OUTPUTS: tuple[tuple[str, str, str, str], ...] = (
+    ("url", "url", "str", "The service's URL."),
+    ("alb_dns_name", "albDnsName", "str", "The load balancer's DNS name."),
+    ("alb_arn", "albArn", "str", "The load balancer's ARN."),
+    ("listener_arns", "listenerArns", "list[str]", "Every listener's ARN (port 80 first)."),
+    ("target_group_arn", "targetGroupArn", "str", "The target group of the default action's function."),
+    ("function_name", "functionName", "str", "The default action's function."),
+    ("function_arn", "functionArn", "str", "Its ARN."),
+    ("log_group_name", "logGroupName", "str", "Its log group."),
+    ("access_logs_bucket", "accessLogsBucket", "Optional[str]", "The access-log bucket (none when logs are off)."),
+    ("function_version", "functionVersion", "str", "Its newest published version."),
+    ("live_alias_arn", "liveAliasArn", "str", "Its live alias, what the load balancer invokes."),
+    ("web_acl_arn", "webAclArn", "Optional[str]", "The web ACL on the load balancer (with waf.enabled)."),
+    ("alarm_topic_arn", "alarmTopicArn", "Optional[str]", "The SNS topic the alarms notify (with monitoring.alarms)."),
+    ("dashboard_url", "dashboardUrl", "Optional[str]", "The CloudWatch dashboard (with monitoring.dashboard)."),
+    ("functions_output", "functions", "dict[str, dict[str, str]]",
+     "Per function: functionName, functionArn, liveAliasArn, logGroupName, targetGroupArn."),
+)  # fmt: skip
+
 
 def name_problems(name: object) -> list[str]:
     """The component's name also names the function, load balancer and target group (the rule the
@@ -235,25 +257,7 @@ class LambdaAlbService(pulumi.ComponentResource):
         self.functions_output = pulumi.Output.from_input(
             {key: child.summary() for key, child in self.functions.items()}
         )
-        self.register_outputs(
-            {
-                "url": self.url,
-                "albDnsName": self.alb_dns_name,
-                "albArn": self.alb_arn,
-                "listenerArns": self.listener_arns,
-                "targetGroupArn": self.target_group_arn,
-                "functionName": self.function_name,
-                "functionArn": self.function_arn,
-                "logGroupName": self.log_group_name,
-                "accessLogsBucket": self.access_logs_bucket,
-                "functionVersion": self.function_version,
-                "liveAliasArn": self.live_alias_arn,
-                "webAclArn": self.web_acl_arn,
-                "alarmTopicArn": self.alarm_topic_arn,
-                "dashboardUrl": self.dashboard_url,
-                "functions": self.functions_output,
-            }
-        )
+        self.register_outputs({export: getattr(self, attribute) for attribute, export, _, _ in OUTPUTS})
 
     def _target(
         self,

@@ -13,7 +13,6 @@ import contextlib
 import http.client
 import os
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,7 +25,7 @@ import pytest
 
 from localalb.config import load_stack
 from localalb.server import make_server
-from tests.test_localalb_cli import ROOT, Running, _alive, get
+from tests.test_localalb_cli import ROOT, Running, _alive, copy_test_project, get
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("attack")
-    shutil.copytree(HERE / "localalb_project", path, dirs_exist_ok=True)
+    copy_test_project(path)
     return path
 
 

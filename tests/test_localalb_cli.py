@@ -26,8 +26,13 @@ ROOT = HERE.parent
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    shutil.copytree(HERE / "localalb_project", tmp_path, dirs_exist_ok=True)
-    return tmp_path
+    return copy_test_project(tmp_path)
+
+
+def copy_test_project(destination: Path) -> Path:
+    """A fresh copy of tests/localalb_project (its stack files and handlers) at ``destination``."""
+    shutil.copytree(HERE / "localalb_project", destination, dirs_exist_ok=True)
+    return destination
 
 
 def get(port: int, path: str = "/") -> tuple[int, bytes]:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import shutil
 
 from localalb.config import load_stack as load_local_stack
 from localalb.server import make_server
-from tests.harness import ROOT
+from tests.test_localalb_cli import copy_test_project
 
 
 def test_the_local_alb_serves_each_function_behind_its_routes_with_its_own_workers(tmp_path):
-    shutil.copytree(ROOT / "tests" / "localalb_project", tmp_path, dirs_exist_ok=True)
+    copy_test_project(tmp_path)
     (tmp_path / "Pulumi.two.yaml").write_text(
         "config:\n"
         "  lambda-alb:functions:\n"

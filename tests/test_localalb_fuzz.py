@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import shutil
 import socket
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 
 from localalb.config import load_stack
 from localalb.server import make_server
+from tests.test_localalb_cli import copy_test_project
 
 HERE = Path(__file__).resolve().parent
 # What the load balancer itself answers: refused requests, errors of the function, and the
@@ -28,7 +28,7 @@ ALB_STATUSES = {400, 405, 413, 463, 502, 418, 202, 302}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     project = tmp_path_factory.mktemp("fuzz")
-    shutil.copytree(HERE / "localalb_project", project, dirs_exist_ok=True)
+    copy_test_project(project)
     server = make_server(load_stack(project, "fuzz"), log_dir=project / "logs", quiet=True).start()
     yield server
     server.stop()

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from localalb import alb
 from localalb.config import load_stack
 from localalb.server import make_server
+from tests.test_localalb_cli import copy_test_project
 
 HERE = Path(__file__).resolve().parent
 
@@ -32,7 +32,7 @@ def test_health_check_event_shape_in_both_modes():
 
 
 def serve(tmp_path: Path, path: str):
-    shutil.copytree(HERE / "localalb_project", tmp_path, dirs_exist_ok=True)
+    copy_test_project(tmp_path)
     log = tmp_path / "health.log"
     (tmp_path / "Pulumi.health.yaml").write_text(
         "config:\n"

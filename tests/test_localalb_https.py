@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.client
 import json
 import shlex
-import shutil
 import ssl
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from localalb.config import load_stack
 from localalb.server import make_server
+from tests.test_localalb_cli import copy_test_project
 
 HERE = Path(__file__).resolve().parent
 
@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("https")
-    shutil.copytree(HERE / "localalb_project", path, dirs_exist_ok=True)
+    copy_test_project(path)
     return path
 
 

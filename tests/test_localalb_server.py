@@ -14,6 +14,7 @@ import pytest
 
 from localalb.config import load_stack
 from localalb.server import make_server
+from tests.test_localalb_cli import copy_test_project
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -23,7 +24,7 @@ ROOT = HERE.parent
 def project(tmp_path_factory) -> Path:
     """A throwaway project: the probe function, the real hello function, and their stacks."""
     path = tmp_path_factory.mktemp("project")
-    shutil.copytree(HERE / "localalb_project", path, dirs_exist_ok=True)
+    copy_test_project(path)
     shutil.copytree(ROOT / "function", path / "function", ignore=shutil.ignore_patterns("__pycache__"))
     (path / "Pulumi.hsingle.yaml").write_text("config: {}\n")
     (path / "Pulumi.hmulti.yaml").write_text("config:\n  lambda-alb:loadBalancer:\n    multiValueHeaders: true\n")
