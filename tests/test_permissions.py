@@ -1002,3 +1002,13 @@ if __name__ == "__main__":
     path = DATA / "SOURCE.md"
     head, rest = path.read_text().split(TABLE_START)
     path.write_text(f"{head}{TABLE_START}\n{corrections_table()}\n{TABLE_END}{rest.split(TABLE_END)[1]}")
+
+
+@pytest.mark.parametrize("kind", ["deploy-dev", "deploy-prod"])
+def test_the_pipeline_cannot_build_a_network_as_the_python_example_does(kind):
+    # examples/python creates a VPC, subnets, a gateway and route tables: run by hand with your own
+    # credentials, never by the pipeline (docs/delivery.md).
+    for action in ("ec2:CreateVpc", "ec2:CreateSubnet", "ec2:CreateInternetGateway", "ec2:CreateRouteTable",
+                   "ec2:AssociateRouteTable"):  # fmt: skip
+        request = Request(action, (f"arn:aws:ec2:us-east-1:{ACCOUNT}:vpc/vpc-0example",), {})
+        assert not allows(policy(kind), request), action

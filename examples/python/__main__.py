@@ -1,7 +1,9 @@
 """Two services behind their own load balancers, on a network this program creates.
 
 The second service's function learns the first one's URL: Outputs flow between components, and
-the network's IDs reach the load balancers before they exist.
+the network's IDs reach the load balancers before they exist. Run it by hand with your own
+credentials (`pip install -r requirements.txt`, then `pulumi up`): the project's pipeline roles
+cover the project's own stacks, not a network like this one (docs/delivery.md).
 """
 
 from pathlib import Path
