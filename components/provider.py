@@ -138,7 +138,8 @@ class DefaultActionInputs(TypedDict, total=False):
 
 class RouteInputs(TypedDict, total=False):
     """A listener rule: conditions ANDed (values inside one ORed), then forward, a fixed response or a
-    redirect."""
+    redirect. Read by the routes' own reader (``_parse_routes``), which turns it into a
+    ``components.rules.Rule``; these declarations give its keys, schema and docs."""
 
     priority: pulumi.Input[int]
     """Required, unique; lowest first. Default: unset. Allowed: 1-50000."""

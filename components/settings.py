@@ -992,7 +992,8 @@ _QUERY_SCHEMA = {
 @dataclass(frozen=True)
 class RouteArgs:
     """A listener rule: conditions ANDed (values inside one ORed), then forward, a fixed response or a
-    redirect."""
+    redirect. Read by the routes' own reader (``_parse_routes``), which turns it into a
+    ``components.rules.Rule``; these declarations give its keys, schema and docs."""
 
     priority: int = setting(
         kind="int", lo=r.PRIORITY_MIN, hi=r.PRIORITY_MAX, doc="Required, unique; lowest first.", allowed="1-50000"
@@ -1003,11 +1004,11 @@ class RouteArgs:
     hosts: tuple[str, ...] = setting((), kind="strings", doc="Host names; case-insensitive; wildcards.")
     methods: tuple[str, ...] = setting((), kind="strings", doc="Method names, exact and case-sensitive (GET).")
     headers: Mapping[str, tuple[str, ...]] = setting(
-        kind="custom", factory=dict, schema=_HEADERS_SCHEMA, parse=lambda *a: None, allowed="`{x-env: [beta]}`",
+        kind="custom", factory=dict, schema=_HEADERS_SCHEMA, allowed="`{x-env: [beta]}`",
         doc="Header names to lists of values; case-insensitive, wildcards; not Host (use hosts).",
     )  # fmt: skip
     query_strings: tuple[tuple[str | None, str], ...] = setting(
-        (), kind="custom", schema=_QUERY_SCHEMA, parse=lambda *a: None, allowed="a list of `{key?, value}`",
+        (), kind="custom", schema=_QUERY_SCHEMA, allowed="a list of `{key?, value}`",
         doc="Any pair matches; no key means any key; `\\*` and `\\?` are literal.",
     )  # fmt: skip
     source_ips: tuple[str, ...] = setting((), kind="strings", doc="CIDR blocks of the TCP peer (not X-Forwarded-For).")
