@@ -150,6 +150,10 @@ def _run_pip(args: list[str], requirements: Path, label: str, target: Target | N
     # pip runs from the requirements' folder, so relative paths in them mean what they say there.
     command = [sys.executable, "-m", "pip", "install", "--requirement", str(requirements.resolve()), *args]
     command += ["--no-input", "--disable-pip-version-check", "--progress-bar", "off"]
+    # Both installs go to a folder of their own (--target): checking them against this program's
+    # environment, which pip does by default, reads every installed package (a sixth of a run here)
+    # to warn about conflicts that do not apply to the function.
+    command.append("--no-warn-conflicts")
     if _uses_hashes(requirements):
         # Hash-checking mode: every requirement, dependencies included, must be pinned with a hash.
         command.append("--require-hashes")

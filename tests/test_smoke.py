@@ -52,9 +52,17 @@ def queue_invoke_result(payload: str) -> None:
     moto_api_backend.set_lambda_simple_result(result=payload, account_id=ACCOUNT, region=REGION)
 
 
-def _deploy() -> dict:
+@pytest.fixture(scope="module")
+def session():
+    """One boto3 session for the module's moto deployments: a new session reads botocore's service
+    models from disk again (about 0.3 s each), and the checks are the same with a shared one. The
+    command-line test and the endpoint test still build their own, as a real run does."""
+    return boto3.session.Session(region_name=REGION)
+
+
+def _deploy(session: boto3.session.Session) -> dict:
     """In moto: what `pulumi up -s dev` creates, returned as the stack's outputs."""
-    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2 = session.client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [
         ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"][
@@ -62,13 +70,13 @@ def _deploy() -> dict:
         ]
         for i, zone in enumerate("ab")
     ]
-    role = boto3.client("iam").create_role(
+    role = session.client("iam").create_role(
         RoleName="lambda-alb-dev-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
     )["Role"]["Arn"]
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
         zf.write(ROOT / "function" / "app.py", "app.py")
-    awslambda = boto3.client("lambda", region_name=REGION)
+    awslambda = session.client("lambda", region_name=REGION)
     function = awslambda.create_function(
         FunctionName="lambda-alb-dev",
         Runtime="python3.13",
@@ -78,7 +86,7 @@ def _deploy() -> dict:
     )
     version = awslambda.publish_version(FunctionName="lambda-alb-dev")["Version"]
     live = awslambda.create_alias(FunctionName="lambda-alb-dev", Name="live", FunctionVersion=version)["AliasArn"]
-    elbv2 = boto3.client("elbv2", region_name=REGION)
+    elbv2 = session.client("elbv2", region_name=REGION)
     lb = elbv2.create_load_balancer(Name="lambda-alb-dev-lb", Subnets=subnets, Type="application")["LoadBalancers"][0]
     tg = elbv2.create_target_group(Name="lambda-alb-dev-tg", TargetType="lambda")["TargetGroups"][0]
     elbv2.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": live}])
@@ -88,7 +96,7 @@ def _deploy() -> dict:
         Port=80,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}],
     )["Listeners"][0]
-    boto3.client("s3", region_name=REGION).create_bucket(Bucket="lambda-alb-dev-access-logs-0a1b2c3")
+    session.client("s3", region_name=REGION).create_bucket(Bucket="lambda-alb-dev-access-logs-0a1b2c3")
     return {
         "url": f"http://{lb['DNSName']}/",
         "albDnsName": lb["DNSName"],
@@ -105,13 +113,15 @@ def _deploy() -> dict:
 
 
 @pytest.fixture
-def deployed(local_alb, monkeypatch):
+def deployed(local_alb, session, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    # The checks read no machine image; loading moto's costs ~0.15 s per deploy.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws(config={"lambda": {"use_docker": False}}):
-        outputs = _deploy()
+        outputs = _deploy(session)
         outputs["url"] = f"{local_alb.url}/"
         queue_invoke_result(_hello_response())
         yield outputs
@@ -125,15 +135,15 @@ def by_name(results) -> dict:
     return {r.name.split(" ")[0] if r.name.startswith("HTTP") else r.name: r for r in results}
 
 
-def test_a_healthy_deployment_passes_every_check(deployed):
-    results = run_checks(deployed, fast(timeout=5))
+def test_a_healthy_deployment_passes_every_check(deployed, session):
+    results = run_checks(deployed, fast(timeout=5), session)
     assert [r.ok for r in results] == [True] * 5, [r.line() for r in results]
     names = [r.name for r in results]
     assert names[:4] == ["load balancer", "target group", "function", "direct invoke"]
     assert names[4].startswith("HTTP GET http://127.0.0.1:")
 
 
-def test_the_cli_prints_one_line_per_check_and_exits_0(deployed, tmp_path, capsys):
+def test_the_cli_prints_one_line_per_check_and_exits_0(deployed, session, tmp_path, capsys):
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps(deployed))
     assert main(["--stack", "dev", "--outputs", str(outputs), "--timeout", "5"]) == 0
@@ -143,54 +153,54 @@ def test_the_cli_prints_one_line_per_check_and_exits_0(deployed, tmp_path, capsy
     assert out[-1] == "5 of 5 checks passed"
 
 
-def test_an_unregistered_function_fails_the_target_group_check(deployed):
-    boto3.client("elbv2", region_name=REGION).deregister_targets(
+def test_an_unregistered_function_fails_the_target_group_check(deployed, session):
+    session.client("elbv2", region_name=REGION).deregister_targets(
         TargetGroupArn=deployed["targetGroupArn"], Targets=[{"Id": deployed["liveAliasArn"]}]
     )
-    result = by_name(run_checks(deployed, fast(timeout=5)))["target group"]
+    result = by_name(run_checks(deployed, fast(timeout=5), session))["target group"]
     assert not result.ok
     assert result.detail.startswith(f"expected {deployed['liveAliasArn']} registered, found ")
 
 
-def test_a_bad_function_answer_fails_the_invoke_check(deployed):
+def test_a_bad_function_answer_fails_the_invoke_check(deployed, session):
     queue_invoke_result(json.dumps({"statusCode": 500, "body": "oops"}))
-    checks_ = run_checks(deployed, fast(timeout=5))
+    checks_ = run_checks(deployed, fast(timeout=5), session)
     result = by_name(checks_)["direct invoke"]
     assert not result.ok
     assert result.detail.startswith("expected statusCode 200 with <h1>Hello from Lambda!</h1>, found {")
 
 
-def test_missing_listener_fails_the_load_balancer_check(deployed):
+def test_missing_listener_fails_the_load_balancer_check(deployed, session):
     outputs = {
         **deployed,
         "listenerArns": [*deployed["listenerArns"], "arn:aws:elasticloadbalancing:x:listener/app/y/z"],
     }
-    result = by_name(run_checks(outputs, fast(timeout=5)))["load balancer"]
+    result = by_name(run_checks(outputs, fast(timeout=5), session))["load balancer"]
     assert not result.ok and result.detail.startswith("expected listeners [")
 
 
-def test_a_url_that_never_answers_fails_after_retries(deployed):
+def test_a_url_that_never_answers_fails_after_retries(deployed, session):
     outputs = {**deployed, "url": "http://127.0.0.1:9/"}  # discard port: nothing listens
-    result = run_checks(outputs, fast(timeout=0.5))[4]
+    result = run_checks(outputs, fast(timeout=0.5), session)[4]
     assert not result.ok
     assert "expected 200 with <h1>Hello from Lambda!</h1>, found" in result.detail and "attempt" in result.detail
 
 
-def test_a_wrong_page_fails_with_what_was_found(deployed):
-    result = run_checks(deployed, fast(timeout=0.5, url=deployed["url"] + "nope"))[4]
+def test_a_wrong_page_fails_with_what_was_found(deployed, session):
+    result = run_checks(deployed, fast(timeout=0.5, url=deployed["url"] + "nope"), session)[4]
     assert not result.ok and "found 404" in result.detail
 
 
-def test_wait_logs_finds_the_load_balancers_test_object(deployed):
-    boto3.client("s3", region_name=REGION).put_object(
+def test_wait_logs_finds_the_load_balancers_test_object(deployed, session):
+    session.client("s3", region_name=REGION).put_object(
         Bucket=deployed["accessLogsBucket"], Key=f"alb/AWSLogs/{ACCOUNT}/ELBAccessLogTestFile", Body=b""
     )
-    results = run_checks(deployed, fast(timeout=5, wait_logs=True, logs_timeout=5))
+    results = run_checks(deployed, fast(timeout=5, wait_logs=True, logs_timeout=5), session)
     assert results[5].ok and results[5].detail.endswith("/alb/AWSLogs/123456789012/ELBAccessLogTestFile")
 
 
-def test_wait_logs_fails_when_nothing_arrives(deployed):
-    results = run_checks(deployed, fast(timeout=5, wait_logs=True, logs_timeout=0))
+def test_wait_logs_fails_when_nothing_arrives(deployed, session):
+    results = run_checks(deployed, fast(timeout=5, wait_logs=True, logs_timeout=0), session)
     assert not results[5].ok and "found none" in results[5].detail
 
 
@@ -237,10 +247,11 @@ def test_aws_endpoint_url_is_honoured(local_alb, monkeypatch):
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         import requests
 
         requests.post(f"{endpoint}/moto-api/config", json={"lambda": {"use_docker": False}}, timeout=10)
-        outputs = _deploy()
+        outputs = _deploy(boto3.session.Session())
         outputs["url"] = f"{local_alb.url}/"
         requests.post(
             f"{endpoint}/moto-api/static/lambda-simple/response",
@@ -280,7 +291,7 @@ def test_the_url_check_names_itself_in_a_user_agent_so_the_waf_lets_it_through()
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     try:
         outputs = {"url": f"http://127.0.0.1:{server.server_address[1]}/"}
         assert check_url(outputs, fast(timeout=2)).ok
