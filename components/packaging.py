@@ -12,6 +12,8 @@ import base64
 import fnmatch
 import hashlib
 import io
+import os
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +84,15 @@ def write_package(package: Package, out_dir: Path, name: str) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{name}.zip"
     if not target.exists() or target.read_bytes() != package.data:
-        tmp = target.with_suffix(".zip.tmp")
-        tmp.write_bytes(package.data)
-        tmp.replace(target)
+        # A temporary file of this write's own, renamed over the target: two programs writing the
+        # package at once (two previews of one stack) each leave a whole zip, never a mix.
+        handle, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(package.data)
+            os.chmod(tmp, 0o644)  # mkstemp's 0600 would differ from the file it replaces
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return target

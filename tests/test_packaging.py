@@ -1,6 +1,8 @@
 """Packaging is deterministic and holds only source files."""
 
+import contextlib
 import shutil
+import threading
 import zipfile
 from io import BytesIO
 from pathlib import Path
@@ -60,6 +62,46 @@ def test_write_package_leaves_an_unchanged_file_alone(tmp_path):
     stamp = path.stat().st_mtime_ns
     assert write_package(package, tmp_path, "svc").stat().st_mtime_ns == stamp
     assert path.read_bytes() == package.data
+
+
+def test_programs_writing_the_package_at_once_always_leave_a_whole_zip(tmp_path):
+    """Two previews of one stack (or two test workers) write the same zip: each write replaces it
+    with a whole file of its own, never a mix of both, and leaves no temporary file behind."""
+    from components.packaging import Package
+
+    packages = [Package(data=bytes([n]) * 4_000_000, files=("app.py",)) for n in (1, 2)]
+    wholes = {p.data for p in packages}
+    seen: list[bytes] = []
+    done = threading.Event()
+
+    failures: list[BaseException] = []
+
+    def write(package: Package) -> None:
+        try:
+            for _ in range(15):
+                (tmp_path / "svc.zip").unlink(missing_ok=True)  # so every round writes
+                write_package(package, tmp_path, "svc")
+        except BaseException as exc:  # noqa: BLE001 - reported by the test, not lost in the thread
+            failures.append(exc)
+
+    def read() -> None:
+        while not done.is_set():
+            with contextlib.suppress(FileNotFoundError):
+                seen.append((tmp_path / "svc.zip").read_bytes())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    writers = [threading.Thread(target=write, args=(p,)) for p in packages]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    reader.join()
+    assert not failures, failures
+    assert seen, "the reader never saw the file"
+    assert all(data in wholes for data in seen), sorted({len(d) for d in seen} - {4_000_000})
+    assert [p.name for p in tmp_path.iterdir()] in (["svc.zip"], [])
 
 
 def test_real_package_is_small():

@@ -52,12 +52,30 @@ def queue_invoke_result(payload: str) -> None:
     moto_api_backend.set_lambda_simple_result(result=payload, account_id=ACCOUNT, region=REGION)
 
 
+class ReusedClients(boto3.session.Session):
+    """A session that makes each client once: a new session, or a new client, reads botocore's
+    service models from disk again (tens of milliseconds each). The checks make the same calls
+    through it; the command-line test and the endpoint test still build their own, as a run does."""
+
+    def __init__(self) -> None:
+        super().__init__(region_name=REGION)
+        self._clients: dict[tuple[str, str | None], object] = {}
+
+    def client(self, service_name, region_name=None, **kwargs):  # type: ignore[override]
+        key = (service_name, region_name)
+        if kwargs or key not in self._clients:
+            made = super().client(service_name, region_name=region_name, **kwargs)
+            if kwargs:
+                return made
+            self._clients[key] = made
+        return self._clients[key]
+
+
 @pytest.fixture(scope="module")
 def session():
-    """One boto3 session for the module's moto deployments: a new session reads botocore's service
-    models from disk again (about 0.3 s each), and the checks are the same with a shared one. The
-    command-line test and the endpoint test still build their own, as a real run does."""
-    return boto3.session.Session(region_name=REGION)
+    """The module's clients, made inside the first test's moto mock (moto intercepts every client
+    of a session made after it is imported, whichever mock is active)."""
+    return ReusedClients()
 
 
 def _deploy(session: boto3.session.Session) -> dict:
