@@ -7,8 +7,6 @@ from fnmatch import fnmatch
 
 import pytest
 
-from tests.harness import evaluate, load_stack
-
 # File name pattern -> the kinds (markers, registered in pyproject.toml) of every test in it;
 # the first pattern that matches wins. Integration tests start servers or other processes.
 KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -56,6 +54,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def dev():
     """The graph of ``Pulumi.dev.yaml`` as ``pulumi up -s dev`` would register it."""
+    from tests.harness import evaluate, load_stack
+
     return evaluate(load_stack("dev"), "dev")
 
 
@@ -63,6 +63,8 @@ def dev():
 def prod():
     """The graph of ``Pulumi.prod.yaml`` as ``pulumi preview -s prod`` sees it (its certificate ARN
     is the documented placeholder, which only a preview accepts)."""
+    from tests.harness import evaluate, load_stack
+
     return evaluate(load_stack("prod"), "prod", preview=True)
 
 
@@ -71,7 +73,20 @@ def pytest_addoption(parser):
     parser.addoption("--fuzz", action="store_true", help="many more Hypothesis examples (minutes)")
 
 
-def pytest_configure(config):
+def pytest_collectstart(collector):
+    """Hypothesis's profile, loaded when collection reaches this folder, before any test module
+    is imported (its tests take the profile when they are defined). Not in pytest_configure: with
+    workers, the main process collects nothing, and importing Hypothesis there would delay starting
+    them by half a second."""
+    if not _profile_loaded:
+        _load_hypothesis_profile(collector.config)
+        _profile_loaded.append(True)
+
+
+_profile_loaded: list[bool] = []
+
+
+def _load_hypothesis_profile(config):
     from hypothesis import HealthCheck, settings
 
     # Examples that start processes or talk HTTP are slow by unit-test standards: no deadline.

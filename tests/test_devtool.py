@@ -27,19 +27,31 @@ def calls(monkeypatch):
     return recorded
 
 
-def test_arguments_after_test_go_to_pytest(calls):
+PYTEST = (str(dev.PYTHON), "-m", "pytest")
+
+
+def test_the_whole_suite_runs_on_one_worker_more_than_the_machine_has_cores(calls, monkeypatch):
+    monkeypatch.setattr(dev.os, "cpu_count", lambda: 2)
     with pytest.raises(SystemExit) as exited:
-        dev.test("-k", "stacks", "-m", "not integration")
+        dev.test()
     assert exited.value.code == 0
-    assert calls == [(str(dev.PYTHON), "-m", "pytest", "-k", "stacks", "-m", "not integration")]
+    assert calls == [(*PYTEST, "--numprocesses", "3", "--dist", "worksteal")]
+
+
+@pytest.mark.parametrize("arguments", [("-k", "stacks", "-m", "not integration"), ("-x",), ("-n", "2"), ("--pdb",)])
+def test_arguments_after_test_go_to_pytest_as_they_are(calls, arguments):
+    with pytest.raises(SystemExit) as exited:
+        dev.test(*arguments)
+    assert exited.value.code == 0
+    assert calls == [(*PYTEST, *arguments)]
 
 
 def test_a_lint_failure_fails_the_run_but_the_tests_still_run(calls, monkeypatch, capsys):
     monkeypatch.setattr(dev, "lint", lambda: 1)
     with pytest.raises(SystemExit) as exited:
-        dev.test()
+        dev.test("-x")
     assert exited.value.code == 1
-    assert calls == [(str(dev.PYTHON), "-m", "pytest")]
+    assert calls == [(*PYTEST, "-x")]
     assert "lint failed" in capsys.readouterr().err
 
 

@@ -23,7 +23,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(ROOT / "components", source / "components", ignore=shutil.ignore_patterns("__pycache__"))
     # No index and no build isolation: the installed setuptools builds it, offline and quickly.
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-               "--no-index", "--target", str(target), str(source)]  # fmt: skip
+               "--no-index", "--no-compile", "--no-warn-conflicts", "--disable-pip-version-check",
+               "--target", str(target), str(source)]  # fmt: skip
     env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "TMPDIR": str(build)}
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 0, result.stderr

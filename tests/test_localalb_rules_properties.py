@@ -12,11 +12,13 @@ from __future__ import annotations
 import functools
 import ipaddress
 
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from components import rules as r
 
+# What @given takes for this module's tests when it defines them.
+DEFINED_WITH = settings.default
 # ASCII only: ALB's case rules are ASCII case rules, and Unicode case folding is not specified.
 TEXT = "abAB/.-_~9"
 text = st.text(alphabet=TEXT, max_size=12)
@@ -158,3 +160,10 @@ def test_the_lowest_priority_whose_conditions_all_match_wins(specs, method, path
     matching = [rule.priority for rule in rules if all(holds(c) for c in rule.conditions)]
     chosen = r.first_match(rules, request)
     assert (chosen.priority if chosen else None) == (min(matching) if matching else None)
+
+
+def test_the_properties_run_the_chosen_profile(pytestconfig):
+    """tests/conftest.py loads the profile before these tests are defined: 60 examples, or
+    3000 with --fuzz, and no deadline (examples that start processes are slow)."""
+    assert DEFINED_WITH.max_examples == (3000 if pytestconfig.getoption("--fuzz") else 60)
+    assert DEFINED_WITH.deadline is None
