@@ -12,7 +12,14 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from .declare import to_camel
+
+# How a message spells a key: the stack file's camelCase by default, the field name as is
+# (snake_case) for routes built in code; settings.py passes its reader's spelling.
+Spelling = Callable[[str], str]
 
 PRIORITY_MIN = 1
 PRIORITY_MAX = 50_000
@@ -126,7 +133,7 @@ class PathPattern:
 
     values: tuple[str, ...]
     kind = "path-pattern"
-    config_key = "pathPatterns"
+    field = "path_patterns"
 
     def value_count(self) -> int:
         return len(self.values)
@@ -134,7 +141,7 @@ class PathPattern:
     def wildcard_count(self) -> int:
         return sum(count_wildcards(v) for v in self.values)
 
-    def problems(self, path: str) -> list[str]:
+    def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
         out = _empty_problem(path, self.values) + _length_problems(path, self.values)
         for i, value in enumerate(self.values):
             if not _PATH_RE.match(value):
@@ -156,7 +163,7 @@ class HostHeader:
 
     values: tuple[str, ...]
     kind = "host-header"
-    config_key = "hosts"
+    field = "hosts"
 
     def value_count(self) -> int:
         return len(self.values)
@@ -164,7 +171,7 @@ class HostHeader:
     def wildcard_count(self) -> int:
         return sum(count_wildcards(v) for v in self.values)
 
-    def problems(self, path: str) -> list[str]:
+    def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
         out = _empty_problem(path, self.values) + _length_problems(path, self.values)
         out += [
             f"{path}[{i}]: {value!r} is not a host name; allowed are A-Z a-z 0-9 - . * ?"
@@ -185,7 +192,7 @@ class HttpHeader:
     name: str
     values: tuple[str, ...]
     kind = "http-header"
-    config_key = "headers"
+    field = "headers"
 
     def value_count(self) -> int:
         return len(self.values)
@@ -193,7 +200,7 @@ class HttpHeader:
     def wildcard_count(self) -> int:
         return sum(count_wildcards(v) for v in self.values)
 
-    def problems(self, path: str) -> list[str]:
+    def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
         out = []
         if self.name.lower() == "host":
             out.append(f"{path}.{self.name}: ALB refuses a header condition on Host; use hosts instead")
@@ -216,7 +223,7 @@ class RequestMethod:
 
     values: tuple[str, ...]
     kind = "http-request-method"
-    config_key = "methods"
+    field = "methods"
 
     def value_count(self) -> int:
         return len(self.values)
@@ -224,7 +231,7 @@ class RequestMethod:
     def wildcard_count(self) -> int:
         return 0
 
-    def problems(self, path: str) -> list[str]:
+    def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
         out = _empty_problem(path, self.values)
         for i, value in enumerate(self.values):
             if not _METHOD_RE.match(value) or len(value) > MAX_METHOD_LENGTH:
@@ -248,7 +255,7 @@ class QueryString:
 
     pairs: tuple[tuple[str | None, str], ...]
     kind = "query-string"
-    config_key = "queryStrings"
+    field = "query_strings"
 
     def value_count(self) -> int:
         return len(self.pairs)
@@ -256,12 +263,12 @@ class QueryString:
     def wildcard_count(self) -> int:
         return sum(count_wildcards(v) + count_wildcards(k or "") for k, v in self.pairs)
 
-    def problems(self, path: str) -> list[str]:
+    def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
         out = _empty_problem(path, self.pairs)
-        for i, (key, value) in enumerate(self.pairs):
+        for i, (pair_key, value) in enumerate(self.pairs):
             if not value:
                 out.append(f"{path}[{i}].value: empty; a query-string pair needs a value")
-            for field, text in (("key", key), ("value", value)):
+            for field, text in (("key", pair_key), ("value", value)):
                 if text and len(text) > MAX_VALUE_LENGTH:
                     out.append(
                         f"{path}[{i}].{field}: {text!r} is {len(text)} characters; "
@@ -286,7 +293,7 @@ class SourceIp:
 
     values: tuple[str, ...]
     kind = "source-ip"
-    config_key = "sourceIps"
+    field = "source_ips"
 
     def value_count(self) -> int:
         return len(self.values)
@@ -294,7 +301,7 @@ class SourceIp:
     def wildcard_count(self) -> int:
         return 0
 
-    def problems(self, path: str) -> list[str]:
+    def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
         out = _empty_problem(path, self.values)
         for i, value in enumerate(self.values):
             problem = cidr_problem(value)
@@ -311,6 +318,8 @@ class SourceIp:
 
 
 Condition = PathPattern | HostHeader | HttpHeader | RequestMethod | QueryString | SourceIp
+# The route keys of the conditions, in the order messages list them.
+CONDITION_FIELDS = tuple(c.field for c in (PathPattern, HostHeader, RequestMethod, HttpHeader, QueryString, SourceIp))
 
 
 def cidr_problem(value: object) -> str | None:
@@ -339,7 +348,7 @@ class Forward:
     function: str | None = None
     kind = "forward"
 
-    def problems(self, path: str) -> list[str]:
+    def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
         return []
 
 
@@ -352,14 +361,14 @@ class FixedResponse:
     body: str = ""
     kind = "fixed-response"
 
-    def problems(self, path: str) -> list[str]:
+    def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
         out = []
         code = self.status_code
         if isinstance(code, bool) or not isinstance(code, int) or not (200 <= code <= 299 or 400 <= code <= 599):
-            out.append(f"{path}.statusCode: {code!r} is not allowed; use an integer 2XX, 4XX or 5XX")
+            out.append(f"{path}.{key('status_code')}: {code!r} is not allowed; use an integer 2XX, 4XX or 5XX")
         if self.content_type not in FIXED_RESPONSE_CONTENT_TYPES:
             out.append(
-                f"{path}.contentType: {self.content_type!r} is not allowed; use one of "
+                f"{path}.{key('content_type')}: {self.content_type!r} is not allowed; use one of "
                 + ", ".join(FIXED_RESPONSE_CONTENT_TYPES)
             )
         if not isinstance(self.body, str):
@@ -391,10 +400,10 @@ class Redirect:
             "#{query}",
         )
 
-    def problems(self, path: str) -> list[str]:
+    def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
         out = []
         if self.status_code not in REDIRECT_STATUS_CODES:
-            out.append(f"{path}.statusCode: {self.status_code!r} is not allowed; use HTTP_301 or HTTP_302")
+            out.append(f"{path}.{key('status_code')}: {self.status_code!r} is not allowed; use HTTP_301 or HTTP_302")
         if self.protocol not in REDIRECT_PROTOCOLS:
             out.append(f"{path}.protocol: {self.protocol!r} is not allowed; use HTTP, HTTPS or #{{protocol}}")
         if self.port != "#{port}" and not (self.port.isdigit() and 1 <= int(self.port) <= 65535):
@@ -431,15 +440,16 @@ class Rule:
     conditions: tuple[Condition, ...]
     action: Action
 
-    def problems(self, path: str) -> list[str]:
+    def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
         out = []
         prio = self.priority
         if isinstance(prio, bool) or not isinstance(prio, int) or not PRIORITY_MIN <= prio <= PRIORITY_MAX:
             out.append(f"{path}.priority: {prio!r} is outside {PRIORITY_MIN}-{PRIORITY_MAX}; use a unique integer")
         if not self.conditions:
+            fields = [key(f) for f in CONDITION_FIELDS]
             out.append(
-                f"{path}: no condition; give at least one of pathPatterns, hosts, methods, headers, "
-                "queryStrings or sourceIps (use loadBalancer.defaultAction for a catch-all)"
+                f"{path}: no condition; give at least one of {', '.join(fields[:-1])} or {fields[-1]} "
+                f"(use {key('load_balancer')}.{key('default_action')} for a catch-all)"
             )
         values = sum(c.value_count() for c in self.conditions)
         if values > MAX_VALUES_PER_RULE:
@@ -451,12 +461,12 @@ class Rule:
         if wildcards > MAX_WILDCARDS_PER_RULE:
             out.append(f"{path}: {wildcards} wildcards (* and ?); ALB allows at most {MAX_WILDCARDS_PER_RULE} per rule")
         for condition in self.conditions:
-            out += condition.problems(f"{path}.{condition.config_key}")
-        return out + self.action.problems(f"{path}.{self.action_key()}")
+            out += condition.problems(f"{path}.{key(condition.field)}", key)
+        return out + self.action.problems(f"{path}.{self.action_key(key)}", key)
 
-    def action_key(self) -> str:
-        """The config key the action came from (``fixedResponse``, ``redirect``, or ``forward``)."""
-        return {"forward": "forward", "fixed-response": "fixedResponse", "redirect": "redirect"}[self.action.kind]
+    def action_key(self, key: Spelling = to_camel) -> str:
+        """The key the action came from (``fixedResponse``, ``redirect``, or ``forward``)."""
+        return key({"forward": "forward", "fixed-response": "fixed_response", "redirect": "redirect"}[self.action.kind])
 
     def matches(self, request: Request) -> bool:
         """True when every condition matches the request."""

@@ -311,7 +311,7 @@ def _parse_default_action(raw: Any, d: Mapping[str, Any], rd: Reader, path: str,
     if isinstance(raw, FixedResponseArgs | RedirectArgs):
         raw = {rd.key("fixed_response") if isinstance(raw, FixedResponseArgs) else "redirect": raw}
     if isinstance(raw, r.Forward | r.FixedResponse | r.Redirect):
-        rd.problems.extend(raw.problems(path))
+        rd.problems.extend(raw.problems(path, rd.key))
         return raw
     if isinstance(raw, dict) and set(raw) == {"forward"}:
         target = raw["forward"]
@@ -321,10 +321,11 @@ def _parse_default_action(raw: Any, d: Mapping[str, Any], rd: Reader, path: str,
         return r.Forward(function=target)
     if isinstance(raw, dict) and len(raw) == 1 and set(raw) <= {rd.key("fixed_response"), "redirect"}:
         action = _parse_action(raw, rd, path)
-        rd.problems.extend(action.problems(f"{path}.{next(iter(raw))}"))
+        rd.problems.extend(action.problems(f"{path}.{next(iter(raw))}", rd.key))
         return action
+    fixed = rd.key("fixed_response")
     rd.add(
-        f"{path}: {raw!r} is not allowed; use forward, {{forward: <function>}}, {{fixedResponse: {{...}}}} "
+        f"{path}: {raw!r} is not allowed; use forward, {{forward: <function>}}, {{{fixed}: {{...}}}} "
         "or {redirect: {...}}"
     )
     return r.Forward()
@@ -392,7 +393,7 @@ def _parse_routes(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default
             item = as_raw(item, rd.style)
         if isinstance(item, r.Rule):
             rule = item
-            rd.problems.extend(rule.problems(where))
+            rd.problems.extend(rule.problems(where, rd.key))
         elif not isinstance(item, dict):
             rd.add(f"{where}: {item!r} is not an object with a priority and conditions")
             continue
@@ -417,7 +418,7 @@ def _parse_routes(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default
                     rd.add(f"{where}.function: {target!r} is not a function's key")
                 else:
                     rule = dataclasses.replace(rule, action=r.Forward(function=target))
-            found = rule.problems(where)
+            found = rule.problems(where, rd.key)
             if "priority" not in route:
                 found = [p for p in found if not p.startswith(f"{where}.priority")]
             rd.problems.extend(found)
@@ -509,7 +510,8 @@ def _parse_functions(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, defa
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        rd.add(f"{path}: {raw!r} is not a map of function keys to function blocks, e.g. {{api: {{memorySize: 512}}}}")
+        example = f"{{api: {{{rd.key('memory_size')}: 512}}}}"
+        rd.add(f"{path}: {raw!r} is not a map of function keys to function blocks, e.g. {example}")
         return {}
     functions = {}
     for key, block in raw.items():

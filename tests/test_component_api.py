@@ -9,8 +9,16 @@ import pytest
 from pulumi.runtime import rpc
 
 import components
-from components import FunctionArgs, LambdaAlbServiceArgs, LoadBalancerArgs
+from components import (
+    FixedResponseArgs,
+    FunctionArgs,
+    LambdaAlbServiceArgs,
+    LoadBalancerArgs,
+    RedirectArgs,
+    RouteArgs,
+)
 from components.service import validate_args
+from components.settings import SettingsError, parse_settings
 from tests.harness import ROOT, AwsMocks, RecordingMonitor, evaluate
 
 COMPONENT_PROGRAM = ROOT / "tests" / "programs" / "component"
@@ -56,6 +64,38 @@ def test_bad_args_in_code_are_one_run_error_naming_each_argument_and_nothing_is_
 def test_validation_in_code_and_in_yaml_say_the_same_with_the_callers_spelling():
     _, problems = validate_args("svc", LambdaAlbServiceArgs(function=FunctionArgs(timeout=901)), ROOT)
     assert problems == ["function.timeout: 901 is outside 1-900 seconds"]
+
+
+def test_routes_built_in_code_are_judged_in_codes_spelling_and_the_same_routes_in_yaml_in_camel_case():
+    args = LambdaAlbServiceArgs(
+        routes=[
+            RouteArgs(priority=5),
+            RouteArgs(priority=6, path_patterns=["/x"], fixed_response=FixedResponseArgs(status_code=700)),
+            RouteArgs(priority=7, hosts=["a.example.com"], redirect=RedirectArgs(status_code="HTTP_303", port="1")),
+        ]
+    )
+    _, in_code = validate_args("svc", args, ROOT)
+    assert in_code == [
+        "routes[0]: no condition; give at least one of path_patterns, hosts, methods, headers, query_strings or "
+        "source_ips (use load_balancer.default_action for a catch-all)",
+        "routes[1].fixed_response.status_code: 700 is not allowed; use an integer 2XX, 4XX or 5XX",
+        "routes[2].redirect.status_code: 'HTTP_303' is not allowed; use HTTP_301 or HTTP_302",
+    ]
+    stack_file = {
+        "routes": [
+            {"priority": 5},
+            {"priority": 6, "pathPatterns": ["/x"], "fixedResponse": {"statusCode": 700}},
+            {"priority": 7, "hosts": ["a.example.com"], "redirect": {"statusCode": "HTTP_303", "port": "1"}},
+        ]
+    }
+    with pytest.raises(SettingsError) as info:
+        parse_settings(stack_file)
+    assert info.value.problems == [
+        "routes[0]: no condition; give at least one of pathPatterns, hosts, methods, headers, queryStrings or "
+        "sourceIps (use loadBalancer.defaultAction for a catch-all)",
+        "routes[1].fixedResponse.statusCode: 700 is not allowed; use an integer 2XX, 4XX or 5XX",
+        "routes[2].redirect.statusCode: 'HTTP_303' is not allowed; use HTTP_301 or HTTP_302",
+    ]
 
 
 def test_values_that_are_outputs_pass_through_and_keep_their_secrecy():
