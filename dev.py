@@ -97,6 +97,9 @@ def typecheck() -> int:
     return _run(str(PYTHON), "-m", "mypy", "--exclude", ".venv", ".")
 
 
+MAX_WORKERS = 8
+
+
 def workers(pytest_args: tuple[str, ...]) -> tuple[str, ...]:
     """pytest-xdist's options for the whole suite: one worker more than the machine has cores, since
     about a fifth of the suite's time is spent waiting (the local ALB's timeouts, processes starting)
@@ -104,7 +107,10 @@ def workers(pytest_args: tuple[str, ...]) -> tuple[str, ...]:
     in one process: starting workers costs more than a part of the suite takes; add -n 3 for them."""
     if pytest_args:
         return ()
-    return ("--numprocesses", str((os.cpu_count() or 1) + 1), "--dist", "worksteal")
+    # The cores this process may use (a container's CPU set, not the host's count), and at most
+    # MAX_WORKERS: each worker imports and collects the whole suite, so more stop paying off.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return ("--numprocesses", str(min(cores + 1, MAX_WORKERS)), "--dist", "worksteal")
 
 
 def test(*pytest_args: str) -> None:

@@ -30,12 +30,14 @@ def calls(monkeypatch):
 PYTEST = (str(dev.PYTHON), "-m", "pytest")
 
 
-def test_the_whole_suite_runs_on_one_worker_more_than_the_machine_has_cores(calls, monkeypatch):
-    monkeypatch.setattr(dev.os, "cpu_count", lambda: 2)
+@pytest.mark.parametrize(("cores", "workers"), [(1, "2"), (2, "3"), (64, str(dev.MAX_WORKERS))])
+def test_the_whole_suite_runs_on_one_worker_more_than_the_cores_it_may_use(calls, monkeypatch, cores, workers):
+    monkeypatch.setattr(dev.os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    monkeypatch.setattr(dev.os, "cpu_count", lambda: cores)
     with pytest.raises(SystemExit) as exited:
         dev.test()
     assert exited.value.code == 0
-    assert calls == [(*PYTEST, "--numprocesses", "3", "--dist", "worksteal")]
+    assert calls == [(*PYTEST, "--numprocesses", workers, "--dist", "worksteal")]
 
 
 @pytest.mark.parametrize("arguments", [("-k", "stacks", "-m", "not integration"), ("-x",), ("-n", "2"), ("--pdb",)])
