@@ -86,8 +86,9 @@ class Estimate:
         return json.dumps({**asdict(self), "total": self.total}, indent=2)
 
 
-def load_prices(region: str, path: Path = PRICES_FILE) -> tuple[dict[str, Any], float]:
+def load_prices(region: str, path: Path | None = None) -> tuple[dict[str, Any], float]:
     """The region's prices and the hours in a month; ``UnknownRegion`` when the file has none."""
+    path = path or PRICES_FILE
     data = json.loads(path.read_text())
     if region not in data["regions"]:
         known = ", ".join(sorted(data["regions"]))
@@ -160,11 +161,24 @@ def estimate(graph: Graph, stack: str, region: str, a: Assumptions) -> Estimate:
                  calls / 1e6 * _usd(p["lambdaRequestsPerMillion"])))  # fmt: skip
         add(Item(f"lambda-duration{of}", f"Lambda duration ({architecture}, {memory_gb * 1024:.0f} MB{named})",
                  gb_seconds, "GB-seconds", gb_seconds * float(p["lambdaGbSecond"][architecture])))  # fmt: skip
+    by_name = {fn.inputs.get("name", fn.name): fn for fn in functions}
     for config in graph.of_type(PROVISIONED):
-        result.not_priced.append(
-            f"provisioned concurrency of {config.inputs.get('functionName')} "
-            f"({int(config.inputs.get('provisionedConcurrentExecutions') or 0)} instances): see docs/operations.md"
-        )
+        name = config.inputs.get("functionName")
+        instances = int(config.inputs.get("provisionedConcurrentExecutions") or 0)
+        fn = by_name.get(name)
+        if fn is None or "lambdaProvisionedGbSecond" not in p:
+            result.not_priced.append(
+                f"provisioned concurrency of {name} ({instances} instances): see docs/operations.md"
+            )
+            continue
+        architecture = (fn.inputs.get("architectures") or ["x86_64"])[0]
+        memory_gb = float(fn.inputs.get("memorySize") or 128) / 1024
+        gb_seconds = instances * memory_gb * hours * 3600
+        # Billed whether used or not. Requests served by these instances are billed at a lower duration
+        # rate than on demand; the duration line above prices them all on demand (an upper bound).
+        label = f"Lambda provisioned concurrency ({instances} x {memory_gb * 1024:.0f} MB {architecture}, all month)"
+        add(Item(f"lambda-provisioned:{name}", f"{label}, {name}", gb_seconds, "GB-seconds",
+                 gb_seconds * float(p["lambdaProvisionedGbSecond"][architecture])))  # fmt: skip
     waf_requests = a.requests_per_month if graph.of_type(WEB_ACL) else 0
     for group in graph.of_type(LOG_GROUP):
         name = str(group.inputs.get("name", group.name))

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from costs import __main__ as cli
-from costs.estimate import PRICES_FILE, Assumptions, UnknownRegion, estimate
+from costs.estimate import PRICES_FILE, Assumptions, UnknownRegion, estimate, load_prices
 from costs.report import compare
-from tests.harness import AwsMocks, Graph, evaluate, with_
+from tests.harness import ROOT, AwsMocks, Graph, evaluate, with_
 
 # Each item of the estimate and the resource type that makes it exist.
 ITEM_SOURCES = {
@@ -151,12 +151,30 @@ def test_several_functions_share_the_requests_and_each_is_priced_on_its_own_line
     assert api == pytest.approx(web * 2)  # api has 512 MB, web the default 256
 
 
-def test_what_has_a_cost_but_no_price_yet_is_said_not_skipped():
+def test_warm_instances_are_priced_for_every_hour_of_the_month_at_their_memory_and_architecture():
+    prices, hours = load_prices("us-east-1")
+    function = {"provisionedConcurrency": 2, "memorySize": 512, "architecture": "arm64"}
+    result = estimate(evaluate(with_("dev", function=function), "dev"), "dev", "us-east-1", Assumptions())
+    assert not result.not_priced
+    (item,) = [i for i in result.items if i.key == "lambda-provisioned:lambda-alb-dev"]
+    assert item.quantity == pytest.approx(2 * 0.5 * hours * 3600)
+    assert item.usd == pytest.approx(item.quantity * prices["lambdaProvisionedGbSecond"]["arm64"])
+    assert f"${item.usd:.2f} a month" in (ROOT / "docs" / "operations.md").read_text()  # the figure the docs give
+    assert "2 x 512 MB arm64" in item.label
+    unwarmed = estimate(evaluate(with_("dev"), "dev"), "dev", "us-east-1", Assumptions())
+    assert not [i for i in unwarmed.items if i.key.startswith("lambda-provisioned")] and not unwarmed.not_priced
+
+
+def test_what_has_a_cost_but_no_price_yet_is_said_not_skipped(tmp_path, monkeypatch):
+    from costs import estimate as module
     from costs.report import render
 
-    function = {"provisionedConcurrency": 2}
-    graph = evaluate(with_("dev", function=function), "dev")
+    # A price file without the provisioned-concurrency price, as a region added later might be.
+    data = json.loads(module.PRICES_FILE.read_text())
+    del data["regions"]["us-east-1"]["lambdaProvisionedGbSecond"]
+    (tmp_path / "prices.json").write_text(json.dumps(data))
+    monkeypatch.setattr(module, "PRICES_FILE", tmp_path / "prices.json")
+    graph = evaluate(with_("dev", function={"provisionedConcurrency": 2}), "dev")
     result = estimate(graph, "dev", "us-east-1", Assumptions())
     assert result.not_priced and "provisioned concurrency of lambda-alb-dev (2 instances)" in result.not_priced[0]
     assert "Not priced (no price in costs/prices.json yet): provisioned concurrency" in render(result)
-    assert not estimate(evaluate(with_("dev"), "dev"), "dev", "us-east-1", Assumptions()).not_priced
