@@ -165,14 +165,14 @@ def estimate(graph: Graph, stack: str, region: str, a: Assumptions) -> Estimate:
     for config in graph.of_type(PROVISIONED):
         name = config.inputs.get("functionName")
         instances = int(config.inputs.get("provisionedConcurrentExecutions") or 0)
-        fn = by_name.get(name)
-        if fn is None or "lambdaProvisionedGbSecond" not in p:
+        warmed = by_name.get(name)
+        if warmed is None or "lambdaProvisionedGbSecond" not in p:
             result.not_priced.append(
                 f"provisioned concurrency of {name} ({instances} instances): see docs/operations.md"
             )
             continue
-        architecture = (fn.inputs.get("architectures") or ["x86_64"])[0]
-        memory_gb = float(fn.inputs.get("memorySize") or 128) / 1024
+        architecture = (warmed.inputs.get("architectures") or ["x86_64"])[0]
+        memory_gb = float(warmed.inputs.get("memorySize") or 128) / 1024
         gb_seconds = instances * memory_gb * hours * 3600
         # Billed whether used or not. Requests served by these instances are billed at a lower duration
         # rate than on demand; the duration line above prices them all on demand (an upper bound).
