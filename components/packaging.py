@@ -13,7 +13,8 @@ import fnmatch
 import hashlib
 import io
 import os
-import tempfile
+import secrets
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,16 +84,21 @@ def write_package(package: Package, out_dir: Path, name: str) -> Path:
     """Write the package as ``<out_dir>/<name>.zip``, touching the file only when it changed."""
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{name}.zip"
-    if not target.exists() or target.read_bytes() != package.data:
+    try:
+        unchanged = target.read_bytes() == package.data
+    except FileNotFoundError:  # not built yet, or removed (a cleaned .build/) while we looked
+        unchanged = False
+    if not unchanged:
         # A temporary file of this write's own, renamed over the target: two programs writing the
-        # package at once (two previews of one stack) each leave a whole zip, never a mix.
-        handle, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
+        # package at once (two previews of one stack) each leave a whole zip, never a mix. Created
+        # with os.open's mode so the umask applies, as it did to the file it replaces.
+        tmp = out_dir / f".{name}.{os.getpid()}.{threading.get_ident()}.{secrets.token_hex(4)}.tmp"
+        handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(package.data)
-            os.chmod(tmp, 0o644)  # mkstemp's 0600 would differ from the file it replaces
             os.replace(tmp, target)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
     return target

@@ -19,6 +19,7 @@ ITEM_SOURCES = {
     "public-ipv4": "aws:lb/loadBalancer:LoadBalancer",
     "lambda-requests": "aws:lambda/function:Function",
     "lambda-duration": "aws:lambda/function:Function",
+    "lambda-provisioned": "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig",
     "logs-ingestion": "aws:cloudwatch/logGroup:LogGroup",
     "logs-storage": "aws:cloudwatch/logGroup:LogGroup",
     "alarms": "aws:cloudwatch/metricAlarm:MetricAlarm",
@@ -37,9 +38,12 @@ def priced(graph: Graph, **assumed) -> dict[str, float]:
     return {item.key: item.usd for item in result.items}
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "dev with warm instances"])
 def test_each_price_item_appears_exactly_when_its_resource_exists(stack, request):
-    graph = request.getfixturevalue(stack)
+    if stack == "dev with warm instances":
+        graph = evaluate(with_("dev", function={"provisionedConcurrency": 1}), "dev")
+    else:
+        graph = request.getfixturevalue(stack)
     items = {key.split(":")[0] for key in priced(graph)}
     for item, typ in ITEM_SOURCES.items():
         assert (item in items) == bool(graph.of_type(typ)), (stack, item)

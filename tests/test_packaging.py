@@ -1,11 +1,15 @@
 """Packaging is deterministic and holds only source files."""
 
 import contextlib
+import os
 import shutil
+import stat
 import threading
 import zipfile
 from io import BytesIO
 from pathlib import Path
+
+import pytest
 
 from components.packaging import add_entry, build_package, write_package
 
@@ -102,6 +106,16 @@ def test_programs_writing_the_package_at_once_always_leave_a_whole_zip(tmp_path)
     assert not failures, failures
     assert all(data in wholes for data in seen), sorted({len(d) for d in seen} - {4_000_000})
     assert [p.name for p in tmp_path.iterdir()] in (["svc.zip"], [])
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
+def test_the_written_package_gets_the_mode_the_umask_gives_like_any_file(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        path = write_package(build_package(FUNCTION_DIR), tmp_path, "svc")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == mode
 
 
 def test_real_package_is_small():

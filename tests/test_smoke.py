@@ -73,8 +73,9 @@ class ReusedClients(boto3.session.Session):
 
 @pytest.fixture(scope="module")
 def session():
-    """The module's clients, made inside the first test's moto mock (moto intercepts every client
-    of a session made after it is imported, whichever mock is active)."""
+    """The module's session. Its clients are made inside the first test's moto mock (so they get
+    moto's credentials), and moto intercepts every client of a session made after moto is
+    imported, whichever mock is active; each test's mock starts with empty backends."""
     return ReusedClients()
 
 
