@@ -16,14 +16,27 @@ from tests.conftest import kinds_of
 TESTS = Path(__file__).resolve().parent
 
 
+class Calls(list):
+    """The commands dev.test ran, in order; ``environments`` the environment each was given."""
+
+    environments: list[dict[str, str] | None]
+
+
 @pytest.fixture
 def calls(monkeypatch):
     """dev.test with every step recorded instead of run; lint and typecheck pass unless a test says."""
-    recorded: list[tuple[str, ...]] = []
+    recorded = Calls()
+    recorded.environments = []
     monkeypatch.setattr(dev, "setup", lambda: None)
     monkeypatch.setattr(dev, "lint", lambda: 0)
     monkeypatch.setattr(dev, "typecheck", lambda: 0)
-    monkeypatch.setattr(dev, "_run", lambda *args, env=None: recorded.append(args) or 0)
+
+    def run(*args, env=None):
+        recorded.append(args)
+        recorded.environments.append(env)
+        return 0
+
+    monkeypatch.setattr(dev, "_run", run)
     return recorded
 
 
@@ -46,6 +59,15 @@ def test_arguments_after_test_go_to_pytest_as_they_are(calls, arguments):
         dev.test(*arguments)
     assert exited.value.code == 0
     assert calls == [(*PYTEST, *arguments)]
+
+
+def test_the_tests_keep_pythons_bytecode_cache_even_when_the_shell_turned_it_off(calls, monkeypatch):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("SOMETHING_ELSE", "kept")
+    with pytest.raises(SystemExit):
+        dev.test("-x")
+    (env,) = calls.environments
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["SOMETHING_ELSE"] == "kept"
 
 
 def test_a_lint_failure_fails_the_run_but_the_tests_still_run(calls, monkeypatch, capsys):
