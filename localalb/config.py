@@ -111,20 +111,36 @@ def _local_secret_values(
     (key, source) pairs, problems); a secret with no local value is a problem, never the ciphertext.
     """
     path = secrets_file(project_dir, stack)
-    from_file: dict[str, Any] = {}
-    if path.is_file():
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        from_file = loaded if isinstance(loaded, dict) else {}
     relative = path.relative_to(project_dir)
     values: dict[str | None, dict[str, str]] = {}
     sources: list[tuple[str, str]] = []
     problems: list[str] = []
+    from_file: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            line = f" at line {where.line + 1}" if where is not None else ""
+            loaded = {}
+            problems.append(
+                f"{relative}: not valid YAML{line}; write one 'function.environment.<NAME>: <value>' a line"
+            )
+        if isinstance(loaded, dict):
+            from_file = loaded
+        else:
+            problems.append(
+                f"{relative}: holds a {type(loaded).__name__}, not a map; write one "
+                "'function.environment.<NAME>: <value>' a line (dotted keys, not nested blocks)"
+            )
     for key in skipped:
         short = key.removeprefix(f"{NAMESPACE}:")
         match = ENVIRONMENT_SECRET.match(key)
         if match is None:
             problems.append(
-                f"{short}: a secret; only function.environment values may be secret (pulumi up refuses it too)"
+                f"{short}: a secret; only function.environment values may be secret (anywhere else the "
+                "value would reach AWS in clear). Set this value in clear, or move the secret into "
+                "function.environment"
             )
             continue
         function, name = match.group(2), match.group(3)
@@ -161,7 +177,9 @@ def load_stack(project_dir: Path, stack: str, environ: Mapping[str, str] | None 
     )
     if secret_problems:
         listing = "\n".join(f"  - {p}" for p in secret_problems)
-        raise LocalConfigError(f"{len(secret_problems)} secret(s) of stack '{stack}' have no local value:\n{listing}")
+        raise LocalConfigError(
+            f"{len(secret_problems)} problem(s) with the local values of stack '{stack}'s secrets:\n{listing}"
+        )
     prefix = f"{NAMESPACE}:"
     ours = {key[len(prefix) :]: value for key, value in values.items() if key.startswith(prefix)}
     for function_key, secret_values in secrets.items():

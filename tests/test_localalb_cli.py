@@ -92,6 +92,24 @@ def test_a_secret_takes_its_local_value_from_the_shell_then_the_secrets_file(pro
     assert stack.settings.function.environment["API_KEY"] == "from-file"
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("PLAIN: ok\nfunction.environment.API_KEY: a: b\n", "not valid YAML at line 2"),
+        ("- function.environment.API_KEY: x\n", "holds a list, not a map"),
+    ],
+)
+def test_a_broken_secrets_file_is_named_with_what_to_write_instead_of_a_traceback(project, content, problem):
+    (project / "Pulumi.secret.yaml").write_text(SECRET_STACK)
+    secrets = project / ".localalb" / "secret" / "secrets.yaml"
+    secrets.parent.mkdir(parents=True)
+    secrets.write_text(content)
+    with pytest.raises(LocalConfigError) as info:
+        load_stack(project, "secret", environ={})
+    assert f".localalb/secret/secrets.yaml: {problem}" in str(info.value)
+    assert "'function.environment.<NAME>: <value>' a line" in str(info.value)
+
+
 def test_a_secret_outside_the_environment_is_refused_locally_as_by_pulumi_up(project):
     (project / "Pulumi.secret.yaml").write_text(
         "config:\n  lambda-alb:function:\n    codeDir: handlers\n    handler: probe.handler\n"
