@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from .declare import CAMEL, Reader
 from .settings import (
     NAMESPACE,
     PLACEHOLDER_CERTIFICATE_ARN,
@@ -24,6 +25,7 @@ from .settings import (
     SettingsError,
     known_str,
     parse_settings,
+    target_group_problems,
 )
 
 
@@ -63,6 +65,9 @@ def load_settings(project_dir: Path) -> LambdaAlbServiceArgs:
         problems.extend(exc.problems)
     if settings is not None:
         problems.extend(_certificate_problems(settings))
+        names = Reader(CAMEL)  # the target groups' names, with the keys spelt as in the stack file
+        target_group_problems(f"{pulumi.get_project()}-{pulumi.get_stack()}", settings.functions, names)
+        problems.extend(names.problems)
         if "function" in secret_keys:
             settings = replace(settings, function=_with_secret_environment(settings.function))
         if "functions" in secret_keys:

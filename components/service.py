@@ -19,7 +19,7 @@ from .listener import ForwardTo, create_listeners, create_rules
 from .monitoring import Observed, create_alarms, create_dashboard
 from .naming import name_problem
 from .network import create_security_group, resolve_network
-from .settings import OWN_TAG_KEYS, LambdaAlbServiceArgs, LoadBalancerArgs, read_settings
+from .settings import OWN_TAG_KEYS, LambdaAlbServiceArgs, LoadBalancerArgs, read_settings, target_group_problems
 from .waf import create_waf
 
 TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
@@ -63,13 +63,7 @@ def read_args(name: object, raw: Mapping[str, Any], project_dir: Path) -> tuple[
     rd = Reader(SNAKE, {"project_dir": project_dir}, is_unresolved=_is_unresolved)
     checked = read_settings(raw, rd)
     if isinstance(name, str):
-        budget = 32 - len(name) - len("-") - len("-1234567")
-        for key in checked.functions:
-            if len(key) > budget:
-                problems.append(
-                    f"functions[{key!r}]: its target group is named {name}-{key}-<7 random>, over AWS's 32 "
-                    f"characters; with this service name use a key of at most {max(budget, 0)} characters"
-                )
+        target_group_problems(name, checked.functions, rd)
     return checked, problems + rd.problems
 
 

@@ -515,7 +515,7 @@ def _parse_functions(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, defa
         return {}
     functions = {}
     for key, block in raw.items():
-        where = f"{path}.{key}" if rd.style == CAMEL else f"{path}[{key!r}]"
+        where = function_path(rd, key, path)
         if not isinstance(key, str) or not _FUNCTION_KEY_RE.match(key):
             rd.add(f"{where}: not a function key; use lower-case letters, digits and -, starting with a letter")
             continue
@@ -903,7 +903,7 @@ class LoadBalancerArgs:
         if k("vpc_id") in given and self.vpc_id is not None and k("subnet_ids") not in given:
             rd.add(
                 f"{path}.{k('subnet_ids')}: required when {path}.{k('vpc_id')} is set; list at least two subnets of "
-                "that VPC in different availability zones (or remove vpcId to use the default VPC)"
+                f"that VPC in different availability zones (or remove {k('vpc_id')} to use the default VPC)"
             )
         if k("allowed_cidrs") in given and not rd.unresolved(cidrs) and not cidrs:
             rd.add(f"{path}.{k('allowed_cidrs')}: empty; nobody could reach the load balancer. Give at least one CIDR")
@@ -1241,7 +1241,7 @@ class LambdaAlbServiceArgs:
                 reached.add(action.function)
         for key in known:
             if key not in reached:
-                rd.add(f"{functions}.{key}: no route or default action forwards to it; route to it or remove it")
+                rd.add(f"{function_path(rd, key)}: no route or default action forwards to it; route to it or remove it")
 
     def _check_redirects(self, rd: Reader) -> None:
         """ALB does not redirect from its HTTPS listener to plain HTTP."""
@@ -1253,6 +1253,24 @@ class LambdaAlbServiceArgs:
         for where, action in actions:
             if isinstance(action, r.Redirect) and action.protocol == "HTTP":
                 rd.add(f"{where}.protocol: HTTP on the HTTPS listener; ALB does not allow redirects from HTTPS to HTTP")
+
+
+def function_path(rd: Reader, key: str, path: str = "functions") -> str:
+    """Where one function of ``functions`` is, in the caller's spelling: ``functions.api`` in a
+    stack file (as ``pulumi config set --path`` writes it), ``functions['api']`` in code."""
+    return f"{path}.{key}" if rd.style == CAMEL else f"{path}[{key!r}]"
+
+
+def target_group_problems(name: str, functions: Mapping[str, Any], rd: Reader) -> None:
+    """Each function's target group is named ``<service>-<key>-<7 random>`` and AWS allows 32
+    characters: a key too long for this service's name is a problem, in the caller's spelling."""
+    budget = 32 - len(name) - len("-") - len("-1234567")
+    for key in functions:
+        if len(key) > budget:
+            rd.add(
+                f"{function_path(rd, key)}: its target group is named {name}-{key}-<7 random>, over AWS's 32 "
+                f"characters; with this service name use a key of at most {max(budget, 0)} characters"
+            )
 
 
 # The keys of each block, derived from the declarations (stack-file spelling).
@@ -1276,8 +1294,10 @@ def read_settings(values: Mapping[str, Any], rd: Reader, path: str = "") -> Lamb
         for f in ("function", "functions", "load_balancer", "routes", "access_logs", "monitoring", "waf", "tags")
     }
     for key in values:
-        if key not in declared:
+        if key not in declared and rd.style == CAMEL:
             rd.add(unknown_key_problem(key))
+        elif key not in declared:  # args built in code: their own spelling, no namespace or --path
+            rd.add(f"{key}: unknown key{did_you_mean(key, tuple(declared))}; known keys are {', '.join(declared)}")
     # The load balancer first: its problems come first, as they are the likeliest to block a deploy.
     order = ["load_balancer", "function", "functions", "routes", "access_logs", "monitoring", "waf", "tags"]
     parsed: dict[str, Any] = {}

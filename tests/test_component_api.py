@@ -66,6 +66,16 @@ def test_validation_in_code_and_in_yaml_say_the_same_with_the_callers_spelling()
     assert problems == ["function.timeout: 901 is outside 1-900 seconds"]
 
 
+def test_an_unknown_top_level_key_from_code_is_named_in_codes_spelling_with_a_suggestion():
+    from components.service import read_args
+
+    _, problems = read_args("svc", {"load_balancerr": {}}, ROOT)
+    assert problems == [
+        "load_balancerr: unknown key (did you mean 'load_balancer'?); known keys are function, functions, "
+        "load_balancer, routes, access_logs, monitoring, waf, tags"
+    ]
+
+
 def test_routes_built_in_code_are_judged_in_codes_spelling_and_the_same_routes_in_yaml_in_camel_case():
     args = LambdaAlbServiceArgs(
         routes=[

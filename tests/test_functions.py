@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pulumi
 import pytest
 
 from components.settings import SettingsError, parse_settings
@@ -145,7 +146,7 @@ def test_a_function_key_too_long_for_the_target_group_name_is_refused():
     config["lambda-alb:functions"]["reporting"] = {}
     config["lambda-alb:routes"].append({"priority": 41, "pathPatterns": ["/reports/*"], "function": "reporting"})
     with pytest.raises(
-        Exception, match=r"functions\['reporting'\]: its target group is named lambda-alb-prod-reporting"
+        pulumi.RunError, match=r"functions\.reporting: its target group is named lambda-alb-prod-reporting"
     ):
         evaluate(config, "prod", preview=True)
 
