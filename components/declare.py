@@ -336,9 +336,18 @@ def allowed_text(spec: Spec) -> str:
     return "a string"
 
 
+def stack_default(f: dataclasses.Field[Any], spec: Spec) -> Any:
+    """The default as a stack file writes it: an empty map for a setting whose schema is an
+    object even when the code keeps it as an empty tuple (waf.ruleOverrides)."""
+    default = default_of(f)
+    if default == () and (spec.schema or {}).get("type") == "object":
+        return {}
+    return default
+
+
 def default_text(f: dataclasses.Field[Any], spec: Spec) -> str:
     """The "default" column: the declared default, or what an unset value means."""
-    default = default_of(f)
+    default = stack_default(f, spec)
     if default is None or default == () or default == {}:
         return "unset" if default is None else ("`[]`" if default == () else "`{}`")
     if isinstance(default, tuple):
@@ -375,7 +384,7 @@ def field_schema(f: dataclasses.Field[Any], spec: Spec) -> dict[str, Any]:
         schema = block_schema(spec.block)
     else:
         schema = dict(spec.schema or {})
-    default = default_of(f)
+    default = stack_default(f, spec)
     if default is not None and not dataclasses.is_dataclass(default):
         schema["default"] = list(default) if isinstance(default, tuple) else default
     schema["description"] = spec.doc

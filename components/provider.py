@@ -91,7 +91,7 @@ class FixedResponseInputs(TypedDict, total=False):
     """A fixed response the load balancer answers itself: ``fixedResponse`` of a route."""
 
     status_code: pulumi.Input[int]
-    """An integer 2XX, 4XX or 5XX such as 403. Default: unset. Allowed: 200-599."""
+    """An integer such as 403. Default: unset. Allowed: 2XX, 4XX or 5XX."""
     content_type: pulumi.Input[str]
     """The response's content type. Default: `text/plain`. Allowed: `text/plain`, `text/css`, `text/html`, `application/javascript`, `application/json`."""
     body: pulumi.Input[str]
@@ -107,7 +107,7 @@ class RedirectInputs(TypedDict, total=False):
     host: pulumi.Input[str]
     """The host; #{host} placeholders allowed. Default: `#{host}`. Allowed: a string."""
     port: pulumi.Input[str]
-    """The port, 1-65535. Default: `#{port}`. Allowed: a string."""
+    """The port. Default: `#{port}`. Allowed: 1-65535 or `#{port}`."""
     path: pulumi.Input[str]
     """Starts with /; #{path} placeholders allowed. Default: `/#{path}`. Allowed: a string."""
     query: pulumi.Input[str]
@@ -150,7 +150,7 @@ class RouteInputs(TypedDict, total=False):
     methods: pulumi.Input[list[pulumi.Input[str]]]
     """Method names, exact and case-sensitive (GET). Default: `[]`. Allowed: a list of strings."""
     headers: pulumi.Input[dict[str, pulumi.Input[list[str]]]]
-    """Header names to lists of values; case-insensitive, wildcards; not Host (use hosts). Default: `{}`. Allowed: `{x-env: [beta]}`."""
+    """Header names to lists of values; case-insensitive, wildcards; not Host (use hosts). Default: unset. Allowed: `{x-env: [beta]}`."""
     query_strings: pulumi.Input[list[QueryStringInputs]]
     """Any pair matches; no key means any key; `\\*` and `\\?` are literal. Default: `[]`. Allowed: a list of `{key?, value}`."""
     source_ips: pulumi.Input[list[pulumi.Input[str]]]
@@ -248,7 +248,7 @@ class WafInputs(TypedDict, total=False):
     block_hosting_providers: pulumi.Input[bool]
     """False: HostingProviderIPList only counts (it would block every caller on a cloud provider's addresses, GitHub-hosted runners and the smoke check included). Default: `false`. Allowed: `true`, `false`."""
     rule_overrides: pulumi.Input[dict[str, dict[str, str]]]
-    """Override managed rules' actions, e.g. {AWSManagedRulesCommonRuleSet: {SizeRestrictions_BODY: count}}. Default: `[]`. Allowed: `{<group>: {<rule>: count|block|allow|challenge|captcha}}`, rule names checked."""
+    """Override managed rules' actions, e.g. {AWSManagedRulesCommonRuleSet: {SizeRestrictions_BODY: count}}. Default: `{}`. Allowed: `{<group>: {<rule>: count|block|allow|challenge|captcha}}`, rule names checked."""
 
 
 class LambdaAlbServiceInputs(TypedDict, total=False):

@@ -955,15 +955,34 @@ class LoadBalancerArgs:
             )
 
 
+# As the reader takes them (components/rules.py): a fixed response's status is 2XX, 4XX or 5XX; a
+# redirect's port a number or a string of one, or the placeholder.
+_FIXED_STATUS_SCHEMA = {
+    "type": "integer",
+    "anyOf": [{"minimum": 200, "maximum": 299}, {"minimum": 400, "maximum": 599}],
+}
+_PORT_SCHEMA = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": 65535},
+        {"type": "string", "pattern": "^(#\\{port\\}|[1-9][0-9]{0,4})$"},
+    ]
+}
+
+
 @dataclass(frozen=True)
 class FixedResponseArgs:
     """A fixed response the load balancer answers itself: ``fixedResponse`` of a route."""
 
-    status_code: int = setting(kind="int", lo=200, hi=599, doc="An integer 2XX, 4XX or 5XX such as 403.")
+    status_code: int = setting(
+        kind="custom", schema=_FIXED_STATUS_SCHEMA, allowed="2XX, 4XX or 5XX", doc="An integer such as 403."
+    )
     content_type: str = setting(
         "text/plain", kind="choice", choices=r.FIXED_RESPONSE_CONTENT_TYPES, doc="The response's content type."
     )
-    body: str = setting("", kind="string", allowed=f"at most {r.MAX_FIXED_RESPONSE_BODY} characters", doc="The body.")
+    body: str = setting(
+        "", kind="custom", schema={"type": "string", "maxLength": r.MAX_FIXED_RESPONSE_BODY},
+        allowed=f"at most {r.MAX_FIXED_RESPONSE_BODY} characters", doc="The body.",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -973,7 +992,7 @@ class RedirectArgs:
 
     protocol: str = setting("#{protocol}", kind="choice", choices=r.REDIRECT_PROTOCOLS, doc="HTTP or HTTPS.")
     host: str = setting("#{host}", kind="string", doc="The host; #{host} placeholders allowed.")
-    port: str = setting("#{port}", kind="string", doc="The port, 1-65535.")
+    port: str = setting("#{port}", kind="custom", schema=_PORT_SCHEMA, allowed="1-65535 or `#{port}`", doc="The port.")
     path: str = setting("/#{path}", kind="string", pattern="^/", doc="Starts with /; #{path} placeholders allowed.")
     query: str = setting("#{query}", kind="string", doc="The query string without ?.")
     status_code: str = setting(kind="choice", choices=r.REDIRECT_STATUS_CODES, doc="HTTP_301 or HTTP_302.")
@@ -1005,8 +1024,8 @@ class RouteArgs:
     )
     hosts: tuple[str, ...] = setting((), kind="strings", doc="Host names; case-insensitive; wildcards.")
     methods: tuple[str, ...] = setting((), kind="strings", doc="Method names, exact and case-sensitive (GET).")
-    headers: Mapping[str, tuple[str, ...]] = setting(
-        kind="custom", factory=dict, schema=_HEADERS_SCHEMA, allowed="`{x-env: [beta]}`",
+    headers: Mapping[str, tuple[str, ...]] | None = setting(
+        None, kind="custom", schema=_HEADERS_SCHEMA, allowed="`{x-env: [beta]}`",
         doc="Header names to lists of values; case-insensitive, wildcards; not Host (use hosts).",
     )  # fmt: skip
     query_strings: tuple[tuple[str | None, str], ...] = setting(

@@ -96,3 +96,48 @@ def test_the_schema_and_the_reader_refuse_the_same_bad_values(block, key, field,
         value = list(default) if isinstance(default, tuple) else default
         errors = list(validator.iter_errors({"config": {f"{NAMESPACE}:{block}": {key: value}}}))
         assert not errors, f"the schema refuses the default of {block}.{key}: {errors[0].message}"
+
+
+def _defaults(schema: dict, defs: dict, path: tuple[str, ...] = ()):
+    """Every (path, property schema) of the schema that declares a default; a path through a list's
+    items has "[]" in it."""
+    if "$ref" in schema:
+        schema = defs[schema["$ref"].rsplit("/", 1)[1]]
+    if "default" in schema:
+        yield path, schema
+    for key, child in (schema.get("properties") or {}).items():
+        yield from _defaults(child, defs, (*path, key))
+    if isinstance(schema.get("items"), dict):
+        yield from _defaults(schema["items"], defs, (*path, "[]"))
+    if isinstance(schema.get("additionalProperties"), dict):
+        yield from _defaults(schema["additionalProperties"], defs, (*path, "<key>"))
+
+
+def test_every_default_the_schema_offers_passes_its_own_schema():
+    """An editor inserts the schema's defaults as they are, so each must be a value the schema (and
+    so the reader, which refuses the same values: see above) accepts where it is offered."""
+    schema = json.loads(SCHEMA.read_text())
+    found = list(_defaults({"properties": schema["properties"]["config"]["properties"]}, schema["$defs"]))
+    assert len(found) > 40, "the walk found too few defaults to mean anything"
+    for path, prop in found:
+        errors = [e.message for e in jsonschema.Draft202012Validator(prop).iter_errors(prop["default"])]
+        assert not errors, (path, prop["default"], errors)
+
+
+def test_route_actions_in_the_schema_refuse_and_accept_what_the_reader_does():
+    route = {"priority": 1, "pathPatterns": ["/x"]}
+    cases = [
+        ({"fixedResponse": {"statusCode": 302}}, False),  # ALB's fixed responses are 2XX, 4XX or 5XX
+        ({"fixedResponse": {"statusCode": 404, "body": ""}}, True),
+        ({"redirect": {"statusCode": "HTTP_301", "port": 8443}}, True),
+        ({"redirect": {"statusCode": "HTTP_301", "port": "99999x"}}, False),
+    ]
+    for action, accepted in cases:
+        config = {"routes": [{**route, **action}]}
+        schema_ok = not list(schema_validator().iter_errors({"config": {f"{NAMESPACE}:routes": config["routes"]}}))
+        try:
+            parse_settings(config)
+            reader_ok = True
+        except SettingsError:
+            reader_ok = False
+        assert (schema_ok, reader_ok) == (accepted, accepted), action
