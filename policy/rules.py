@@ -48,7 +48,7 @@ DESTRUCTIVE_VERBS = (
     "Delete", "Put", "Modify", "Update", "Revoke", "Authorize", "Schedule", "Change", "Set", "Remove",
     "Detach", "Disassociate", "Destroy", "Terminate", "Deregister", "Disable", "Purge",
 )  # fmt: skip
-DESTRUCTIVE_RE = re.compile(r"^(" + "|".join(v.replace("*", "[A-Za-z]*") for v in DESTRUCTIVE_VERBS) + ")")
+DESTRUCTIVE_RE = re.compile(r"^(" + "|".join(DESTRUCTIVE_VERBS) + ")")
 
 
 @dataclass(frozen=True)
@@ -508,9 +508,11 @@ def _destructive(action: str) -> bool:
     if action == "*":
         return True
     _, _, verb = action.partition(":")
-    if "*" in verb:
-        # A wildcard is destructive when it can match a destructive verb (Delete*, *, *Bucket...).
-        return any(fnmatch.fnmatchcase(v.replace("*", "Key") + "Anything", verb) for v in DESTRUCTIVE_VERBS)
+    if "*" in verb or "?" in verb:
+        # A wildcard is destructive when some destructive action fits it: its text before the first
+        # wildcard and a destructive verb agree as far as both go (Delete*, Del*, *, *Bucket, s3:*Object).
+        fixed = re.split(r"[*?]", verb, maxsplit=1)[0]
+        return any(v.startswith(fixed) or fixed.startswith(v) for v in DESTRUCTIVE_VERBS)
     return bool(DESTRUCTIVE_RE.match(verb))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -518,6 +519,27 @@ def test_the_bootstrap_deploy_roles_pass_the_iam_policies(stack):
 
     document = deploy_policy("111122223333", "lambda-alb", stack, "arn:aws:iam::111122223333:policy/b", "state-bucket")
     assert _iam_findings(document) == []
+
+
+@pytest.mark.parametrize(
+    ("action", "destructive"),
+    [
+        ("*", True), ("s3:*", True), ("s3:Delete*", True), ("s3:Del*", True), ("s3:*Bucket", True),
+        ("s3:*Object", True), ("iam:*Role", True), ("ec2:?eleteVpc", True), ("s3:DeleteBucket", True),
+        ("s3:Get*", False), ("ec2:Describe*", False), ("logs:List*", False), ("s3:GetObject", False),
+    ],
+)  # fmt: skip
+def test_a_wildcard_is_destructive_when_some_destructive_action_fits_it(action, destructive):
+    assert rules._destructive(action) is destructive
+
+
+def test_the_guardrails_doc_lists_the_destructive_verbs_the_rule_uses():
+    row = next(
+        line for line in (ROOT / "docs" / "guardrails.md").read_text().splitlines()
+        if line.startswith("| `iam-no-unconditional-destructive-wildcard`")
+    )  # fmt: skip
+    listed = row.split("starts with ", 1)[1].split(", or a wildcard", 1)[0]
+    assert re.findall(r"`([A-Za-z]+)`", listed) == list(rules.DESTRUCTIVE_VERBS)
 
 
 def test_a_conditioned_or_read_only_wildcard_statement_is_not_destructive():
