@@ -79,7 +79,8 @@ class AlarmSpec:
 
 
 def alarm_specs(monitoring: MonitoringArgs, function: FunctionArgs) -> list[AlarmSpec]:
-    """The six alarms. Missing data (no traffic) is not breaching: a quiet service is healthy."""
+    """The standing alarms: two on the load balancer and four on the function (``dimensions``
+    says which). Missing data (no traffic) is not breaching: a quiet service is healthy."""
     duration_limit_ms = function.timeout * 1000 * monitoring.duration_p99_percent / 100
     return [
         AlarmSpec("elb-5xx", "The load balancer answers 5xx itself (bad responses, timeouts, throttles)",

@@ -217,7 +217,7 @@ class MonitoringInputs(TypedDict, total=False):
     """Alarms (to an encrypted SNS topic) and a dashboard: ``monitoring``. Off unless configured."""
 
     alarms: pulumi.Input[bool]
-    """Six alarms notify an SNS topic encrypted with a customer-managed key. Default: `false`. Allowed: `true`, `false`."""
+    """Alarms (load balancer 5xx and latency; per function 5xx, errors, throttles, duration; while a canary or warm instances run, their own) notify an SNS topic encrypted with a customer-managed key. Default: `false`. Allowed: `true`, `false`."""
     dashboard: pulumi.Input[bool]
     """One CloudWatch dashboard; its URL is the dashboardUrl output. Default: `false`. Allowed: `true`, `false`."""
     alarm_email: pulumi.Input[str]

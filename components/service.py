@@ -99,8 +99,8 @@ class LambdaAlbService(pulumi.ComponentResource):
     Outputs (also the stack's exports): ``url``, ``alb_dns_name``, ``alb_arn``, ``listener_arns``,
     ``target_group_arn``, ``function_name``, ``function_arn``, ``log_group_name``,
     ``access_logs_bucket`` (None when access logs are disabled), ``function_version``,
-    ``live_alias_arn``, and, when configured, ``web_acl_arn``, ``alarm_topic_arn`` and
-    ``dashboard_url``.
+    ``live_alias_arn``, ``functions_output`` (the ``functions`` export: each function's names and
+    ARNs by key), and, when configured, ``web_acl_arn``, ``alarm_topic_arn`` and ``dashboard_url``.
 
     Children, to build on (an alarm, a rule, a policy of your own): ``load_balancer``,
     ``listeners`` (port 80 first), ``serving_listener`` (where routes go), ``security_group``,
@@ -124,6 +124,7 @@ class LambdaAlbService(pulumi.ComponentResource):
     web_acl_arn: pulumi.Output[str] | None
     alarm_topic_arn: pulumi.Output[str] | None
     dashboard_url: pulumi.Output[str] | None
+    functions_output: pulumi.Output[dict[str, dict[str, str]]]
 
     def __init__(
         self,
@@ -248,9 +249,8 @@ class LambdaAlbService(pulumi.ComponentResource):
             key or "function": ServiceFunction(fn.function, fn.live, target_group, fn.role, fn.log_group)
             for key, (fn, target_group) in parts.items()
         }
-        self.functions_output = pulumi.Output.from_input(
-            {key: child.summary() for key, child in self.functions.items()}
-        )
+        summaries: dict[str, Any] = {key: child.summary() for key, child in self.functions.items()}
+        self.functions_output = pulumi.Output.from_input(summaries)
         self.register_outputs({export: getattr(self, attribute) for attribute, export, _, _ in OUTPUTS})
 
     def _target(

@@ -1083,7 +1083,10 @@ class MonitoringArgs:
     """Alarms (to an encrypted SNS topic) and a dashboard: ``monitoring``. Off unless configured."""
 
     alarms: bool = setting(
-        False, kind="bool", doc="Six alarms notify an SNS topic encrypted with a customer-managed key."
+        False,
+        kind="bool",
+        doc="Alarms (load balancer 5xx and latency; per function 5xx, errors, throttles, duration; while a canary "
+        "or warm instances run, their own) notify an SNS topic encrypted with a customer-managed key.",
     )
     dashboard: bool = setting(False, kind="bool", doc="One CloudWatch dashboard; its URL is the dashboardUrl output.")
     alarm_email: str | None = setting(

@@ -10,6 +10,9 @@ import dataclasses
 import sys
 from pathlib import Path
 
+import pulumi
+
+from components.stackfiles import StackFileError
 from costs.estimate import Assumptions, UnknownRegion, estimate
 from costs.graph import AwsMocks, evaluate, load_stack
 from costs.report import compare, render
@@ -36,14 +39,15 @@ def main(argv: list[str]) -> int:
         return 0
     args = _parser().parse_args(argv)
     assumptions = Assumptions(**{f.name: getattr(args, f.name) for f in dataclasses.fields(Assumptions)})
-    config = load_stack(args.stack, args.project_dir)
-    region = str(config.get("aws:region", "us-east-1"))
-    mocks = AwsMocks(region=region, default_subnets=assumptions.zones)
-    # A prod-like stack may hold a placeholder certificate only a preview accepts: price it as a preview.
-    graph = evaluate(config, args.stack, mocks=mocks, preview=True, program_dir=args.project_dir.resolve())
     try:
+        config = load_stack(args.stack, args.project_dir)
+        region = str(config.get("aws:region", "us-east-1"))
+        mocks = AwsMocks(region=region, default_subnets=assumptions.zones)
+        # A prod-like stack may hold a placeholder certificate only a preview accepts: price it as a preview.
+        graph = evaluate(config, args.stack, mocks=mocks, preview=True, program_dir=args.project_dir.resolve())
         result = estimate(graph, args.stack, region, assumptions)
-    except UnknownRegion as error:
+    except (StackFileError, UnknownRegion, pulumi.RunError) as error:
+        # A missing or unreadable stack file, a configuration the program refuses, or no prices.
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(result.to_json() if args.format == "json" else render(result, markdown=args.format == "markdown"))

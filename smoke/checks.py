@@ -149,8 +149,9 @@ def check_invoke(lambda_client, outputs: dict) -> Result:
     return Result(name, True, f"GET / to {served_arn(outputs).rsplit(':', 1)[-1]} returned 200 with the hello body")
 
 
-# The web ACL's AWSManagedRulesCommonRuleSet blocks a request without a User-Agent (NoUserAgent_HEADER):
-# the check says who it is, as a real client would.
+# The check names itself, so its requests can be told apart in the access and WAF logs. (Python's
+# default, Python-urllib/3.x, would pass the web ACL's NoUserAgent_HEADER rule as well: that rule
+# blocks only requests without a User-Agent.)
 USER_AGENT = "lambda-alb-smoke/1"
 
 

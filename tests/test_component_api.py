@@ -66,6 +66,15 @@ def test_validation_in_code_and_in_yaml_say_the_same_with_the_callers_spelling()
     assert problems == ["function.timeout: 901 is outside 1-900 seconds"]
 
 
+def test_every_output_is_typed_and_named_in_the_class_doc():
+    from components.service import OUTPUTS, LambdaAlbService
+
+    annotations = LambdaAlbService.__annotations__
+    for attribute, _, _, _ in OUTPUTS:
+        assert attribute in annotations, attribute
+        assert f"``{attribute}``" in (LambdaAlbService.__doc__ or ""), attribute
+
+
 def test_an_unknown_top_level_key_from_code_is_named_in_codes_spelling_with_a_suggestion():
     from components.service import read_args
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 
 import pytest
 
@@ -121,6 +122,19 @@ def test_the_cli_prints_the_estimate_and_refuses_an_unknown_region(monkeypatch, 
     monkeypatch.setattr(cli, "load_stack", lambda stack, project_dir: far)
     assert cli.main(["--stack", "dev"]) == 2
     assert "no prices for region 'eu-south-2'" in capsys.readouterr().err
+
+
+def test_the_cli_names_a_missing_stack_file_or_a_refused_configuration_without_a_traceback(tmp_path, capsys):
+    assert cli.main(["--stack", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Pulumi.nope.yaml: no such file" in err
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copy(ROOT / "__main__.py", tmp_path / "__main__.py")
+    (tmp_path / "Pulumi.bad.yaml").write_text("config:\n  lambda-alb:function:\n    memorySize: 1\n")
+    assert cli.main(["--stack", "bad", "--project-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "function.memorySize: 1 is outside 128-10240 MB" in err
+    assert "Traceback" not in err
 
 
 def test_base_and_head_side_by_side_with_the_difference(dev, prod):

@@ -288,7 +288,7 @@ def test_the_local_alb_imports_requirements_refuses_the_rest_and_rebuilds_on_cha
         running.stop()
 
 
-def test_a_local_build_failure_fails_each_cold_start_with_pips_reason_without_rerunning_pip(
+def test_a_local_build_failure_fails_the_cold_start_with_pips_reason_and_is_remembered_without_rerunning_pip(
     wheels,
     project,  # noqa: F811
     monkeypatch,

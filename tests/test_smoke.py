@@ -293,8 +293,8 @@ def test_a_function_still_updating_fails_the_function_check():
     assert result.detail.startswith("expected State Active and LastUpdateStatus Successful, found Active / InProgress")
 
 
-def test_the_url_check_names_itself_in_a_user_agent_so_the_waf_lets_it_through():
-    # AWSManagedRulesCommonRuleSet's NoUserAgent_HEADER blocks requests that carry none.
+def test_the_url_check_names_itself_in_a_user_agent_so_its_requests_stand_out_in_the_logs():
+    # Any User-Agent passes the WAF's NoUserAgent_HEADER rule; ours says the request is the check's.
     seen: list[str | None] = []
 
     class Hello(http.server.BaseHTTPRequestHandler):
