@@ -44,14 +44,6 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-class Unresolved:
-    """A value that is not known yet (a ``pulumi.Output`` passed in code): never judged.
-
-    The reader is told which values are unresolved by ``Reader.is_unresolved``; the Pulumi side
-    sets it to recognise Outputs, so this module needs no ``pulumi`` import.
-    """
-
-
 # What a bad value's message ends with; the reader adds "<path>: ".
 Check = Callable[[Any], "str | None"]
 # A field read by hand: (raw value or None, the block's given keys, reader, path, default) -> value.
@@ -75,7 +67,6 @@ class Spec:
     schema: Mapping[str, Any] | None = None  # custom kinds: their JSON Schema
     allowed: str | None = None  # the "allowed" column, when the generated one would not say it
     block: type | None = None  # block kinds: the nested dataclass
-    inputs: bool = False  # in code, may be a pulumi.Input resolved at deploy time
     code_only: bool = False  # an argument of the component only (a pulumi.Archive...), not a stack key
 
 
@@ -127,7 +118,7 @@ class Reader:
         self.problems.append(message)
 
     def unresolved(self, value: Any) -> bool:
-        return isinstance(value, Unresolved) or bool(self._is_unresolved and self._is_unresolved(value))
+        return bool(self._is_unresolved and self._is_unresolved(value))
 
     def key(self, name: str) -> str:
         """A field's key in this reader's spelling (for cross-field messages)."""

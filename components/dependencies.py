@@ -141,10 +141,6 @@ def cache_key(requirements: Path, target: Target) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
-def _uses_hashes(requirements: Path) -> bool:
-    return "--hash" in requirements.read_text(errors="replace")
-
-
 def _run_pip(args: list[str], requirements: Path, label: str, target: Target | None) -> None:
     """Run pip, turning a failure into a DependencyError with pip's own words."""
     # pip runs from the requirements' folder, so relative paths in them mean what they say there.
@@ -154,9 +150,8 @@ def _run_pip(args: list[str], requirements: Path, label: str, target: Target | N
     # environment, which pip does by default, reads every installed package (a sixth of a run here)
     # to warn about conflicts that do not apply to the function.
     command.append("--no-warn-conflicts")
-    if _uses_hashes(requirements):
-        # Hash-checking mode: every requirement, dependencies included, must be pinned with a hash.
-        command.append("--require-hashes")
+    # A requirements file with any --hash puts pip in hash-checking mode by itself: then every
+    # requirement, dependencies included, must be pinned with a hash (tests/test_dependencies.py).
     result = subprocess.run(command, cwd=requirements.parent, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise DependencyError([_explain_pip_failure(result.stdout + result.stderr, label, target)])

@@ -108,11 +108,9 @@ def _rows(declared: Declared, prefix: str = "") -> list[str]:
     rows = []
     for f, spec in declared:
         key = prefix + key_of(f, CAMEL)
-        if spec.kind == "block" and spec.block is not None:
-            rows.append(f"| `{key}` | {default_text(f, spec)} | {allowed_text(spec)} | {spec.doc} |")
-            rows += _rows(specs(spec.block), f"{key}.")
-            continue
         rows.append(f"| `{key}` | {default_text(f, spec)} | {allowed_text(spec)} | {spec.doc} |")
+        if spec.kind == "block" and spec.block is not None:
+            rows += _rows(specs(spec.block), f"{key}.")
     return rows
 
 

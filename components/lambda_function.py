@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .dependencies import DependencyError, Target, build_function_package
-from .network import port_rules
+from .network import holds_output, port_rules, vpc_of_subnets
 from .packaging import write_package
 from .settings import FunctionArgs
 
@@ -138,13 +138,6 @@ def environment_args(fs: FunctionArgs) -> aws.lambda_.FunctionEnvironmentArgs | 
     return aws.lambda_.FunctionEnvironmentArgs(variables=dict(fs.environment))
 
 
-def has_outputs(values: object) -> bool:
-    """Whether any value is still an Output (it may be secret: its echo in the state stays secret)."""
-    return isinstance(values, pulumi.Output) or (
-        isinstance(values, dict) and any(isinstance(v, pulumi.Output) for v in values.values())
-    )
-
-
 def live_alias_routing(
     fs: FunctionArgs, new_version: pulumi.Output[str]
 ) -> tuple[pulumi.Input[str], aws.lambda_.AliasRoutingConfigArgs | None]:
@@ -247,7 +240,7 @@ def create_function(
             parent=parent,
             depends_on=[policy, log_group],
             # The variables' values stay encrypted in the state even if a provider echoes them back.
-            additional_secret_outputs=["environment"] if has_outputs(fs.environment) else None,
+            additional_secret_outputs=["environment"] if holds_output(fs.environment) else None,
         ),
     )
     # The load balancer invokes the alias, never $LATEST: a bad release is rolled back by pinning
@@ -288,10 +281,6 @@ class FunctionNetwork:
     security_group: aws.ec2.SecurityGroup | None
 
 
-def _is_output(value: object) -> bool:
-    return isinstance(value, pulumi.Output)
-
-
 def function_network(
     name: str, fs: FunctionArgs, tags: dict[str, str], invoke: pulumi.InvokeOptions, parent: pulumi.Resource
 ) -> FunctionNetwork | None:
@@ -302,14 +291,15 @@ def function_network(
     subnet_ids: Any = vpc.subnet_ids
     group = None
     given_groups: Any = vpc.security_group_ids
-    group_ids: pulumi.Input[list[pulumi.Input[str]]] = given_groups if _is_output(given_groups) else list(given_groups)
+    group_ids: pulumi.Input[list[pulumi.Input[str]]] = (
+        given_groups if isinstance(given_groups, pulumi.Output) else list(given_groups)
+    )
     if not vpc.security_group_ids:
-        first = subnet_ids.apply(lambda ids: ids[0]) if isinstance(subnet_ids, pulumi.Output) else subnet_ids[0]
         ports = vpc.egress_ports
         group = aws.ec2.SecurityGroup(
             f"{name}-fn-sg",
             description=f"{name} function: no ingress; egress to its listed destinations only",
-            vpc_id=aws.ec2.get_subnet_output(id=first, opts=invoke).vpc_id,
+            vpc_id=vpc_of_subnets(subnet_ids, invoke),
             ingress=[],
             egress=pulumi.Output.from_input(cast(Any, vpc.egress_cidrs)).apply(
                 lambda cidrs: port_rules(aws.ec2.SecurityGroupEgressArgs, list(cidrs), ports, "to its destinations")

@@ -21,12 +21,10 @@ def resolve_network(
     zone). Raises ``pulumi.RunError`` before any resource exists when there is no default VPC.
     Every lookup goes through ``invoke`` (the component's provider).
     """
-    if _unresolved(lb.subnet_ids):
+    if holds_output(lb.subnet_ids):
         # Subnets made in the same program: nothing to look up yet. AWS checks zones on create.
         subnet_ids: Any = lb.subnet_ids
-        first = subnet_ids.apply(lambda ids: ids[0]) if isinstance(subnet_ids, pulumi.Output) else subnet_ids[0]
-        vpc_id = lb.vpc_id or aws.ec2.get_subnet_output(id=first, opts=invoke).vpc_id
-        return vpc_id, subnet_ids
+        return lb.vpc_id or vpc_of_subnets(subnet_ids, invoke), subnet_ids
     if lb.subnet_ids:
         return _configured_subnets(lb, invoke), list(known(lb.subnet_ids))
     # get_vpcs answers an empty list where get_vpc(default=True) would fail the whole program
@@ -60,11 +58,20 @@ def resolve_network(
     return vpc_id, ids
 
 
-def _unresolved(values: object) -> bool:
-    """An Output, or a list holding one: known only when the program runs against AWS."""
-    return isinstance(values, pulumi.Output) or (
-        isinstance(values, list | tuple) and any(isinstance(v, pulumi.Output) for v in values)
-    )
+def holds_output(value: object) -> bool:
+    """An Output, or a list, tuple or map holding one: known only when the program runs (another
+    resource's value). Its secrecy, if any, travels with it."""
+    if isinstance(value, pulumi.Output):
+        return True
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list | tuple) else ()
+    return any(isinstance(v, pulumi.Output) for v in items)
+
+
+def vpc_of_subnets(subnet_ids: Any, invoke: pulumi.InvokeOptions) -> pulumi.Output[str]:
+    """The VPC of the first of ``subnet_ids`` (a list, or an Output of one), looked up through
+    ``invoke``; subnets of different VPCs are AWS's to refuse when the resource is created."""
+    first = subnet_ids.apply(lambda ids: ids[0]) if isinstance(subnet_ids, pulumi.Output) else subnet_ids[0]
+    return aws.ec2.get_subnet_output(id=first, opts=invoke).vpc_id
 
 
 def _configured_subnets(lb: LoadBalancerArgs, invoke: pulumi.InvokeOptions) -> str:
@@ -125,7 +132,7 @@ def create_security_group(
     """
     ports = lb.listener_ports()
     ingress: pulumi.Input[list[aws.ec2.SecurityGroupIngressArgs]]
-    if _unresolved(lb.allowed_cidrs):
+    if holds_output(lb.allowed_cidrs):
         cidrs: Any = lb.allowed_cidrs
         ingress = pulumi.Output.from_input(cidrs).apply(lambda cidrs: ingress_rules(list(cidrs), ports))
     else:

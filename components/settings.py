@@ -173,10 +173,6 @@ def _matcher_problem(value: str) -> str | None:
     return None
 
 
-def _cidr_problem(value: str) -> str | None:
-    return r.cidr_problem(value)
-
-
 def _parse_reserved(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> Any:
     block, key = path.rsplit(".", 1)
     if raw == 0 and not isinstance(raw, bool):
@@ -606,19 +602,19 @@ class FunctionVpcArgs:
     something private."""
 
     subnet_ids: InputList = setting(
-        (), kind="strings", example="subnet-0123456789abcdef0", pattern=_SUBNET_RE.pattern, inputs=True,
+        (), kind="strings", example="subnet-0123456789abcdef0", pattern=_SUBNET_RE.pattern,
         check=_item(_SUBNET_RE, "a subnet ID (subnet- and 8 or 17 hex digits)"),
         allowed="one or more `subnet-...` of one VPC (two zones or more for availability)",
         doc="The private subnets the function's network interfaces are placed in.",
     )  # fmt: skip
     security_group_ids: InputList = setting(
-        (), kind="strings", example="sg-0123456789abcdef0", pattern=_SG_RE.pattern, inputs=True,
+        (), kind="strings", example="sg-0123456789abcdef0", pattern=_SG_RE.pattern,
         check=_item(_SG_RE, "a security group ID (sg- and 8 or 17 hex digits)"),
         allowed="`sg-...` IDs; unset: a group the component creates",
         doc="Existing security groups of the function. Unset: one with no ingress and only the egress below.",
     )  # fmt: skip
     egress_cidrs: InputList = setting(
-        (), kind="strings", example="10.0.0.0/16", check=_cidr_problem, inputs=True,
+        (), kind="strings", example="10.0.0.0/16", check=r.cidr_problem,
         allowed="CIDR blocks; only without `securityGroupIds`",
         doc="Where the function may connect, through the group the component creates.",
     )  # fmt: skip
@@ -673,7 +669,7 @@ class FunctionArgs:
         doc="Days the function's log group keeps its logs.",
     )  # fmt: skip
     environment: Mapping[str, InputStr] = setting(
-        kind="custom", factory=dict, parse=_parse_environment, schema=_ENVIRONMENT_SCHEMA, inputs=True,
+        kind="custom", factory=dict, parse=_parse_environment, schema=_ENVIRONMENT_SCHEMA,
         allowed=f"names of two or more letters, digits and _ (not those Lambda reserves) to strings, "
         f"{MAX_ENV_BYTES // 1024} KB in total",
         doc="Environment variables of the function; a value may be a secret (docs/configuration.md#secrets).",
@@ -715,7 +711,7 @@ class FunctionArgs:
         doc="Instances the live alias keeps initialised (no cold starts up to this many); billed while deployed.",
     )  # fmt: skip
     permissions_boundary: InputStr | None = setting(
-        None, kind="string", pattern=_POLICY_ARN_RE.pattern, inputs=True,
+        None, kind="string", pattern=_POLICY_ARN_RE.pattern,
         check=_pattern(_POLICY_ARN_RE, "an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)"),
         allowed="an IAM managed policy ARN",
         doc="Permissions boundary of the execution role; required when the pipeline deploys.",
@@ -815,23 +811,23 @@ class LoadBalancerArgs:
 
     internal: bool = setting(False, kind="bool", doc="True: reachable only inside the VPC.")
     vpc_id: InputStr | None = setting(
-        None, kind="string", pattern=_VPC_RE.pattern, inputs=True,
+        None, kind="string", pattern=_VPC_RE.pattern,
         check=_pattern(_VPC_RE, "a VPC ID (vpc- and 8 or 17 hex digits)"), allowed="`vpc-...`; requires `subnetIds`",
         doc="The VPC. Unset: the subnets' VPC, or the default VPC.",
     )  # fmt: skip
     subnet_ids: InputList = setting(
-        (), kind="strings", example="subnet-0123456789abcdef0", pattern=_SUBNET_RE.pattern, inputs=True,
+        (), kind="strings", example="subnet-0123456789abcdef0", pattern=_SUBNET_RE.pattern,
         check=_item(_SUBNET_RE, "a subnet ID (subnet- and 8 or 17 hex digits)"),
         allowed="two or more `subnet-...` IDs of one VPC in different availability zones",
         doc="The load balancer's subnets. Unset: the default VPC's default subnets.",
     )  # fmt: skip
     allowed_cidrs: InputList = setting(
-        DEFAULT_ALLOWED_CIDRS, kind="strings", example="203.0.113.0/24", check=_cidr_problem, inputs=True,
+        DEFAULT_ALLOWED_CIDRS, kind="strings", example="203.0.113.0/24", check=r.cidr_problem,
         allowed="IPv4/IPv6 CIDR blocks (no host bits); at most 60 rules: CIDRs x ports",
         doc="Who may connect: the security group opens the listener ports to these only.",
     )  # fmt: skip
     certificate_arn: InputStr | None = setting(
-        None, kind="string", pattern=_CERT_ARN_RE.pattern, inputs=True,
+        None, kind="string", pattern=_CERT_ARN_RE.pattern,
         check=_pattern(_CERT_ARN_RE, "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"),
         allowed="an ACM certificate ARN", doc="Serves HTTPS on 443 with this certificate. Unset: HTTP on 80 only.",
     )  # fmt: skip
@@ -1135,7 +1131,7 @@ class WafArgs:
         doc="Requests per 5 minutes per client IP before the rate rule blocks.",
     )  # fmt: skip
     web_acl_arn: InputStr | None = setting(
-        None, kind="string", pattern=_WEB_ACL_ARN_RE.pattern, inputs=True,
+        None, kind="string", pattern=_WEB_ACL_ARN_RE.pattern,
         check=_pattern(
             _WEB_ACL_ARN_RE,
             "a regional WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>)",
