@@ -175,7 +175,7 @@ def create_listeners(
     )
     listeners = [https]
     if lb_settings.http_redirect:
-        redirect = r.Redirect(status_code="HTTP_301", protocol="HTTPS", port="443")
+        redirect = r.HTTP_TO_HTTPS
         listeners.insert(
             0,
             aws.lb.Listener(

@@ -428,6 +428,10 @@ class Redirect:
 
 Action = Forward | FixedResponse | Redirect
 
+# The HTTP listener's only action when the load balancer serves HTTPS: the same host, path and query
+# on port 443 (the program deploys it; the local ALB answers it with its own HTTPS port).
+HTTP_TO_HTTPS = Redirect(status_code="HTTP_301", protocol="HTTPS", port="443")
+
 
 # --- rules ------------------------------------------------------------------------------------
 

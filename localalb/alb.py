@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import os
 import re
@@ -308,14 +309,9 @@ def redirect_response(action: r.Redirect, request: HttpRequest) -> HttpResponse:
 
 
 def https_redirect(request: HttpRequest, https_port: int) -> HttpResponse:
-    """The HTTP listener's answer when the stack serves HTTPS: 301 to the same host, path and query
-    on the HTTPS listener (locally its port replaces 443)."""
-    host_header = next((v.decode("latin-1") for k, v in request.headers if k == b"host"), "")
-    host = r.Request("GET", "/", headers=(("host", host_header),)).host or "localhost"
-    authority = host if https_port == 443 else f"{host}:{https_port}"
-    query = b"?" + request.raw_query if request.raw_query else b""
-    location = f"https://{authority}{(request.raw_path + query).decode('latin-1')}"
-    return HttpResponse(301, (("location", location), ("content-type", "text/html")), b"")
+    """The HTTP listener's answer when the stack serves HTTPS: the deployed redirect action, with
+    the local HTTPS port in place of 443."""
+    return redirect_response(dataclasses.replace(r.HTTP_TO_HTTPS, port=str(https_port)), request)
 
 
 _PHRASES = {
