@@ -24,24 +24,18 @@ from pathlib import Path
 import pytest
 
 from localalb.config import load_stack
-from localalb.server import make_server
-from tests.test_localalb_cli import ROOT, Running, _alive, copy_test_project, get
-
-HERE = Path(__file__).resolve().parent
+from tests.test_localalb_cli import ROOT, Running, _alive, copy_test_project, get, serving
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("attack")
-    copy_test_project(path)
-    return path
+    return copy_test_project(tmp_path_factory.mktemp("attack"))
 
 
 @pytest.fixture(scope="module")
 def server(project):
-    server = make_server(load_stack(project, "attack"), log_dir=project / "logs", quiet=True).start()
-    yield server
-    server.stop()
+    with serving(project, "attack") as server:
+        yield server
 
 
 def connect(server) -> socket.socket:
@@ -369,8 +363,8 @@ def test_a_long_refused_url_is_cut_on_the_console_and_ctrl_c_twice_stops_quietly
         running.process.send_signal(signal.SIGINT)
         running.process.send_signal(signal.SIGINT)
         assert running.process.wait(timeout=10) == 0
-        time.sleep(0.2)  # the reader thread collects the last lines
-        assert not any("Traceback" in line or "Error" in line for line in running.lines), running.lines
+        lines = running.all_lines()
+        assert not any("Traceback" in line or "Error" in line for line in lines), lines
 
 
 def test_a_peer_outside_allowed_cidrs_is_dropped_unanswered_and_the_console_says_so(project):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -12,13 +13,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from localalb.__main__ import main
 from localalb.config import LocalConfigError, load_stack
-from localalb.server import make_server
+from localalb.server import LocalAlbServer, make_server
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -33,6 +35,16 @@ def copy_test_project(destination: Path) -> Path:
     """A fresh copy of tests/localalb_project (its stack files and handlers) at ``destination``."""
     shutil.copytree(HERE / "localalb_project", destination, dirs_exist_ok=True)
     return destination
+
+
+@contextlib.contextmanager
+def serving(project: Path, stack: str, logs: str = "logs") -> Iterator[LocalAlbServer]:
+    """The stack served in-process (quiet), stopped afterwards; its access log under ``project/logs``."""
+    server = make_server(load_stack(project, stack), log_dir=project / logs, quiet=True).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def get(port: int, path: str = "/") -> tuple[int, bytes]:
@@ -148,7 +160,8 @@ class Running:
             text=True,
         )
         self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         self.port = int(self.wait_for(r"on http://127\.0\.0\.1:(\d+)").group(1))
 
     def _read(self):
@@ -169,6 +182,12 @@ class Running:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+
+    def all_lines(self, timeout: float = 10) -> list[str]:
+        """Every line the process printed, once it has exited and its output is read to the end."""
+        self.process.wait(timeout=timeout)
+        self.reader.join(timeout=timeout)
+        return self.lines
 
     def __enter__(self) -> Running:
         return self

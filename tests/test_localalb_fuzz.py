@@ -15,9 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from localalb.config import load_stack
-from localalb.server import make_server
-from tests.test_localalb_cli import copy_test_project
+from tests.test_localalb_cli import copy_test_project, serving
 
 HERE = Path(__file__).resolve().parent
 # What the load balancer itself answers: refused requests, errors of the function, and the
@@ -27,11 +25,8 @@ ALB_STATUSES = {400, 405, 413, 463, 502, 418, 202, 302}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    project = tmp_path_factory.mktemp("fuzz")
-    copy_test_project(project)
-    server = make_server(load_stack(project, "fuzz"), log_dir=project / "logs", quiet=True).start()
-    yield server
-    server.stop()
+    with serving(copy_test_project(tmp_path_factory.mktemp("fuzz")), "fuzz") as server:
+        yield server
 
 
 token = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_!#$%&'*+.^`|~", min_size=1)

@@ -13,23 +13,18 @@ import pytest
 
 from localalb.config import load_stack
 from localalb.server import make_server
-from tests.test_localalb_cli import copy_test_project
-
-HERE = Path(__file__).resolve().parent
+from tests.test_localalb_cli import copy_test_project, serving
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("https")
-    copy_test_project(path)
-    return path
+    return copy_test_project(tmp_path_factory.mktemp("https"))
 
 
 @pytest.fixture(scope="module")
 def tls(project):
-    server = make_server(load_stack(project, "tls"), log_dir=project / "logs", quiet=True).start()
-    yield server
-    server.stop()
+    with serving(project, "tls") as server:
+        yield server
 
 
 def client_context(server, version: ssl.TLSVersion | None = None) -> ssl.SSLContext:
@@ -87,14 +82,11 @@ def test_tls_1_2_is_accepted_and_1_1_refused_by_the_default_policy(tls):
 
 
 def test_a_tls_1_3_policy_refuses_1_2_and_without_http_redirect_there_is_no_port_80(project):
-    server = make_server(load_stack(project, "tls13"), log_dir=project / "logs13", quiet=True).start()
-    try:
+    with serving(project, "tls13", logs="logs13") as server:
         assert server.port is None
         assert https_get(server, "/state", client_context(server, ssl.TLSVersion.TLSv1_3))[0] == 200
         with pytest.raises(ssl.SSLError):
             https_get(server, "/", client_context(server, ssl.TLSVersion.TLSv1_2))
-    finally:
-        server.stop()
 
 
 def test_the_local_ca_is_kept_so_it_is_trusted_once(project, tls):
