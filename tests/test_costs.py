@@ -196,3 +196,11 @@ def test_what_has_a_cost_but_no_price_yet_is_said_not_skipped(tmp_path, monkeypa
     result = estimate(graph, "dev", "us-east-1", Assumptions())
     assert result.not_priced and "provisioned concurrency of lambda-alb-dev (2 instances)" in result.not_priced[0]
     assert "Not priced (no price in costs/prices.json yet): provisioned concurrency" in render(result)
+
+
+def test_the_monthly_figures_the_readme_and_docs_give_are_the_estimates_of_the_committed_stacks(dev, prod):
+    readme, costs_doc = (ROOT / "README.md").read_text(), (ROOT / "docs" / "costs.md").read_text()
+    dev_total = estimate(dev, "dev", "us-east-1", Assumptions()).total
+    prod_total = estimate(prod, "prod", "us-east-1", Assumptions()).total
+    assert f"costs about ${dev_total:.0f} a month" in readme
+    assert f"dev about ${dev_total:.0f} a month" in costs_doc and f"prod about ${prod_total:.0f} (" in costs_doc
