@@ -318,7 +318,10 @@ def build_function_package(project_dir: Path, code_dir: str, target: Target, bui
     clashes = sorted(set(code_files) & set(deps.files))
     if clashes:
         raise DependencyError(
-            [f"{label}: {', '.join(clashes[:BIGGEST_SHOWN])} both in {code_dir}/ and in the installed dependencies"]
+            [
+                f"{label}: {', '.join(clashes[:BIGGEST_SHOWN])} both in {code_dir}/ and in the installed "
+                "dependencies; rename the code's copy, or drop the requirement that installs it"
+            ]
         )
     package = build_package(code_path, deps.archive)
     code_size = sum((code_path / name).stat().st_size for name in code_files)
