@@ -179,12 +179,7 @@ def component_docs() -> str:
     )  # fmt: skip
     for cls in classes:
         doc = (cls.__doc__ or "").strip()
-        summary, _, fields = doc.partition("Fields:")
-        if not fields:
-            fields = "\n".join(
-                f"- ``{f.name}`` ({default_text(f, spec)}; {allowed_text(spec)}): {spec.doc}"
-                for f, spec in specs(cls, "snake")
-            )
+        summary, _, fields = doc.partition("Fields:")  # every args class is @describe'd
         lines += [f"## `{cls.__name__}`", "", " ".join(summary.split()), "", fields.strip().replace("``", "`"), ""]
     return "\n".join(lines)
 

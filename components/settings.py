@@ -37,6 +37,8 @@ NAMESPACE = "lambda-alb"
 
 # --- defaults (named so the README, Pulumi.yaml and the code agree) ---------------------------
 
+# A key of `functions` (and what routes and default actions name): lower case, digits and dashes.
+FUNCTION_KEY_PATTERN = r"^[a-z][a-z0-9-]*$"
 DEFAULT_RUNTIME = "python3.13"
 SUPPORTED_RUNTIMES = ("python3.12", "python3.13", "python3.14")
 ARCHITECTURES = ("arm64", "x86_64")
@@ -498,7 +500,7 @@ def _parse_prefix(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default
     return prefix
 
 
-_FUNCTION_KEY_RE = re.compile(r"^[a-z][a-z0-9-]*$")
+_FUNCTION_KEY_RE = re.compile(FUNCTION_KEY_PATTERN)
 
 
 def _parse_functions(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> dict[str, Any]:
@@ -965,6 +967,7 @@ _PORT_SCHEMA = {
 }
 
 
+@describe
 @dataclass(frozen=True)
 class FixedResponseArgs:
     """A fixed response the load balancer answers itself: ``fixedResponse`` of a route."""
@@ -981,6 +984,7 @@ class FixedResponseArgs:
     )  # fmt: skip
 
 
+@describe
 @dataclass(frozen=True)
 class RedirectArgs:
     """A redirect the load balancer answers itself: ``redirect`` of a route (each part defaults to the
@@ -1006,6 +1010,7 @@ _QUERY_SCHEMA = {
 }  # fmt: skip
 
 
+@describe
 @dataclass(frozen=True)
 class RouteArgs:
     """A listener rule: conditions ANDed (values inside one ORed), then forward, a fixed response or a
@@ -1030,7 +1035,7 @@ class RouteArgs:
     )  # fmt: skip
     source_ips: tuple[str, ...] = setting((), kind="strings", doc="CIDR blocks of the TCP peer (not X-Forwarded-For).")
     function: str | None = setting(
-        None, kind="string", pattern=r"^[a-z][a-z0-9-]*$", allowed="a key of `functions`",
+        None, kind="string", pattern=FUNCTION_KEY_PATTERN, allowed="a key of `functions`",
         doc="With several functions: the one this route forwards to (not with fixedResponse or redirect).",
     )  # fmt: skip
     fixed_response: FixedResponseArgs | None = setting(
@@ -1184,7 +1189,7 @@ class LambdaAlbServiceArgs:
     function: FunctionArgs = setting(kind="block", block=FunctionArgs, factory=FunctionArgs, doc="The Lambda function.")
     functions: Mapping[str, FunctionArgs] = setting(
         kind="custom", factory=dict, parse=_parse_functions,
-        schema={"type": "object", "propertyNames": {"pattern": r"^[a-z][a-z0-9-]*$"},
+        schema={"type": "object", "propertyNames": {"pattern": FUNCTION_KEY_PATTERN},
                 "additionalProperties": {"$ref": "#/$defs/function"}},
         allowed="a map of short keys (`api`, `web`: lower-case letters, digits, -) to `function` blocks",
         doc="Several functions behind the one load balancer, instead of function; routes name theirs.",

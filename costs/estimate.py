@@ -147,9 +147,10 @@ def estimate(graph: Graph, stack: str, region: str, a: Assumptions) -> Estimate:
                      zones * hours * _usd(p["publicIpv4Hour"])))  # fmt: skip
     functions = graph.of_type(FUNCTION)
     # With several functions (behind one load balancer), the assumed requests are shared evenly.
+    all_health_checks = _health_checks_per_month(graph, zones, hours)
+    invocations = a.requests_per_month + all_health_checks
     share = a.requests_per_month / max(len(functions), 1)
-    health_checks = _health_checks_per_month(graph, zones, hours) / max(len(functions), 1)
-    invocations = a.requests_per_month + health_checks * max(len(functions), 1)
+    health_checks = all_health_checks / max(len(functions), 1)
     for fn in functions:
         architecture = (fn.inputs.get("architectures") or ["x86_64"])[0]
         memory_gb = float(fn.inputs.get("memorySize") or 128) / 1024
