@@ -1,8 +1,10 @@
-"""Bootstrap: the GitHub OIDC provider, the function permissions boundary and the pipeline's three
-roles (preview, deploy-dev, deploy-prod). Run once per account, by an administrator.
+"""Bootstrap: the GitHub OIDC provider and, per stack, its KMS key, its function permissions boundary,
+its preview role and its deploy role; the account's log resource policy for WAF. Run once per
+account, by an administrator.
 
 What each role may do, and why, is in ``access.py`` and docs/delivery.md; tests/test_permissions.py
-checks the policies against every call the provider makes for each stack.
+checks the policies against every call the provider makes for each stack, and tests/test_attacks.py
+tries the paths from one stack, or a pull request, to the other.
 """
 
 import pulumi
@@ -10,26 +12,49 @@ import pulumi_aws as aws
 from access import (
     AUDIENCE,
     GITHUB_OIDC_URL,
+    ROLES,
     STACKS,
-    SUBJECTS,
+    StackInputs,
     boundary_name,
     check_inputs,
     deploy_policy,
     function_boundary_policy,
+    key_alias,
     preview_policy,
     role_name,
+    stack_key_policy,
     trust_policy,
+    waf_log_resource_policy,
 )
 
 config = pulumi.Config()
 repository = config.require("githubRepository")
 prefix = config.get("projectPrefix") or "lambda-alb"
 state_bucket = config.get("stateBucket") or ""
-# Without a stack's zone its deploy role may change no DNS record (no custom domain for it).
-hosted_zones = {stack: config.get(f"{stack}HostedZoneId") or "" for stack in STACKS.values()}
-problems = check_inputs(repository, prefix, state_bucket, hosted_zones)
+# Per stack: its hosted zone (without one its deploy role may change no DNS record and request no
+# certificate), the shared web ACLs it may use, and the certificates it uses but does not create.
+given = {
+    stack: StackInputs(
+        hosted_zone_id=config.get(f"{stack}HostedZoneId") or "",
+        web_acl_arns=tuple(config.get_object(f"{stack}WebAclArns") or ()),
+        certificate_arns=tuple(config.get_object(f"{stack}CertificateArns") or ()),
+    )
+    for stack in STACKS
+}
+problems = check_inputs(repository, prefix, state_bucket, given)
 if problems:
     raise pulumi.RunError("bootstrap configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+# A certificate may be requested for names in the stack's own zone only.
+inputs = {
+    stack: StackInputs(
+        hosted_zone_id=values.hosted_zone_id,
+        zone_name=aws.route53.get_zone(zone_id=values.hosted_zone_id).name if values.hosted_zone_id else "",
+        web_acl_arns=values.web_acl_arns,
+        certificate_arns=values.certificate_arns,
+    )
+    for stack, values in given.items()
+}
+protected_certificates = tuple(arn for values in inputs.values() for arn in values.certificate_arns)
 
 if config.get_bool("createOidcProvider") is not False:
     provider_arn = aws.iam.OpenIdConnectProvider("github-oidc", url=GITHUB_OIDC_URL, client_id_lists=[AUDIENCE]).arn
@@ -37,26 +62,67 @@ else:
     provider_arn = aws.iam.get_open_id_connect_provider(url=GITHUB_OIDC_URL).arn
 
 account = aws.get_caller_identity().account_id
-# Every function role the pipeline creates must carry this boundary (function.permissionsBoundary).
-boundary = aws.iam.Policy(
-    boundary_name(prefix),
-    name=boundary_name(prefix),
-    description="The most a lambda-alb function role may do: write its logs and traces",
-    policy=function_boundary_policy(prefix),
+
+# WAF delivers logs to the project's aws-waf-logs-<prefix>-* groups under this account-wide policy,
+# so no deploy role needs logs:PutResourcePolicy.
+aws.cloudwatch.LogResourcePolicy(
+    f"{prefix}-waf-log-delivery",
+    policy_name=f"{prefix}-waf-log-delivery",
+    policy_document=waf_log_resource_policy(account, prefix),
 )
+
+keys: dict[str, aws.kms.Key] = {}
+boundaries: dict[str, aws.iam.Policy] = {}
+for stack in STACKS:
+    # The stack's key: its functions' variables (function.kmsKeyArn) and its alarm topic
+    # (monitoring.kmsKeyArn). Only the stack's deploy role and its functions may use it.
+    keys[stack] = aws.kms.Key(
+        f"{prefix}-{stack}-key",
+        description=f"{prefix} {stack}: function variables and alarm notifications",
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        policy=stack_key_policy(account),
+        tags={"project": prefix, "stack": stack, "managed-by": "pulumi"},
+    )
+    aws.kms.Alias(f"{prefix}-{stack}-key-alias", name=key_alias(prefix, stack), target_key_id=keys[stack].key_id)
+    # Every function role of the stack must carry this boundary (function.permissionsBoundary).
+    boundaries[stack] = aws.iam.Policy(
+        boundary_name(prefix, stack),
+        name=boundary_name(prefix, stack),
+        description=f"The most a {prefix} {stack} function role may do",
+        policy=keys[stack].arn.apply(lambda arn, stack=stack: function_boundary_policy(account, prefix, stack, arn)),
+    )
+    pulumi.export(f"{stack}KeyArn", keys[stack].arn)
+    pulumi.export(f"{stack}FunctionBoundaryArn", boundaries[stack].arn)
 
 
 def policy_for(kind: str) -> pulumi.Output[str]:
-    """The inline policy of one role: read-only for preview, its own stack for a deploy role."""
-    if kind == "preview":
-        return pulumi.Output.from_input(preview_policy(account, prefix, state_bucket))
-    stack = STACKS[kind]
-    return boundary.arn.apply(lambda arn: deploy_policy(account, prefix, stack, arn, state_bucket, hosted_zones[stack]))
+    """The inline policy of one role: reads of its stack for a preview role, its stack for a deploy role."""
+    stack = ROLES[kind]
+    if kind.startswith("preview-"):
+        return pulumi.Output.from_input(preview_policy(account, prefix, stack, state_bucket))
+    return pulumi.Output.all(boundaries[stack].arn, keys[stack].arn).apply(
+        lambda arns: deploy_policy(
+            account,
+            prefix,
+            stack,
+            arns[0],
+            arns[1],
+            state_bucket,
+            inputs[stack],
+            protected_certificates,
+            tuple(values.zone_name for other, values in inputs.items() if other != stack),
+        )
+    )
 
 
-# The repository variables the workflows read, one per role.
-EXPORTS = {"preview": "previewRoleArn", "deploy-dev": "deployDevRoleArn", "deploy-prod": "deployProdRoleArn"}
-for kind in SUBJECTS:
+def export_name(kind: str) -> str:
+    """``preview-dev`` -> ``previewDevRoleArn``: the value each environment's AWS_ROLE_ARN takes."""
+    verb, stack = kind.split("-")
+    return f"{verb}{stack.title()}RoleArn"
+
+
+for kind in ROLES:
     role = aws.iam.Role(
         role_name(prefix, kind),
         name=role_name(prefix, kind),
@@ -71,5 +137,4 @@ for kind in SUBJECTS:
         role=role.id,
         policy=policy_for(kind),
     )
-    pulumi.export(EXPORTS[kind], role.arn)
-pulumi.export("functionBoundaryArn", boundary.arn)
+    pulumi.export(export_name(kind), role.arn)

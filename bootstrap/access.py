@@ -1,47 +1,84 @@
 """Who may assume the pipeline's roles, and what each role may do. Plain Python (no pulumi import).
 
-Three roles, each trusted by GitHub's OIDC provider for one kind of workflow run of one repository:
+Four roles, one reader and one deployer per stack, each trusted by GitHub's OIDC provider for jobs of
+one repository that run in one of the GitHub environments listed in ``ENVIRONMENTS``:
 
-- ``preview``: pull requests (``repo:<owner>/<name>:pull_request``) and the scheduled drift check
-  on main (``repo:<owner>/<name>:ref:refs/heads/main``); reads only, for ``pulumi preview``
-  (``--refresh``); in the state bucket it may write nothing but the backend's lock files.
-- ``deploy-dev``: pushes to main (``repo:<owner>/<name>:ref:refs/heads/main``); ``pulumi up -s dev``.
-- ``deploy-prod``: jobs in the ``prod`` GitHub environment (``repo:<owner>/<name>:environment:prod``),
-  which the workflow gates behind a required approval; ``pulumi up -s prod``.
+- ``preview-<stack>``: ``pulumi preview`` (and the drift check's ``--refresh``) of its stack; reads
+  only, and in the state bucket writes nothing but its own stack's lock files.
+- ``deploy-<stack>``: ``pulumi up`` of its stack, from ``main`` only; ``deploy-prod`` only from the
+  ``prod`` environment, which asks a reviewer's approval.
+
+Each stack's secrets (its passphrase or Pulumi token) live only in its own environments, so a job
+reaches prod's secrets only through an environment that demands approval or runs on ``main``. The
+OIDC subject names the environment and the git ref (the repository's subject template is
+``repo``, ``context``, ``ref``): a deploy role trusts ``ref:refs/heads/main`` only.
 
 A deploy role may change only its own stack's resources. Where a resource's ARN carries its name
 (``<prefix>-<stack>...``), the policy names it; where it does not (security groups, ACM
-certificates, KMS keys), it requires the ``stack`` tag: ``aws:RequestTag/stack`` when the resource
-is created, ``aws:ResourceTag/stack`` afterwards, and no role may remove the ``stack`` tag or set
-it to another stack. Route 53 records may change only in the stack's own hosted zone. The few
-actions AWS cannot scope at all are listed in ``UNSCOPABLE`` with the reason. A role a deploy
-creates must carry the function permissions boundary (a policy that allows only writing logs and
-traces), so a deploy role cannot mint a more powerful role. The pipeline's own roles are named
-``ci-<prefix>-...``, outside every name a deploy role may touch.
+certificates), it requires the ``stack`` tag: ``aws:RequestTag/stack`` when the resource is
+created, ``aws:ResourceTag/stack`` afterwards, never ``...IfExists``; no role may remove the
+``stack`` tag or set it to another stack. Where AWS offers a condition key that pins a request to
+the stack (the alarm's actions, the WAF log destination, the certificate's domain names, the role's
+permissions boundary), the policy uses it. KMS keys, the function permissions boundaries and the
+account's log resource policy for WAF come from the bootstrap, so no deploy role creates or
+administers a key or a policy. The few actions AWS cannot scope at all are listed in
+``UNSCOPABLE`` with the reason. The pipeline's own roles are named ``ci-<prefix>-...``, outside
+every name a deploy role may touch.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
+# The claims the repository's OIDC subject template includes, in order (docs/delivery.md shows the
+# one-time `gh api` call): the subject then reads repo:<owner>/<name>:environment:<env>:ref:<ref>.
+SUBJECT_CLAIMS = ("repo", "context", "ref")
+MAIN = "refs/heads/main"
 _REPOSITORY_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 _PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _ZONE_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_CERTIFICATE_RE = re.compile(r"^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:\d{12}:certificate/[\w-]+$")
+_WEB_ACL_RE = re.compile(r"^arn:aws(-[a-z]+)*:wafv2:[a-z0-9-]+:\d{12}:regional/webacl/[\w-]+/[\w-]+$")
 
-# Every role is one of these: which workflow runs may assume it (the OIDC token's sub after
-# repo:<owner>/<name>:). Runs on main may also preview: the daily drift check is one.
-SUBJECTS = {
-    "preview": ("pull_request", "ref:refs/heads/main"),
-    "deploy-dev": ("ref:refs/heads/main",),
-    "deploy-prod": ("environment:prod",),
-}
-STACKS = {"deploy-dev": "dev", "deploy-prod": "prod"}  # the stack each deploy role may change
+STACKS = ("dev", "prod")
+# Each role and the stack it serves.
+ROLES = {"preview-dev": "dev", "preview-prod": "prod", "deploy-dev": "dev", "deploy-prod": "prod"}
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A GitHub environment: the role its jobs assume, the stack whose secrets it holds, and the
+    protection an administrator gives it (docs/delivery.md)."""
+
+    name: str
+    role: str
+    main_only: bool  # deployment branches: main only (else any branch, pull requests included)
+    reviewers: bool  # required reviewers approve each job
+
+    @property
+    def stack(self) -> str:
+        return ROLES[self.role]
+
+    @property
+    def ref(self) -> str:
+        """The ref in the OIDC subject of its jobs: main, or any."""
+        return MAIN if self.main_only else "*"
+
+
+ENVIRONMENTS = (
+    Environment("dev-preview", "preview-dev", main_only=False, reviewers=False),
+    Environment("dev", "deploy-dev", main_only=True, reviewers=False),
+    Environment("prod-preview", "preview-prod", main_only=False, reviewers=True),
+    Environment("prod-drift", "preview-prod", main_only=True, reviewers=False),
+    Environment("prod", "deploy-prod", main_only=True, reviewers=True),
+)
 
 # The tags the main program puts on every taggable resource; the deploy roles scope by STACK_TAG.
 STACK_TAG = "stack"
@@ -50,17 +87,40 @@ PROJECT_TAG = "project"
 Statement = dict[str, Any]
 
 
-def boundary_name(prefix: str) -> str:
-    """Name of the managed policy every function role created by the pipeline must carry."""
-    return f"{prefix}-function-boundary"
+@dataclass(frozen=True)
+class StackInputs:
+    """What the bootstrap's configuration says of one stack: its hosted zone (and the zone's name,
+    looked up), and the resources it uses but does not create."""
+
+    hosted_zone_id: str = ""
+    zone_name: str = ""
+    web_acl_arns: tuple[str, ...] = ()  # shared web ACLs it may put in front of its load balancer
+    certificate_arns: tuple[str, ...] = ()  # certificates it uses: no deploy role may change them
 
 
-def function_boundary_policy(prefix: str = "lambda-alb") -> str:
-    """The most a function role created by the pipeline can ever do: write to the project's function
-    log groups, send traces (X-Ray has no resource-level permissions, hence ``*`` for those), and,
-    for a function in a VPC, manage network interfaces (each role's own policy narrows them to its
-    subnets)."""
-    log_groups = f"arn:aws:logs:*:*:log-group:/aws/lambda/{prefix}-*"
+def service_name(prefix: str, stack: str) -> str:
+    """Every resource of a stack is named ``<prefix>-<stack>`` or ``<prefix>-<stack>-...``."""
+    return f"{prefix}-{stack}"
+
+
+def boundary_name(prefix: str, stack: str) -> str:
+    """Name of the managed policy every function role of ``stack`` must carry."""
+    return f"{prefix}-{stack}-function-boundary"
+
+
+def key_alias(prefix: str, stack: str) -> str:
+    """The alias of the stack's KMS key (its functions' variables, its alarm topic)."""
+    return f"alias/{prefix}-{stack}"
+
+
+def function_boundary_policy(account: str, prefix: str, stack: str, key_arn: str) -> str:
+    """The most a function role of ``stack`` can ever do: write to the stack's function log groups,
+    send traces (X-Ray has no resource-level permissions, hence ``*``), decrypt its variables with
+    the stack's key, and, for a function in a VPC, manage network interfaces with security groups
+    that carry the stack's tag (each role's own policy narrows them to its subnets and groups)."""
+    name = service_name(prefix, stack)
+    log_group = f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{name}"
+    ec2 = f"arn:aws:ec2:*:{account}"
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -69,7 +129,7 @@ def function_boundary_policy(prefix: str = "lambda-alb") -> str:
                     "Sid": "FunctionLogs",
                     "Effect": "Allow",
                     "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": [log_groups, f"{log_groups}:*"],
+                    "Resource": [log_group, f"{log_group}:*", f"{log_group}-*"],
                 },
                 {
                     "Sid": "FunctionTraces",
@@ -78,19 +138,38 @@ def function_boundary_policy(prefix: str = "lambda-alb") -> str:
                     "Resource": "*",
                 },
                 {
-                    # A function in a VPC (function.vpc): Lambda manages its network interfaces with
-                    # the function's role; the role's own policy scopes them to its subnets.
+                    # Lambda decrypts the variables with the function's role (function.kmsKeyArn).
+                    "Sid": "FunctionVariables",
+                    "Effect": "Allow",
+                    "Action": ["kms:Decrypt"],
+                    "Resource": key_arn,
+                },
+                {
+                    # A function in a VPC (function.vpc): Lambda creates its interfaces with the role.
                     "Sid": "FunctionNetworkInterfaces",
+                    "Effect": "Allow",
+                    "Action": ["ec2:CreateNetworkInterface"],
+                    "Resource": [f"{ec2}:network-interface/*", f"{ec2}:subnet/*"],
+                },
+                {
+                    # ... and only with security groups of its own stack: never inside another's.
+                    "Sid": "FunctionSecurityGroups",
+                    "Effect": "Allow",
+                    "Action": ["ec2:CreateNetworkInterface"],
+                    "Resource": f"{ec2}:security-group/*",
+                    "Condition": {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}},
+                },
+                {
+                    # As the function roles' own policies ask (Lambda checks these against every
+                    # resource of the account); each role's policy narrows them.
+                    "Sid": "FunctionNetworkInterfacesManage",
                     "Effect": "Allow",
                     "Action": [
                         "ec2:AssignPrivateIpAddresses",
-                        "ec2:CreateNetworkInterface",
                         "ec2:DeleteNetworkInterface",
                         "ec2:UnassignPrivateIpAddresses",
                     ],
-                    # As the function roles' own policies ask (Lambda checks Delete against every
-                    # resource of the account); each role's policy narrows it.
-                    "Resource": "arn:aws:ec2:*:*:*/*",
+                    "Resource": f"{ec2}:*/*",
                 },
                 {
                     "Sid": "DescribeNetworkInterfaces",
@@ -103,13 +182,62 @@ def function_boundary_policy(prefix: str = "lambda-alb") -> str:
     )
 
 
-def check_inputs(
-    repository: str, prefix: str, state_bucket: str, hosted_zones: dict[str, str] | None = None
-) -> list[str]:
-    """Problems with the bootstrap stack's configuration, each naming the key.
+def stack_key_policy(account: str) -> str:
+    """The policy of a stack's KMS key: IAM decides who uses it (the account's root delegates to
+    IAM, so an administrator never loses it), and CloudWatch may encrypt alarm notifications for the
+    stack's encrypted topic. No deploy role may change this policy or the key."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministersTheKeyThroughIam",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CloudWatchAlarmsEncryptNotifications",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                },
+            ],
+        }
+    )
 
-    ``hosted_zones`` maps a stack to its Route 53 zone ID (config ``<stack>HostedZoneId``).
-    """
+
+def waf_log_resource_policy(account: str, prefix: str) -> str:
+    """The account's CloudWatch Logs resource policy that lets WAF deliver logs to the project's
+    ``aws-waf-logs-<prefix>-*`` groups. Made once by the bootstrap: with it in place WAF adds none,
+    so no deploy role needs ``logs:PutResourcePolicy`` (which could overwrite it for every stack)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "WafLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": f"arn:aws:logs:*:{account}:log-group:aws-waf-logs-{prefix}-*:*",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account},
+                        "ArnLike": {"aws:SourceArn": f"arn:aws:logs:*:{account}:*"},
+                    },
+                }
+            ],
+        }
+    )
+
+
+def check_inputs(
+    repository: str, prefix: str, state_bucket: str, stacks: dict[str, StackInputs] | None = None
+) -> list[str]:
+    """Problems with the bootstrap stack's configuration, each naming the key."""
     problems = []
     if not _REPOSITORY_RE.match(repository or ""):
         problems.append(f"githubRepository: {repository!r} is not owner/name (e.g. acme/lambda-alb)")
@@ -117,22 +245,42 @@ def check_inputs(
         problems.append(f"projectPrefix: {prefix!r} must be lower-case letters, digits and -, 2-31 characters")
     if state_bucket and not _BUCKET_RE.match(state_bucket):
         problems.append(f"stateBucket: {state_bucket!r} is not an S3 bucket name")
-    zones = {stack: zone for stack, zone in (hosted_zones or {}).items() if zone}
+    stacks = stacks or {}
+    zones = {stack: inputs.hosted_zone_id for stack, inputs in stacks.items() if inputs.hosted_zone_id}
     for stack, zone in zones.items():
         if not _ZONE_RE.match(zone):
             problems.append(
                 f"{stack}HostedZoneId: {zone!r} is not a Route 53 hosted zone ID (Z followed by letters and digits)"
             )
-    shared: dict[str, list[str]] = {}
-    for stack, zone in sorted(zones.items()):
-        shared.setdefault(zone, []).append(f"{stack}HostedZoneId")
-    for zone, keys in shared.items():
-        if len(keys) > 1:
-            problems.append(
-                f"{' and '.join(keys)}: all are {zone!r}, so one stack's deploy role could change the other's "
-                "records; give each stack its own zone (for example a delegated dev.example.com)"
-            )
+    for stack, inputs in stacks.items():
+        for arn in inputs.certificate_arns:
+            if not _CERTIFICATE_RE.match(arn):
+                problems.append(f"{stack}CertificateArns: {arn!r} is not an ACM certificate ARN")
+        for arn in inputs.web_acl_arns:
+            if not _WEB_ACL_RE.match(arn):
+                problems.append(f"{stack}WebAclArns: {arn!r} is not a regional WAFv2 web ACL ARN")
+    for key, owners in _shared(stacks, "hosted_zone_id", "HostedZoneId").items():
+        problems.append(
+            f"{' and '.join(owners)}: all are {key!r}, so one stack's deploy role could change the other's "
+            "records; give each stack its own zone (for example a delegated dev.example.com)"
+        )
+    for key, owners in _shared(stacks, "web_acl_arns", "WebAclArns").items():
+        problems.append(
+            f"{' and '.join(owners)}: all name {key!r}; a web ACL in front of both stacks' load balancers "
+            "could not be replaced by either: give each stack its own ACL"
+        )
     return problems
+
+
+def _shared(stacks: dict[str, StackInputs], field: str, suffix: str) -> dict[str, list[str]]:
+    """Values of ``field`` that more than one stack names, with the config keys that name them."""
+    owners: dict[str, list[str]] = {}
+    for stack, inputs in sorted(stacks.items()):
+        values = getattr(inputs, field)
+        for value in [values] if isinstance(values, str) else values:
+            if value:
+                owners.setdefault(value, []).append(f"{stack}{suffix}")
+    return {value: keys for value, keys in owners.items() if len(keys) > 1}
 
 
 def role_name(prefix: str, kind: str) -> str:
@@ -140,9 +288,21 @@ def role_name(prefix: str, kind: str) -> str:
     return f"ci-{prefix}-{kind}"
 
 
+def subject(repository: str, environment: str, ref: str) -> str:
+    """The OIDC ``sub`` of a job in ``environment`` on ``ref``, under the repository's template."""
+    return f"repo:{repository}:environment:{environment}:ref:{ref}"
+
+
+def subjects(repository: str, kind: str) -> list[str]:
+    """Every subject the role ``kind`` trusts: its environments' jobs, on main where the
+    environment is main-only."""
+    return [subject(repository, e.name, e.ref) for e in ENVIRONMENTS if e.role == kind]
+
+
 def trust_policy(provider_arn: str, repository: str, kind: str) -> str:
-    """Only GitHub's OIDC tokens for ``repository`` and these kinds of run, for AWS STS."""
-    subjects = [f"repo:{repository}:{subject}" for subject in SUBJECTS[kind]]
+    """Only GitHub's OIDC tokens for ``repository`` and the role's environments, for AWS STS."""
+    allowed = subjects(repository, kind)
+    operator = "StringLike" if any("*" in s for s in allowed) else "StringEquals"
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -152,10 +312,8 @@ def trust_policy(provider_arn: str, repository: str, kind: str) -> str:
                     "Principal": {"Federated": provider_arn},
                     "Action": "sts:AssumeRoleWithWebIdentity",
                     "Condition": {
-                        "StringEquals": {
-                            f"{GITHUB_OIDC_HOST}:aud": AUDIENCE,
-                            f"{GITHUB_OIDC_HOST}:sub": subjects[0] if len(subjects) == 1 else subjects,
-                        }
+                        "StringEquals": {f"{GITHUB_OIDC_HOST}:aud": AUDIENCE},
+                        operator: {f"{GITHUB_OIDC_HOST}:sub": allowed[0] if len(allowed) == 1 else allowed},
                     },
                 }
             ],
@@ -200,14 +358,6 @@ READ_ACTIONS = {
         "elasticloadbalancing:DescribeTargetGroupAttributes",
         "elasticloadbalancing:DescribeTargetHealth",
         "elasticloadbalancing:DescribeTags",
-        "lambda:GetAlias",
-        "lambda:GetFunction",
-        "lambda:GetFunctionCodeSigningConfig",
-        "lambda:GetFunctionConfiguration",
-        "lambda:GetPolicy",
-        "lambda:GetProvisionedConcurrencyConfig",
-        "lambda:ListTags",
-        "lambda:ListVersionsByFunction",
         "iam:GetRole",
         "iam:GetRolePolicy",
         "iam:ListAttachedRolePolicies",
@@ -255,6 +405,19 @@ READ_ACTIONS = {
     ],
 }
 
+# The function reads, allowed on the stack's own functions only: GetFunction and
+# GetFunctionConfiguration return its environment variables.
+FUNCTION_READ_ACTIONS = [
+    "lambda:GetAlias",
+    "lambda:GetFunction",
+    "lambda:GetFunctionCodeSigningConfig",
+    "lambda:GetFunctionConfiguration",
+    "lambda:GetPolicy",
+    "lambda:GetProvisionedConcurrencyConfig",
+    "lambda:ListTags",
+    "lambda:ListVersionsByFunction",
+]
+
 # Every action that adds, changes or removes a tag on the kinds of resource the program creates.
 TAGGING_ACTIONS = [
     "acm:AddTagsToCertificate",
@@ -290,10 +453,6 @@ def _removes_tags(action: str) -> bool:
 # stack's call from another's), with the reason they are granted anyway. docs/delivery.md lists
 # them; tests/test_permissions.py fails on any other unscoped destructive grant.
 UNSCOPABLE = {
-    "logs:PutResourcePolicy": (
-        "WAF logging to CloudWatch Logs makes WAF add the account's log resource policy for "
-        "delivery.logs.amazonaws.com with the caller's permission; the action has no resource type and no condition key"
-    ),
     "logs:CreateLogDelivery": (
         "WAF log delivery, checked with the caller's permission; no resource type, no condition key"
     ),
@@ -307,64 +466,105 @@ UNSCOPABLE = {
 }
 
 
-def _state_bucket_statements(state_bucket: str, stack: str | None, project: str) -> list[Statement]:
-    """Read the whole state (the backend lists stacks and reads its metadata); write only what
-    this role's operation writes: a deploy role its own stack's files, the preview role lock files."""
+def state_paths(project: str, stack: str) -> dict[str, list[str]]:
+    """The self-managed (S3) backend's keys for one project-scoped stack (pulumi/pkg/backend/diy):
+    what a preview and a deploy of it read and write."""
+    stack_files = [f".pulumi/stacks/{project}/{stack}.json*"]
+    locks = [f".pulumi/locks/organization/{project}/{stack}/*"]
+    history = [f".pulumi/history/{project}/{stack}/*", f".pulumi/backups/{project}/{stack}/*"]
+    return {
+        "preview-read": [".pulumi/meta.yaml", *stack_files, *locks],
+        "preview-write": locks,
+        "deploy-read": [".pulumi/meta.yaml", *stack_files, *history, *locks],
+        "deploy-write": [*stack_files, *history, *locks],
+    }
+
+
+def _state_bucket_statements(state_bucket: str, project: str, stack: str, operation: str) -> list[Statement]:
+    """List the bucket (the backend lists stacks by their keys' names); read and write only this
+    stack's objects: a deploy role its state, history and locks, a preview role its locks."""
     if not state_bucket:
         return []
     bucket = f"arn:aws:s3:::{state_bucket}"
-    statements = [_statement("PulumiStateRead", ["s3:GetObject", "s3:ListBucket"], [bucket, f"{bucket}/*"])]
-    if stack is None:
-        writable = [f"{bucket}/.pulumi/locks/*"]
-    else:
-        # The self-managed backend's layout for a project-scoped stack (pulumi/pkg/backend/diy).
-        writable = [
-            f"{bucket}/.pulumi/stacks/{project}/{stack}.json*",
-            f"{bucket}/.pulumi/history/{project}/{stack}/*",
-            f"{bucket}/.pulumi/backups/{project}/{stack}/*",
-            f"{bucket}/.pulumi/locks/organization/{project}/{stack}/*",
-        ]
-    statements.append(_statement("PulumiStateWrite", ["s3:PutObject", "s3:DeleteObject"], writable))
-    return statements
+    paths = state_paths(project, stack)
+    return [
+        _statement("PulumiStateList", ["s3:ListBucket"], bucket),
+        _statement("PulumiStateRead", ["s3:GetObject"], [f"{bucket}/{p}" for p in paths[f"{operation}-read"]]),
+        _statement(
+            "PulumiStateWrite",
+            ["s3:PutObject", "s3:DeleteObject"],
+            [f"{bucket}/{p}" for p in paths[f"{operation}-write"]],
+        ),
+    ]
 
 
-def preview_policy(account: str, prefix: str, state_bucket: str = "") -> str:
-    """Reads only: what `pulumi preview` (and `--refresh`) needs, plus the backend's lock files."""
-    statements = [
+def _reads(account: str, prefix: str, stack: str) -> list[Statement]:
+    """What every role of a stack reads: lookups and resource state anywhere (names and settings,
+    no secret), its own functions only (their variables)."""
+    function = f"arn:aws:lambda:*:{account}:function:{service_name(prefix, stack)}"
+    return [
         _statement("Lookups", READ_ACTIONS["Lookups"], "*"),
         _statement("ReadState", READ_ACTIONS["ReadState"], "*"),
+        _statement("ReadOwnFunctions", FUNCTION_READ_ACTIONS, [function, f"{function}:*", f"{function}-*"]),
     ]
-    return json.dumps(
-        {"Version": "2012-10-17", "Statement": statements + _state_bucket_statements(state_bucket, None, prefix)}
-    )
+
+
+def preview_policy(account: str, prefix: str, stack: str, state_bucket: str = "") -> str:
+    """Reads only: what `pulumi preview` (and `--refresh`) of ``stack`` needs, plus its lock files.
+    No KMS permission: a function variable encrypted with the stack's key stays unreadable."""
+    statements = _reads(account, prefix, stack) + _state_bucket_statements(state_bucket, prefix, stack, "preview")
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 def _own_tag(kind: str, stack: str) -> dict[str, dict[str, str]]:
     return {"StringEquals": {f"aws:{kind}/{STACK_TAG}": stack}}
 
 
-def _created_with_own_tag(stack: str) -> dict[str, dict[str, str]]:
-    """A request that tags with this stack, on a resource that is new or already this stack's."""
-    return {
-        "StringEquals": {f"aws:RequestTag/{STACK_TAG}": stack},
-        "StringEqualsIfExists": {f"aws:ResourceTag/{STACK_TAG}": stack},
-    }
+# Every IAM action on a function role that can require the stack's boundary on the role (tagging
+# cannot: iam:TagRole and iam:UntagRole do not support iam:PermissionsBoundary).
+FUNCTION_ROLE_ACTIONS = [
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:DeleteRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+]
+FUNCTION_ROLE_TAGGING = ["iam:TagRole", "iam:UntagRole"]
+CERTIFICATE_CHANGES = [
+    "acm:AddTagsToCertificate",
+    "acm:DeleteCertificate",
+    "acm:RemoveTagsFromCertificate",
+    "acm:UpdateCertificateOptions",
+]
 
 
 def deploy_policy(
-    account: str, prefix: str, stack: str, boundary_arn: str, state_bucket: str = "", hosted_zone_id: str = ""
+    account: str,
+    prefix: str,
+    stack: str,
+    boundary_arn: str,
+    key_arn: str,
+    state_bucket: str = "",
+    inputs: StackInputs = StackInputs(),
+    protected_certificates: tuple[str, ...] = (),
+    foreign_zone_names: tuple[str, ...] = (),
 ) -> str:
     """What `pulumi up` and `pulumi destroy` of one stack of this project, and its smoke check, need.
 
-    ``hosted_zone_id``: the stack's Route 53 zone (custom domain); without it the role may change
-    no DNS record at all.
+    ``inputs``: the stack's hosted zone (without one the role may change no DNS record and request
+    no certificate) and the shared web ACLs it may use. ``protected_certificates``: certificates the
+    stacks use but do not create; no deploy role may change them. ``foreign_zone_names``: the other
+    stacks' zones, whose names stay out of this stack's certificates even where the zones nest
+    (prod's example.com, dev's dev.example.com).
     """
     elb = f"arn:aws:elasticloadbalancing:*:{account}"
-    name = f"{prefix}-{stack}"  # every resource of the stack is named <name> or <name>-...
+    name = service_name(prefix, stack)
     named = f"{name}-*"
-    statements = [
-        _statement("Lookups", READ_ACTIONS["Lookups"], "*"),
-        _statement("ReadState", READ_ACTIONS["ReadState"], "*"),
+    waf_log_group = f"arn:aws:logs:*:{account}:log-group:aws-waf-logs-{name}"
+    statements = _reads(account, prefix, stack) + [
         _statement(
             # Creating a group in a VPC changes nothing in the VPC; the group itself must be tagged.
             "SecurityGroupInVpc",
@@ -378,13 +578,14 @@ def deploy_policy(
             _own_tag("RequestTag", stack),
         ),
         _statement(
-            # Tags only as part of creating the group (the provider tags on create).
+            # Tags only as part of creating the group (the provider tags on create): ec2:CreateAction
+            # is absent when CreateTags is called on an existing group, which has a stack tag anyway.
             "SecurityGroupTagOnCreate",
             ["ec2:CreateTags"],
             f"arn:aws:ec2:*:{account}:security-group/*",
             {
                 "StringEquals": {"ec2:CreateAction": "CreateSecurityGroup", f"aws:RequestTag/{STACK_TAG}": stack},
-                "StringEqualsIfExists": {f"aws:ResourceTag/{STACK_TAG}": stack},
+                "Null": {f"aws:ResourceTag/{STACK_TAG}": "true"},
             },
         ),
         _statement(
@@ -455,26 +656,21 @@ def deploy_policy(
                 "lambda:UpdateFunctionCode",
                 "lambda:UpdateFunctionConfiguration",
             ],
-            [f"arn:aws:lambda:*:{account}:function:{name}", f"arn:aws:lambda:*:{account}:function:{name}:*"],
+            [
+                f"arn:aws:lambda:*:{account}:function:{name}",
+                f"arn:aws:lambda:*:{account}:function:{name}:*",
+                f"arn:aws:lambda:*:{account}:function:{named}",
+            ],
         ),
         _statement(
+            # Every change to a function role, its trust policy included, needs the stack's
+            # boundary on it: whoever the role trusts, it can do no more than the boundary allows.
             "FunctionRoleWithBoundary",
-            ["iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"],
+            FUNCTION_ROLE_ACTIONS,
             f"arn:aws:iam::{account}:role/{named}",
             {"StringEquals": {"iam:PermissionsBoundary": boundary_arn}},
         ),
-        _statement(
-            "FunctionRole",
-            [
-                "iam:DeleteRole",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:UpdateRole",
-                "iam:UpdateRoleDescription",
-            ],
-            f"arn:aws:iam::{account}:role/{named}",
-        ),
+        _statement("FunctionRoleTags", FUNCTION_ROLE_TAGGING, f"arn:aws:iam::{account}:role/{named}"),
         _statement(
             # The first load balancer of an account creates Elastic Load Balancing's own role.
             "LoadBalancingServiceRole",
@@ -503,8 +699,9 @@ def deploy_policy(
             [
                 f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{name}",
                 f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{name}:*",
-                f"arn:aws:logs:*:{account}:log-group:aws-waf-logs-{name}",
-                f"arn:aws:logs:*:{account}:log-group:aws-waf-logs-{name}:*",
+                f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{named}",
+                waf_log_group,
+                f"{waf_log_group}:*",
             ],
         ),
         _statement("WafLogDelivery", [a for a in sorted(UNSCOPABLE) if a.startswith("logs:")], "*"),
@@ -514,12 +711,18 @@ def deploy_policy(
                 "wafv2:CreateWebACL",
                 "wafv2:DeleteLoggingConfiguration",
                 "wafv2:DeleteWebACL",
-                "wafv2:PutLoggingConfiguration",
                 "wafv2:TagResource",
                 "wafv2:UntagResource",
                 "wafv2:UpdateWebACL",
             ],
             f"arn:aws:wafv2:*:{account}:regional/webacl/{named}/*",
+        ),
+        _statement(
+            # Its own ACL's logs, to its own WAF log group only.
+            "WafLogging",
+            ["wafv2:PutLoggingConfiguration"],
+            f"arn:aws:wafv2:*:{account}:regional/webacl/{named}/*",
+            {"ArnLike": {"wafv2:LogDestinationResource": [waf_log_group, f"{waf_log_group}:*"]}},
         ),
         _statement(
             # A web ACL names the AWS managed rule groups it uses; WAF checks the reference
@@ -529,13 +732,25 @@ def deploy_policy(
             f"arn:aws:wafv2:*:{account}:regional/managedruleset/*/*",
         ),
         _statement(
-            # waf.webAclArn: any existing ACL may be put in front of this stack's load balancer,
-            # which the second resource pins; associating does not change the ACL.
-            "WafAssociate",
-            ["wafv2:AssociateWebACL"],
-            [f"arn:aws:wafv2:*:{account}:regional/webacl/*/*", f"{elb}:loadbalancer/app/{named}"],
+            # An association names the load balancer and the ACL: the load balancer must be this
+            # stack's, and so must the ACL (below).
+            "WafOnOwnLoadBalancer",
+            ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL"],
+            f"{elb}:loadbalancer/app/{named}",
         ),
-        _statement("WafDisassociate", ["wafv2:DisassociateWebACL"], f"{elb}:loadbalancer/app/{named}"),
+        _statement(
+            # The ACL: its own, or a shared one the bootstrap names for this stack (waf.webAclArn).
+            "WafOwnAcl",
+            ["wafv2:AssociateWebACL"],
+            [f"arn:aws:wafv2:*:{account}:regional/webacl/{named}/*", *inputs.web_acl_arns],
+        ),
+        _statement(
+            # ... or one that carries this stack's tag.
+            "WafTaggedAcl",
+            ["wafv2:AssociateWebACL"],
+            f"arn:aws:wafv2:*:{account}:regional/webacl/*/*",
+            _own_tag("ResourceTag", stack),
+        ),
         _statement(
             # Checked by WAF together with (Dis)AssociateWebACL above, which name this stack's load
             # balancer; AWS defines no resource for it and it has no API of its own.
@@ -543,23 +758,25 @@ def deploy_policy(
             ["elasticloadbalancing:SetWebAcl"],
             "*",
         ),
-        _statement("CertificateCreate", ["acm:RequestCertificate"], "*", _own_tag("RequestTag", stack)),
         _statement(
-            "CertificateTagOnCreate",
-            ["acm:AddTagsToCertificate"],
-            f"arn:aws:acm:*:{account}:certificate/*",
-            _created_with_own_tag(stack),
+            # The stack's KMS key (the bootstrap's): Lambda encrypts the variables with the caller's
+            # permission and keeps a grant; the deploy role may read them back.
+            "StackKey",
+            ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+            key_arn,
         ),
         _statement(
-            "CertificateManage",
-            [
-                "acm:AddTagsToCertificate",
-                "acm:DeleteCertificate",
-                "acm:RemoveTagsFromCertificate",
-                "acm:UpdateCertificateOptions",
-            ],
-            f"arn:aws:acm:*:{account}:certificate/*",
-            _own_tag("ResourceTag", stack),
+            "StackKeyGrantsForAws",
+            ["kms:CreateGrant"],
+            key_arn,
+            {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+        _statement(
+            "AlarmsWithOwnActions",
+            ["cloudwatch:PutMetricAlarm"],
+            f"arn:aws:cloudwatch:*:{account}:alarm:{named}",
+            # Every action an alarm takes must be the stack's own topic: never another's pager.
+            {"ForAllValues:ArnLike": {"cloudwatch:AlarmActions": f"arn:aws:sns:*:{account}:{named}"}},
         ),
         _statement(
             "Alarms",
@@ -567,7 +784,6 @@ def deploy_policy(
                 "cloudwatch:DeleteAlarms",
                 "cloudwatch:DeleteDashboards",
                 "cloudwatch:PutDashboard",
-                "cloudwatch:PutMetricAlarm",
                 "cloudwatch:TagResource",
                 "cloudwatch:UntagResource",
                 "sns:CreateTopic",
@@ -584,28 +800,6 @@ def deploy_policy(
                 f"arn:aws:cloudwatch::{account}:dashboard/{name}",
                 f"arn:aws:sns:*:{account}:{named}",
             ],
-        ),
-        _statement("AlarmTopicKeyCreate", ["kms:CreateKey"], "*", _own_tag("RequestTag", stack)),
-        _statement(
-            "AlarmTopicKeyTagOnCreate",
-            ["kms:TagResource"],
-            f"arn:aws:kms:*:{account}:key/*",
-            _created_with_own_tag(stack),
-        ),
-        _statement(
-            # Deletion waits 30 days and can be cancelled meanwhile.
-            "AlarmTopicKeyManage",
-            [
-                "kms:DisableKeyRotation",
-                "kms:EnableKeyRotation",
-                "kms:PutKeyPolicy",
-                "kms:ScheduleKeyDeletion",
-                "kms:TagResource",
-                "kms:UntagResource",
-                "kms:UpdateKeyDescription",
-            ],
-            f"arn:aws:kms:*:{account}:key/*",
-            _own_tag("ResourceTag", stack),
         ),
         _statement(
             "AccessLogBucket",
@@ -631,11 +825,68 @@ def deploy_policy(
             f"arn:aws:s3:::{named}/*",
         ),
     ]
-    if hosted_zone_id:
+    if inputs.hosted_zone_id:
         statements.append(
-            _statement("Dns", ["route53:ChangeResourceRecordSets"], f"arn:aws:route53:::hostedzone/{hosted_zone_id}")
+            _statement(
+                "Dns", ["route53:ChangeResourceRecordSets"], f"arn:aws:route53:::hostedzone/{inputs.hosted_zone_id}"
+            )
         )
-    deny = [
+    if inputs.zone_name:
+        statements += _certificate_statements(account, stack, inputs.zone_name, foreign_zone_names)
+    statements += _state_bucket_statements(state_bucket, prefix, stack, "deploy")
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": statements + _denials(account, stack, protected_certificates)}
+    )
+
+
+def _certificate_statements(
+    account: str, stack: str, zone_name: str, foreign_zone_names: tuple[str, ...]
+) -> list[Statement]:
+    """A certificate for names in the stack's own zone (loadBalancer.domainName), tagged for it, and
+    for none of another stack's zone."""
+    certificate = f"arn:aws:acm:*:{account}:certificate/*"
+    zone = zone_name.rstrip(".")
+    # Only a zone nested inside this one needs a denial: names outside this zone are not allowed anyway.
+    nested = [z.rstrip(".") for z in foreign_zone_names if z and z.rstrip(".").endswith(f".{zone}")]
+    foreign = sorted({name for z in nested for name in (z, f"*.{z}")})
+    statements = [
+        _statement(
+            "CertificateRequest",
+            ["acm:RequestCertificate"],
+            "*",
+            {
+                "StringEquals": {f"aws:RequestTag/{STACK_TAG}": stack},
+                "ForAllValues:StringLike": {"acm:DomainNames": [zone, f"*.{zone}"]},
+                "Null": {"acm:DomainNames": "false"},
+            },
+        ),
+        _statement(
+            # ACM checks this for the tags RequestCertificate carries. AWS offers no key that tells
+            # that check from a later AddTagsToCertificate: docs/delivery.md ("accepted risks").
+            "CertificateTagOnCreate",
+            ["acm:AddTagsToCertificate"],
+            certificate,
+            {"StringEquals": {f"aws:RequestTag/{STACK_TAG}": stack}, "Null": {f"aws:ResourceTag/{STACK_TAG}": "true"}},
+        ),
+        _statement("CertificateManage", CERTIFICATE_CHANGES, certificate, _own_tag("ResourceTag", stack)),
+    ]
+    if foreign:
+        statements.append(
+            _statement(
+                "NoCertificateForAnotherStacksZone",
+                ["acm:RequestCertificate"],
+                "*",
+                {"ForAnyValue:StringLike": {"acm:DomainNames": foreign}},
+                effect="Deny",
+            )
+        )
+    return statements
+
+
+def _denials(account: str, stack: str, protected_certificates: tuple[str, ...]) -> list[Statement]:
+    """What no deploy role may do, whatever it is allowed above."""
+    role_actions = [*FUNCTION_ROLE_ACTIONS, *FUNCTION_ROLE_TAGGING, "iam:PassRole"]
+    denials = [
         _statement("KeepTheBoundary", ["iam:DeleteRolePermissionsBoundary"], "*", effect="Deny"),
         # The stack tag is what the tag-scoped statements trust: it may be set to this stack (on
         # creation, or again with the same value), never removed or changed to another stack.
@@ -656,10 +907,19 @@ def deploy_policy(
             {"ForAnyValue:StringEquals": {"aws:TagKeys": [STACK_TAG]}},
             effect="Deny",
         ),
+        # role/<prefix>-<stack>-* would also match a role under a path that starts so
+        # (role/lambda-alb-dev-x/anything): the program's roles have no path.
+        _statement("NoRolesUnderAPath", role_actions, f"arn:aws:iam::{account}:role/*/*", effect="Deny"),
+        _statement(
+            "NoKeyPolicyLockout",
+            ["kms:CreateKey", "kms:PutKeyPolicy"],
+            "*",
+            {"Bool": {"kms:BypassPolicyLockoutSafetyCheck": "true"}},
+            effect="Deny",
+        ),
     ]
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": statements + _state_bucket_statements(state_bucket, stack, prefix) + deny,
-        }
-    )
+    if protected_certificates:
+        denials.append(
+            _statement("KeepNamedCertificates", CERTIFICATE_CHANGES, list(protected_certificates), effect="Deny")
+        )
+    return denials

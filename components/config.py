@@ -68,6 +68,7 @@ def load_settings(project_dir: Path) -> LambdaAlbServiceArgs:
         names = Reader(CAMEL)  # the target groups' names, with the keys spelt as in the stack file
         target_group_problems(f"{pulumi.get_project()}-{pulumi.get_stack()}", settings.functions, names)
         problems.extend(names.problems)
+        problems.extend(_unencrypted_secret_problems(settings, secret_keys))
         if "function" in secret_keys:
             settings = replace(settings, function=_with_secret_environment(settings.function))
         if "functions" in secret_keys:
@@ -101,6 +102,21 @@ def _secret_problems(secret_keys: list[str]) -> list[str]:
         f"function encrypted). Set this value in clear, or move the secret into function.environment"
         for key in secret_keys
         if key not in SECRET_CAPABLE_KEYS
+    ]
+
+
+def _unencrypted_secret_problems(settings: LambdaAlbServiceArgs, secret_keys: list[str]) -> list[str]:
+    """A secret variable needs the function's own customer-managed key: with Lambda's AWS-managed
+    key, anyone allowed lambda:GetFunctionConfiguration (a preview role) reads it in clear."""
+    holders = {"function": settings.function} if "function" in secret_keys else {}
+    if "functions" in secret_keys:
+        holders |= {f"functions.{key}": function for key, function in settings.functions.items()}
+    return [
+        f"{path}.environment: holds a secret value, but {path}.kmsKeyArn is unset; set it to a customer-managed "
+        "KMS key (the bootstrap's devKeyArn or prodKeyArn output), so that only the function and this stack's "
+        "deploy role can read the value"
+        for path, function in holders.items()
+        if function.environment and function.kms_key_arn is None
     ]
 
 

@@ -34,9 +34,12 @@ def assume_role_policy() -> str:
     )
 
 
-def execution_policy(log_group_arn: str, tracing_active: bool, network: NetworkScope | None = None) -> str:
+def execution_policy(
+    log_group_arn: str, tracing_active: bool, network: NetworkScope | None = None, key_arn: str | None = None
+) -> str:
     """Write to its own log group only; X-Ray only with active tracing; in a VPC, manage its own
-    network interfaces in its subnets with its security groups only.
+    network interfaces in its subnets with its security groups only; with a customer-managed key for
+    its variables (``key_arn``), decrypt with that key only.
 
     Deliberately not AWSLambdaBasicExecutionRole (log actions on ``*``) nor
     AWSLambdaVPCAccessExecutionRole (network-interface actions on ``*``). X-Ray and
@@ -61,6 +64,10 @@ def execution_policy(log_group_arn: str, tracing_active: bool, network: NetworkS
         )
     if network is not None:
         statements += network.statements()
+    if key_arn is not None:
+        statements.append(
+            {"Sid": "DecryptOwnVariables", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key_arn}
+        )
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
@@ -210,8 +217,8 @@ def create_function(
     policy = aws.iam.RolePolicy(
         f"{name}-fn-policy",
         role=role.id,
-        policy=pulumi.Output.all(log_group.arn, network.scope if network else None).apply(
-            lambda a: execution_policy(a[0], tracing_active, a[1])
+        policy=pulumi.Output.all(log_group.arn, network.scope if network else None, fs.kms_key_arn).apply(
+            lambda a: execution_policy(a[0], tracing_active, a[1], a[2])
         ),
         opts=opts,
     )
@@ -229,6 +236,8 @@ def create_function(
         reserved_concurrent_executions=fs.reserved_concurrency,
         tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode=fs.tracing),
         environment=environment_args(fs),
+        # Only principals allowed to use this key read the variables (the preview roles are not).
+        kms_key_arn=fs.kms_key_arn,
         logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
         vpc_config=network.config if network else None,
         # Every code or configuration change publishes a new immutable version for `live` to serve.

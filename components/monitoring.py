@@ -42,8 +42,10 @@ def alarm_key_policy(account_id: str, partition: str = "aws") -> str:
     )
 
 
-def topic_policy(topic_arn: str, account_id: str) -> str:
-    """CloudWatch alarms of this account may publish to the topic."""
+def topic_policy(topic_arn: str, account_id: str, alarm_prefix: str, partition: str = "aws") -> str:
+    """This stack's CloudWatch alarms (named ``<alarm_prefix>-...``) may publish to the topic; no
+    other alarm of the account can page this stack's on-call."""
+    alarms = f"arn:{partition}:cloudwatch:*:{account_id}:alarm:{alarm_prefix}-*"
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -54,7 +56,10 @@ def topic_policy(topic_arn: str, account_id: str) -> str:
                     "Principal": {"Service": "cloudwatch.amazonaws.com"},
                     "Action": "sns:Publish",
                     "Resource": topic_arn,
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account_id},
+                        "ArnLike": {"aws:SourceArn": alarms},
+                    },
                 }
             ],
         }
@@ -132,24 +137,31 @@ def create_alarms(
     invoke: pulumi.InvokeOptions,
     parent: pulumi.Resource,
 ) -> aws.sns.Topic:
-    """The KMS key, the topic (and its e-mail subscription) and one alarm per ``alarm_specs``."""
+    """The topic (and its e-mail subscription), its KMS key unless ``monitoring.kmsKeyArn`` names one,
+    and one alarm per ``alarm_specs``."""
     opts = pulumi.ResourceOptions(parent=parent)
     identity = aws.get_caller_identity_output(opts=invoke)
     partition = aws.get_partition_output(opts=invoke)
-    key = aws.kms.Key(
-        f"{name}-alarms-key",
-        description=f"Encrypts the {name} alarm topic",
-        enable_key_rotation=True,
-        deletion_window_in_days=30,
-        policy=pulumi.Output.all(identity.account_id, partition.partition).apply(lambda a: alarm_key_policy(*a)),
-        tags=tags,
-        opts=opts,
-    )
-    topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=key.arn, tags=tags, opts=opts)
+    key_arn: pulumi.Input[str]
+    if monitoring.kms_key_arn is not None:
+        key_arn = monitoring.kms_key_arn  # the bootstrap's stack key, when the pipeline deploys
+    else:
+        key_arn = aws.kms.Key(
+            f"{name}-alarms-key",
+            description=f"Encrypts the {name} alarm topic",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.all(identity.account_id, partition.partition).apply(lambda a: alarm_key_policy(*a)),
+            tags=tags,
+            opts=opts,
+        ).arn
+    topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=key_arn, tags=tags, opts=opts)
     aws.sns.TopicPolicy(
         f"{name}-alarms-policy",
         arn=topic.arn,
-        policy=pulumi.Output.all(topic.arn, identity.account_id).apply(lambda a: topic_policy(*a)),
+        policy=pulumi.Output.all(topic.arn, identity.account_id, partition.partition).apply(
+            lambda a: topic_policy(a[0], a[1], name, a[2])
+        ),
         opts=opts,
     )
     if monitoring.alarm_email:

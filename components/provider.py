@@ -66,6 +66,8 @@ class FunctionInputs(TypedDict, total=False):
     """Instances the live alias keeps initialised (no cold starts up to this many); billed while deployed. Default: unset. Allowed: 1 or more; at most reservedConcurrency when that is set."""
     permissions_boundary: pulumi.Input[str]
     """Permissions boundary of the execution role; required when the pipeline deploys. Default: unset. Allowed: an IAM managed policy ARN."""
+    kms_key_arn: pulumi.Input[str]
+    """Customer-managed key for the variables: only the function and roles allowed to use the key can read them (the bootstrap's devKeyArn/prodKeyArn); required when environment holds a secret. Default: unset. Allowed: a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."""
 
 
 class HealthCheckInputs(TypedDict, total=False):
@@ -220,6 +222,8 @@ class MonitoringInputs(TypedDict, total=False):
     """Alarms (load balancer 5xx and latency; per function 5xx, errors, throttles, duration; while a canary or warm instances run, their own) notify an SNS topic encrypted with a customer-managed key. Default: `false`. Allowed: `true`, `false`."""
     dashboard: pulumi.Input[bool]
     """One CloudWatch dashboard; its URL is the dashboardUrl output. Default: `false`. Allowed: `true`, `false`."""
+    kms_key_arn: pulumi.Input[str]
+    """Encrypts the alarm topic with this key (the bootstrap's, when the pipeline deploys). Unset: the stack creates a key of its own, which the pipeline's roles may not. Default: unset. Allowed: a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); needs `alarms`."""
     alarm_email: pulumi.Input[str]
     """Subscribed to the alarm topic (confirm the message AWS sends). Default: unset. Allowed: an e-mail address; needs `alarms`."""
     elb_5xx_threshold: pulumi.Input[int]

@@ -109,6 +109,9 @@ _MATCHER_RE = re.compile(r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")
 
 DEFAULT_WAF_RATE_LIMIT = 2000
 WAF_RATE_LIMIT_RANGE = (10, 2_000_000_000)  # AWS's minimum and maximum per 5-minute window
+# A customer-managed KMS key by its ARN (an alias would let the key behind it change unseen).
+_KMS_KEY_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+_KMS_KEY_ALLOWED = "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)"
 _WEB_ACL_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:wafv2:[a-z0-9-]+:\d{12}:regional/webacl/[\w-]+/[\w-]+$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -718,6 +721,12 @@ class FunctionArgs:
         allowed="an IAM managed policy ARN",
         doc="Permissions boundary of the execution role; required when the pipeline deploys.",
     )  # fmt: skip
+    kms_key_arn: InputStr | None = setting(
+        None, kind="string", pattern=_KMS_KEY_ARN_RE.pattern, check=_pattern(_KMS_KEY_ARN_RE, _KMS_KEY_ALLOWED),
+        allowed=_KMS_KEY_ALLOWED,
+        doc="Customer-managed key for the variables: only the function and roles allowed to use the key can "
+        "read them (the bootstrap's devKeyArn/prodKeyArn); required when environment holds a secret.",
+    )  # fmt: skip
 
     def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
         """The code directory and handler module exist; a canary has its stable version and no pin."""
@@ -1090,6 +1099,12 @@ class MonitoringArgs:
         "or warm instances run, their own) notify an SNS topic encrypted with a customer-managed key.",
     )
     dashboard: bool = setting(False, kind="bool", doc="One CloudWatch dashboard; its URL is the dashboardUrl output.")
+    kms_key_arn: InputStr | None = setting(
+        None, kind="string", pattern=_KMS_KEY_ARN_RE.pattern, check=_pattern(_KMS_KEY_ARN_RE, _KMS_KEY_ALLOWED),
+        allowed=_KMS_KEY_ALLOWED + "; needs `alarms`",
+        doc="Encrypts the alarm topic with this key (the bootstrap's, when the pipeline deploys). Unset: the "
+        "stack creates a key of its own, which the pipeline's roles may not.",
+    )  # fmt: skip
     alarm_email: str | None = setting(
         None, kind="string", pattern=_EMAIL_RE.pattern, allowed="an e-mail address; needs `alarms`",
         check=lambda v: None if _EMAIL_RE.match(v) else "is not an e-mail address",
@@ -1113,6 +1128,8 @@ class MonitoringArgs:
 
     def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
         """An e-mail address is only written to by alarms."""
+        if self.kms_key_arn is not None and not self.alarms:
+            rd.add(f"{path}.{rd.key('kms_key_arn')}: set while {path}.alarms is off; there is no topic to encrypt")
         if self.alarm_email is not None and not self.alarms:
             rd.add(
                 f"{path}.{rd.key('alarm_email')}: set while {path}.alarms is off; nothing would be sent "

@@ -105,6 +105,9 @@ class AwsMocks(pulumi.runtime.Mocks):
             arn = f"arn:aws:iam::{ACCOUNT}:role/{inputs.get('name', name)}"
         elif typ == "aws:iam/policy:Policy":
             arn = f"arn:aws:iam::{ACCOUNT}:policy/{inputs.get('name', name)}"
+        elif typ == "aws:kms/key:Key":
+            arn = f"arn:aws:kms:{region}:{ACCOUNT}:key/{name}"
+            outputs["keyId"] = name
         elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
         outputs.setdefault("arn", arn)
@@ -137,6 +140,9 @@ class AwsMocks(pulumi.runtime.Mocks):
             ids = [f"subnet-0a1b2c3d4e5f6071{i}" for i in range(self.default_subnets)]
             return {"ids": ids, "id": self.region}
         if token == "aws:route53/getZone:getZone":
+            if "zoneId" in args.args:  # looked up by ID (the bootstrap): a zone named after it
+                zone_id = args.args["zoneId"]
+                return {"name": f"{zone_id.lower()}.example.com", "zoneId": zone_id, "id": zone_id}
             return {"name": args.args["name"], "zoneId": "Z0123456789ABCDEFGHIJ", "id": "Z0123456789ABCDEFGHIJ"}
         if token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
             return {

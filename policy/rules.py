@@ -886,7 +886,6 @@ POLICIES: tuple[Policy, ...] = (
                 "elasticloadbalancing:SetWebAcl",
                 "logs:CreateLogDelivery",
                 "logs:DeleteLogDelivery",
-                "logs:PutResourcePolicy",
                 "xray:PutTelemetryRecords",
                 "xray:PutTraceSegments",
             ]

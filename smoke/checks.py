@@ -188,19 +188,37 @@ def check_url(outputs: dict, options: Options) -> Result:
         delay = min(delay * 2, 15.0)
 
 
+def own_log_marker(alb_arn: str) -> str:
+    """What every access-log object of this load balancer has in its name: ALB writes
+    ``<account>_elasticloadbalancing_<region>_app.<name>.<id>_<time>_<ip>_<random>.log.gz``."""
+    name, lb_id = alb_arn.split(":loadbalancer/app/")[1].split("/")
+    return f"_app.{name}.{lb_id}_"
+
+
 def check_access_logs(s3, outputs: dict, options: Options) -> Result:
+    """An access-log object of this stack's own load balancer. Neither the bucket's test object
+    (ELBAccessLogTestFile, the same key whichever load balancer enabled logging) nor another load
+    balancer's log counts: any stack may point its load balancer's logs at this bucket."""
     name = "access logs"
     bucket = outputs.get("accessLogsBucket")
     if not bucket:
         return Result(name, False, "expected an accessLogsBucket output, found none (access logs disabled?)")
+    marker = own_log_marker(outputs["albArn"])
     deadline = time.monotonic() + options.logs_timeout
     while True:
-        listing = s3.list_objects_v2(Bucket=bucket, MaxKeys=1000)
-        keys = [o["Key"] for o in listing.get("Contents", []) if "AWSLogs/" in o["Key"]]
+        paginator = s3.get_paginator("list_objects_v2")
+        keys = [
+            o["Key"]
+            for page in paginator.paginate(Bucket=bucket)
+            for o in page.get("Contents", [])
+            if "AWSLogs/" in o["Key"] and marker in o["Key"]
+        ]
         if keys:
             return Result(name, True, f"s3://{bucket}/{keys[0]}")
         if time.monotonic() + 10 > deadline:
-            return Result(name, False, f"expected an object under AWSLogs/ in s3://{bucket}, found none")
+            return Result(
+                name, False, f"expected an access log of this load balancer ({marker}) in s3://{bucket}, found none"
+            )
         options.sleep(10)
 
 

@@ -36,6 +36,7 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test_package.py", ("stacks",)),
     ("test_policy.py", ("stacks",)),
     ("test_permissions.py", ("stacks",)),
+    ("test_attacks.py", ("stacks",)),
     ("test_*.py", ("unit",)),
 )
 

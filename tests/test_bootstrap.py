@@ -1,12 +1,19 @@
 """The bootstrap program under mocks: who may assume each pipeline role, and what each may do."""
 
 import json
+import sys
 
 import pulumi
 import pytest
 import yaml
 
 from tests.harness import ACCOUNT, ROOT, AwsMocks, evaluate
+from tests.iam_policy import Request, allows
+
+sys.path.insert(0, str(ROOT / "bootstrap"))
+import access  # noqa: E402  (the bootstrap is a program folder, not a package)
+
+sys.path.remove(str(ROOT / "bootstrap"))
 
 BOOTSTRAP = ROOT / "bootstrap"
 REPO = "acme/lambda-alb"
@@ -41,99 +48,132 @@ def test_one_oidc_provider_for_github_and_sts(graph):
     assert provider["clientIdLists"] == ["sts.amazonaws.com"]
 
 
+def trust_of(graph, role_name) -> dict:
+    (statement,) = json.loads(roles(graph)[role_name].inputs["assumeRolePolicy"])["Statement"]
+    return statement
+
+
 @pytest.mark.parametrize(
-    ("role", "subject"),
+    ("role", "operator", "subject"),
     [
-        ("ci-lambda-alb-preview", [f"repo:{REPO}:pull_request", f"repo:{REPO}:ref:refs/heads/main"]),
-        ("ci-lambda-alb-deploy-dev", f"repo:{REPO}:ref:refs/heads/main"),
-        ("ci-lambda-alb-deploy-prod", f"repo:{REPO}:environment:prod"),
+        ("ci-lambda-alb-preview-dev", "StringLike", f"repo:{REPO}:environment:dev-preview:ref:*"),
+        (
+            "ci-lambda-alb-preview-prod",
+            "StringLike",
+            [f"repo:{REPO}:environment:prod-preview:ref:*", f"repo:{REPO}:environment:prod-drift:ref:refs/heads/main"],
+        ),
+        ("ci-lambda-alb-deploy-dev", "StringEquals", f"repo:{REPO}:environment:dev:ref:refs/heads/main"),
+        ("ci-lambda-alb-deploy-prod", "StringEquals", f"repo:{REPO}:environment:prod:ref:refs/heads/main"),
     ],
 )
-def test_each_role_trusts_only_this_repository_and_its_kind_of_run(graph, role, subject):
-    trust = json.loads(roles(graph)[role].inputs["assumeRolePolicy"])
-    (statement,) = trust["Statement"]
+def test_each_role_trusts_only_this_repository_and_its_environments(graph, role, operator, subject):
+    statement = trust_of(graph, role)
     assert statement["Principal"] == {
         "Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
     }
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert statement["Condition"] == {
-        "StringEquals": {
-            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-            "token.actions.githubusercontent.com:sub": subject,
-        }
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+        operator: {"token.actions.githubusercontent.com:sub": subject},
     }
 
 
-ROLE_VARIABLES = {
-    "AWS_PREVIEW_ROLE_ARN": "ci-lambda-alb-preview",
-    "AWS_DEPLOY_DEV_ROLE_ARN": "ci-lambda-alb-deploy-dev",
-    "AWS_DEPLOY_PROD_ROLE_ARN": "ci-lambda-alb-deploy-prod",
-}
+def job_environment(job: dict) -> str:
+    """The environment a job runs in; a matrix's ``${{ matrix.environment }}`` gives one per entry."""
+    environment = job.get("environment", "")
+    return environment if isinstance(environment, str) else environment["name"]
 
 
-def oidc_subjects(workflow: dict, job: dict) -> set[str]:
-    """The ``sub`` claims GitHub puts in a job's OIDC token, for each event that runs it on main:
-    the environment's when the job has one, else the pull request's or the branch's."""
-    if "environment" in job:
-        environment = job["environment"]
-        return {f"repo:{REPO}:environment:{environment if isinstance(environment, str) else environment['name']}"}
+def matrix_entries(job: dict) -> list[dict]:
+    """The job once per matrix entry (``include`` lists), with its environment resolved."""
+    entries = job.get("strategy", {}).get("matrix", {}).get("include") or [{}]
+    return [
+        {
+            **entry,
+            "environment": job_environment(job).replace("${{ matrix.environment }}", entry.get("environment", "")),
+        }
+        for entry in entries
+    ]
+
+
+def refs_of(workflow: dict) -> set[str]:
+    """The refs a workflow's jobs run on: a pull request's merge ref, main, and, for a manual run,
+    any branch (a feature branch stands for them)."""
     events = workflow.get("on", workflow.get(True))  # YAML 1.1 reads the key `on` as True
     events = [events] if isinstance(events, str) else list(events)
-    return {
-        f"repo:{REPO}:pull_request"
-        if event in ("pull_request", "pull_request_target")
-        else f"repo:{REPO}:ref:refs/heads/main"
-        for event in events
+    refs = set()
+    for event in events:
+        if event in ("pull_request", "pull_request_target"):
+            refs.add("refs/pull/12/merge")
+        else:
+            refs.add("refs/heads/main")
+        if event == "workflow_dispatch":
+            refs.add("refs/heads/feature")
+    return refs
+
+
+def assumable(graph, role_name: str, sub: str) -> bool:
+    """Whether the role's trust policy accepts a GitHub token with this subject."""
+    statement = {**trust_of(graph, role_name), "Resource": "*"}
+    context = {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": sub,
     }
+    return allows([statement], Request("sts:AssumeRoleWithWebIdentity", ("*",), context))
 
 
-def test_every_workflow_job_can_assume_the_role_it_names(graph):
-    """A job whose token the role's trust policy does not accept fails before it starts."""
+def test_every_workflow_job_can_assume_its_environments_role_from_main_and_nothing_more(graph):
+    """A job's token names its environment and ref; the role it gets is its environment's. On main
+    it is accepted; a deploy role refuses the same job on any other ref (a manual run of a branch)."""
+    environments = {e.name: e for e in access.ENVIRONMENTS}
     checked = []
     for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
         workflow = yaml.safe_load(path.read_text())
         for name, job in workflow["jobs"].items():
-            for step in job.get("steps", []):
-                role = str(step.get("with", {}).get("role-to-assume", ""))
-                variable = next((v for v in ROLE_VARIABLES if v in role), None)
-                if variable is None:
-                    continue
-                trust = json.loads(roles(graph)[ROLE_VARIABLES[variable]].inputs["assumeRolePolicy"])
-                allowed = trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
-                allowed = {allowed} if isinstance(allowed, str) else set(allowed)
-                assert oidc_subjects(workflow, job) <= allowed, f"{path.name} job {name} cannot assume {variable}"
-                checked.append(f"{path.stem}/{name}")
-    assert {"pull-request/preview", "deploy/dev", "deploy/prod", "drift/detect"} <= set(checked)
+            steps = [s for s in job.get("steps", []) if "configure-aws-credentials" in s.get("uses", "")]
+            if not steps:
+                continue
+            assert all(s["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}" for s in steps), name
+            for entry in matrix_entries(job):
+                environment = environments[entry["environment"]]
+                role = f"ci-lambda-alb-{environment.role}"
+                for ref in refs_of(workflow):
+                    sub = access.subject(REPO, environment.name, ref)
+                    expected = ref == "refs/heads/main" or not environment.main_only
+                    assert assumable(graph, role, sub) == expected, f"{path.name} {name} {environment.name} {ref}"
+                    for other in set(access.ROLES) - {environment.role}:
+                        assert not assumable(graph, f"ci-lambda-alb-{other}", sub), f"{name}: {other} accepts {sub}"
+                checked.append(f"{path.stem}/{name}/{environment.name}")
+    assert sorted(checked) == sorted(
+        [
+            "pull-request/preview/dev-preview",
+            "pull-request/preview/prod-preview",
+            "deploy/dev/dev",
+            "deploy/prod/prod",
+            "drift/detect/dev-preview",
+            "drift/detect/prod-drift",
+        ]
+    )
 
 
-def test_preview_role_cannot_change_anything(graph):
-    actions = [a for s in policy_of(graph, "ci-lambda-alb-preview")["Statement"] for a in s["Action"]]
-    writes = [
-        a
-        for a in actions
-        if a.split(":")[1].startswith(
-            (
-                "Create",
-                "Delete",
-                "Put",
-                "Update",
-                "Modify",
-                "Add",
-                "Remove",
-                "Register",
-                "Authorize",
-                "Revoke",
-                "Invoke",
-                "Pass",
-            )
-        )
-    ]
+def test_a_deploy_role_refuses_the_default_subject_without_the_ref(graph):
+    """Without the repository's subject template (docs/delivery.md) the token lacks the ref: refused."""
+    assert not assumable(graph, "ci-lambda-alb-deploy-prod", f"repo:{REPO}:environment:prod")
+    assert not assumable(graph, "ci-lambda-alb-deploy-prod", f"repo:{REPO}:environment:prod:ref:refs/heads/x")
+    assert assumable(graph, "ci-lambda-alb-deploy-prod", f"repo:{REPO}:environment:prod:ref:refs/heads/main")
+
+
+@pytest.mark.parametrize("role", ["ci-lambda-alb-preview-dev", "ci-lambda-alb-preview-prod"])
+def test_a_preview_role_cannot_change_anything_nor_decrypt(graph, role):
+    actions = [a for s in policy_of(graph, role)["Statement"] for a in s["Action"]]
+    verbs = ("Create", "Delete", "Put", "Update", "Modify", "Add", "Remove", "Register", "Authorize", "Revoke")
+    writes = [a for a in actions if a.split(":")[1].startswith((*verbs, "Invoke", "Pass", "Decrypt"))]
     assert writes == []
 
 
 @pytest.mark.parametrize(("role", "stack", "other"), [("deploy-dev", "dev", "prod"), ("deploy-prod", "prod", "dev")])
 def test_each_deploy_role_manages_only_its_own_stacks_resources(graph, role, stack, other):
-    scoped = ("Function", "FunctionRole", "FunctionRoleWithBoundary", "Logs", "AccessLogBucket", "Alarms", "Waf")
+    scoped = ("Function", "FunctionRoleWithBoundary", "FunctionRoleTags", "Logs", "AccessLogBucket", "Alarms", "Waf")
     for statement in policy_of(graph, f"ci-lambda-alb-{role}")["Statement"]:
         assert "*" not in statement["Action"], statement
         assert not any(a.endswith(":*") for a in statement["Action"]), statement
@@ -143,26 +183,53 @@ def test_each_deploy_role_manages_only_its_own_stacks_resources(graph, role, sta
             assert all(f"lambda-alb-{stack}" in r for r in resources), statement
 
 
-def test_roles_a_deploy_creates_must_carry_the_function_boundary(graph):
-    boundary = graph.outputs["functionBoundaryArn"]
-    statements = {s["Sid"]: s for s in policy_of(graph, "ci-lambda-alb-deploy-prod")["Statement"]}
+@pytest.mark.parametrize(("stack", "other"), [("dev", "prod"), ("prod", "dev")])
+def test_each_stack_has_its_own_boundary_and_key_and_its_roles_carry_them(graph, stack, other):
+    boundary = graph.outputs[f"{stack}FunctionBoundaryArn"]
+    key = graph.outputs[f"{stack}KeyArn"]
+    assert boundary != graph.outputs[f"{other}FunctionBoundaryArn"] and key != graph.outputs[f"{other}KeyArn"]
+    statements = {s["Sid"]: s for s in policy_of(graph, f"ci-lambda-alb-deploy-{stack}")["Statement"]}
     guarded = statements["FunctionRoleWithBoundary"]
-    assert {"iam:CreateRole", "iam:PutRolePolicy"} <= set(guarded["Action"])
+    assert {"iam:CreateRole", "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy"} <= set(guarded["Action"])
     assert guarded["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": boundary}}
-    assert "iam:CreateRole" not in statements["FunctionRole"]["Action"]
     assert statements["KeepTheBoundary"]["Effect"] == "Deny"
-    statements = json.loads(graph.one("aws:iam/policy:Policy").inputs["policy"])["Statement"]
-    allowed = {a: s["Resource"] for s in statements for a in s["Action"]}
-    # Logs, traces and a VPC function's network interfaces: nothing else (tests/test_function_network.py
-    # checks that every action a function's own policy grants is within it).
-    assert {a.split(":")[0] for a in allowed} == {"logs", "xray", "ec2"}
-    assert all(a.startswith(("ec2:", "logs:CreateLogStream", "logs:PutLogEvents", "xray:Put")) for a in allowed)
-    # Logs only in the project's function log groups; X-Ray has no resource-level permissions.
+    assert statements["StackKey"]["Resource"] == key
+    policies = {p.inputs["name"]: p for p in graph.of_type("aws:iam/policy:Policy")}
+    document = json.loads(policies[f"lambda-alb-{stack}-function-boundary"].inputs["policy"])
+    allowed = {a: s["Resource"] for s in document["Statement"] for a in s["Action"]}
+    # Logs, traces, the stack's key and a VPC function's network interfaces: nothing else
+    # (tests/test_function_network.py checks that a function's own policy is within it).
+    assert {a.split(":")[0] for a in allowed} == {"logs", "xray", "ec2", "kms"}
+    assert allowed["kms:Decrypt"] == key
+    # Logs only in the stack's own function log groups; X-Ray has no resource-level permissions.
     assert allowed["logs:PutLogEvents"] == [
-        "arn:aws:logs:*:*:log-group:/aws/lambda/lambda-alb-*",
-        "arn:aws:logs:*:*:log-group:/aws/lambda/lambda-alb-*:*",
+        f"arn:aws:logs:*:{ACCOUNT}:log-group:/aws/lambda/lambda-alb-{stack}",
+        f"arn:aws:logs:*:{ACCOUNT}:log-group:/aws/lambda/lambda-alb-{stack}:*",
+        f"arn:aws:logs:*:{ACCOUNT}:log-group:/aws/lambda/lambda-alb-{stack}-*",
     ]
-    assert allowed["xray:PutTraceSegments"] == "*"
+    groups = next(s for s in document["Statement"] if s["Sid"] == "FunctionSecurityGroups")
+    assert groups["Condition"] == {"StringEquals": {"aws:ResourceTag/stack": stack}}
+
+
+def test_stack_keys_are_rotated_and_administered_through_iam_only(graph):
+    keys = graph.of_type("aws:kms/key:Key")
+    assert len(keys) == 2
+    for key in keys:
+        assert key.inputs["enableKeyRotation"] is True
+        statements = json.loads(key.inputs["policy"])["Statement"]
+        assert statements[0]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+        assert [s["Principal"] for s in statements[1:]] == [{"Service": "cloudwatch.amazonaws.com"}]
+    aliases = sorted(a.inputs["name"] for a in graph.of_type("aws:kms/alias:Alias"))
+    assert aliases == ["alias/lambda-alb-dev", "alias/lambda-alb-prod"]
+
+
+def test_the_account_log_policy_for_waf_is_the_bootstraps(graph):
+    (policy,) = graph.of_type("aws:cloudwatch/logResourcePolicy:LogResourcePolicy")
+    (statement,) = json.loads(policy.inputs["policyDocument"])["Statement"]
+    assert statement["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+    assert statement["Resource"] == f"arn:aws:logs:*:{ACCOUNT}:log-group:aws-waf-logs-lambda-alb-*:*"
+    for role in roles(graph):
+        assert not any("logs:PutResourcePolicy" in s["Action"] for s in policy_of(graph, role)["Statement"]), role
 
 
 def test_pass_role_only_to_lambda(graph):
@@ -174,21 +241,29 @@ def test_pass_role_only_to_lambda(graph):
     assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
 
 
-def test_self_managed_state_bucket_is_readable_by_every_role_and_writable_by_path():
+def test_self_managed_state_bucket_each_role_reads_and_writes_only_its_own_stack():
     graph = run(stateBucket="acme-pulumi-state")
     state = "arn:aws:s3:::acme-pulumi-state"
-    written = {}
+    read, written = {}, {}
     for role in roles(graph):
         sids = {s["Sid"]: s for s in policy_of(graph, role)["Statement"]}
-        assert sids["PulumiStateRead"]["Resource"] == [state, f"{state}/*"]
-        written[role] = sids["PulumiStateWrite"]["Resource"]
-    assert written["ci-lambda-alb-preview"] == [f"{state}/.pulumi/locks/*"]
+        assert sids["PulumiStateList"]["Resource"] == state
+        read[role], written[role] = sids["PulumiStateRead"]["Resource"], sids["PulumiStateWrite"]["Resource"]
+    assert written["ci-lambda-alb-preview-prod"] == [f"{state}/.pulumi/locks/organization/lambda-alb/prod/*"]
+    assert read["ci-lambda-alb-preview-dev"] == [
+        f"{state}/.pulumi/meta.yaml",
+        f"{state}/.pulumi/stacks/lambda-alb/dev.json*",
+        f"{state}/.pulumi/locks/organization/lambda-alb/dev/*",
+    ]
     assert written["ci-lambda-alb-deploy-prod"] == [
         f"{state}/.pulumi/stacks/lambda-alb/prod.json*",
         f"{state}/.pulumi/history/lambda-alb/prod/*",
         f"{state}/.pulumi/backups/lambda-alb/prod/*",
         f"{state}/.pulumi/locks/organization/lambda-alb/prod/*",
     ]
+    for role, paths in {**read, **written}.items():
+        other = "prod" if role.endswith("dev") else "dev"
+        assert not any(f"/{other}" in p for p in paths), role
 
 
 def test_each_stacks_hosted_zone_is_given_to_its_own_deploy_role_only():
@@ -197,15 +272,49 @@ def test_each_stacks_hosted_zone_is_given_to_its_own_deploy_role_only():
         role: [s["Resource"] for s in policy_of(graph, role)["Statement"] if s["Sid"] == "Dns"] for role in roles(graph)
     }
     assert dns == {
-        "ci-lambda-alb-preview": [],
+        "ci-lambda-alb-preview-dev": [],
+        "ci-lambda-alb-preview-prod": [],
         "ci-lambda-alb-deploy-dev": ["arn:aws:route53:::hostedzone/Z0DEV1"],
         "ci-lambda-alb-deploy-prod": ["arn:aws:route53:::hostedzone/Z0PROD2"],
     }
+    # A certificate only for names in the stack's own zone (the zone's name, looked up by its ID).
+    requests = {
+        role: s["Condition"]["ForAllValues:StringLike"]["acm:DomainNames"]
+        for role in roles(graph)
+        for s in policy_of(graph, role)["Statement"]
+        if s["Sid"] == "CertificateRequest"
+    }
+    assert requests == {
+        "ci-lambda-alb-deploy-dev": ["z0dev1.example.com", "*.z0dev1.example.com"],
+        "ci-lambda-alb-deploy-prod": ["z0prod2.example.com", "*.z0prod2.example.com"],
+    }
 
 
-def test_a_zone_shared_by_both_stacks_is_a_clear_error():
+def test_without_a_zone_no_role_may_request_or_tag_a_certificate(graph):
+    for role in roles(graph):
+        assert not [a for s in policy_of(graph, role)["Statement"] if s["Effect"] == "Allow" for a in s["Action"]
+                    if a.startswith("acm:") and not a.startswith(("acm:Describe", "acm:List"))], role  # fmt: skip
+
+
+def test_named_certificates_and_web_acls_reach_the_policies():
+    certificate = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/0000-prod-listener"
+    acl = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:regional/webacl/edge/1111"
+    graph = run(prodCertificateArns=[certificate], devWebAclArns=[acl])
+    for role in ("deploy-dev", "deploy-prod"):
+        sids = {s["Sid"]: s for s in policy_of(graph, f"ci-lambda-alb-{role}")["Statement"]}
+        assert sids["KeepNamedCertificates"]["Effect"] == "Deny"
+        assert sids["KeepNamedCertificates"]["Resource"] == [certificate]
+        assert (acl in sids["WafOwnAcl"]["Resource"]) == (role == "deploy-dev")
+
+
+def test_a_zone_or_acl_shared_by_both_stacks_is_a_clear_error():
     with pytest.raises(pulumi.RunError, match="devHostedZoneId and prodHostedZoneId: all are 'Z0SAME'"):
         run(devHostedZoneId="Z0SAME", prodHostedZoneId="Z0SAME")
+    acl = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:regional/webacl/edge/1111"
+    with pytest.raises(pulumi.RunError, match="devWebAclArns and prodWebAclArns: all name"):
+        run(devWebAclArns=[acl], prodWebAclArns=[acl])
+    with pytest.raises(pulumi.RunError, match="prodCertificateArns: 'arn:nope' is not an ACM certificate ARN"):
+        run(prodCertificateArns=["arn:nope"])
 
 
 def test_existing_oidc_provider_is_looked_up_not_created():
@@ -214,12 +323,17 @@ def test_existing_oidc_provider_is_looked_up_not_created():
     assert "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider" in graph.invokes
 
 
-def test_role_arns_are_exported_for_the_repository_variables(graph):
+def test_role_key_and_boundary_arns_are_exported_for_the_environments_and_stacks(graph):
+    role = f"arn:aws:iam::{ACCOUNT}:role/ci-lambda-alb"
     assert graph.outputs == {
-        "functionBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/lambda-alb-function-boundary",
-        "previewRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ci-lambda-alb-preview",
-        "deployDevRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ci-lambda-alb-deploy-dev",
-        "deployProdRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ci-lambda-alb-deploy-prod",
+        "previewDevRoleArn": f"{role}-preview-dev",
+        "previewProdRoleArn": f"{role}-preview-prod",
+        "deployDevRoleArn": f"{role}-deploy-dev",
+        "deployProdRoleArn": f"{role}-deploy-prod",
+        "devKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/lambda-alb-dev-key",
+        "prodKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/lambda-alb-prod-key",
+        "devFunctionBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/lambda-alb-dev-function-boundary",
+        "prodFunctionBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/lambda-alb-prod-function-boundary",
     }
 
 

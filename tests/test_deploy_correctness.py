@@ -17,7 +17,7 @@ from pulumi.runtime import rpc
 
 from components.settings import OWN_TAG_KEYS, SettingsError, parse_settings
 from components.waf_rules import MANAGED_RULE_GROUPS
-from tests.harness import ROOT, AwsMocks, Graph, RecordingMonitor, evaluate, load_stack, with_
+from tests.harness import ACCOUNT, ROOT, AwsMocks, Graph, RecordingMonitor, evaluate, load_stack, with_
 
 FUNCTION = "aws:lambda/function:Function"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
@@ -111,12 +111,31 @@ def test_forty_seven_team_tags_fit_with_ours():
 # --- secrets stay secret ------------------------------------------------------------------------
 
 
-def test_a_secret_in_the_function_environment_reaches_the_function_as_a_secret():
-    config = with_("dev", function={"environment": {"APP_ENV": "dev", "API_TOKEN": "s3cr3t-value"}})
+STACK_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0000-dev"
+
+
+def test_a_secret_in_the_function_environment_reaches_the_function_as_a_secret_under_the_stacks_key():
+    environment = {"APP_ENV": "dev", "API_TOKEN": "s3cr3t-value"}
+    config = with_("dev", function={"environment": environment, "kmsKeyArn": STACK_KEY})
     graph = evaluate(config, "dev", secret_keys=["lambda-alb:function"])
-    environment = graph.one(FUNCTION).inputs["environment"]
-    assert rpc.is_rpc_secret(environment)
-    assert rpc.unwrap_rpc_secret(environment)["variables"]["API_TOKEN"] == "s3cr3t-value"
+    function = graph.one(FUNCTION).inputs
+    assert rpc.is_rpc_secret(function["environment"])
+    assert rpc.unwrap_rpc_secret(function["environment"])["variables"]["API_TOKEN"] == "s3cr3t-value"
+    # Only principals allowed to use the key read the variables; the function's role is one of them.
+    assert function["kmsKeyArn"] == STACK_KEY
+    policy = json.loads(graph.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+    assert {"Sid": "DecryptOwnVariables", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": STACK_KEY} in (
+        policy["Statement"]
+    )
+
+
+def test_a_secret_variable_without_a_customer_managed_key_is_refused_before_anything_is_created():
+    """With Lambda's AWS-managed key, lambda:GetFunctionConfiguration (a preview role) returns it in clear."""
+    monitor = RecordingMonitor(AwsMocks())
+    config = with_("dev", function={"environment": {"API_TOKEN": "s3cr3t-value"}})
+    with pytest.raises(pulumi.RunError, match=r"function.environment: holds a secret value, but function.kmsKeyArn"):
+        evaluate(config, "dev", monitor=monitor, secret_keys=["lambda-alb:function"])
+    assert monitor.program_resources() == []
 
 
 def test_without_a_secret_the_environment_stays_readable_in_previews(dev):

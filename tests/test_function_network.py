@@ -111,10 +111,17 @@ def test_every_action_a_function_role_is_granted_fits_the_pipelines_permissions_
 
     function = {"vpc": {"subnetIds": SUBNETS, "egressCidrs": ["10.0.0.0/16"]}, "tracing": "Active"}
     graph = evaluate(with_("dev", function=function), "dev")
-    boundary = json.loads(function_boundary_policy())["Statement"]
+    boundary = json.loads(function_boundary_policy(ACCOUNT, "lambda-alb", "dev", "arn:aws:kms:::key/k"))["Statement"]
     granted = execution_statements(graph).values()
+    # The security group the component makes carries the stack's tag (a group you give must, too).
+    own = {"aws:ResourceTag/stack": "dev"}
     for statement in granted:
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         for action in statement["Action"]:
             for resource in resources:
-                assert allows(boundary, Request(action, (resource,))), f"{action} on {resource}"
+                context = own if ":security-group/" in resource else {}
+                assert allows(boundary, Request(action, (resource,), context)), f"{action} on {resource}"
+    # ... and without that tag, the boundary refuses the group: never another stack's.
+    groups = [r for s in granted for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    group = next(r for r in groups if ":security-group/" in r)
+    assert not allows(boundary, Request("ec2:CreateNetworkInterface", (group,), {"aws:ResourceTag/stack": "prod"}))

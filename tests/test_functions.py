@@ -155,6 +155,7 @@ def test_a_secret_in_a_functions_environment_reaches_each_function_as_a_secret()
     from pulumi.runtime import rpc
 
     config = two_functions("dev")
+    config["lambda-alb:functions"]["api"]["kmsKeyArn"] = "arn:aws:kms:us-east-1:123456789012:key/0000-dev"
     graph = evaluate(config, "dev", secret_keys=["lambda-alb:functions"])
     functions = {f.inputs["name"]: f.inputs for f in graph.of_type(FUNCTION)}
     assert rpc.is_rpc_secret(functions["lambda-alb-dev-api"]["environment"])

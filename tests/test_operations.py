@@ -65,9 +65,22 @@ def test_alarm_topic_is_encrypted_with_a_rotating_key_cloudwatch_may_use(prod):
     admin = next(s for s in policy["Statement"] if s["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"})
     assert admin["Action"] == "kms:*"
     topic = prod.one("aws:sns/topic:Topic")
-    assert topic.inputs["kmsMasterKeyId"] == f"arn:aws:kms:us-east-1:{ACCOUNT}:{key.name}"
-    topic_policy = json.loads(prod.one("aws:sns/topicPolicy:TopicPolicy").inputs["policy"])
-    assert topic_policy["Statement"][0]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert topic.inputs["kmsMasterKeyId"] == f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{key.name}"
+    (publish,) = json.loads(prod.one("aws:sns/topicPolicy:TopicPolicy").inputs["policy"])["Statement"]
+    assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    # Only this stack's alarms may publish: another stack's alarm cannot page this one's on-call.
+    assert publish["Condition"]["ArnLike"] == {
+        "aws:SourceArn": f"arn:aws:cloudwatch:*:{ACCOUNT}:alarm:lambda-alb-prod-*"
+    }
+    alarm_names = [a.name for a in prod.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")]
+    assert alarm_names and all(name.startswith("lambda-alb-prod-") for name in alarm_names)
+
+
+def test_the_alarm_topic_takes_the_bootstraps_key_and_then_creates_none():
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0000-prod"
+    graph = evaluate(with_("prod", monitoring={"kmsKeyArn": key}), "prod", preview=True)
+    assert graph.of_type("aws:kms/key:Key") == []
+    assert graph.one("aws:sns/topic:Topic").inputs["kmsMasterKeyId"] == key
 
 
 def test_alarm_email_subscribes_to_the_topic():

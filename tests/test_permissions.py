@@ -37,9 +37,14 @@ sys.path.remove(str(ROOT / "bootstrap"))
 DATA = Path(__file__).parent / "data" / "iam"
 PROJECT = "lambda-alb"
 REGION = "us-east-1"
-BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/{PROJECT}-function-boundary"
+STACKS = access.STACKS
+# What the bootstrap gives each stack: its function boundary, its KMS key, its zone (and the zone's
+# name), the shared web ACL dev may use, and prod's listener certificate (not created by the program).
+BOUNDARIES = {stack: f"arn:aws:iam::{ACCOUNT}:policy/{access.boundary_name(PROJECT, stack)}" for stack in STACKS}
+KEYS = {stack: f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0000-{stack}-key" for stack in STACKS}
 STATE_BUCKET = "acme-pulumi-state"
 ZONES = {"dev": "Z0DEV0000000000000001", "prod": "Z0PROD000000000000002"}
+ZONE_NAMES = {"dev": "dev.example.com", "prod": "example.com"}
 SUFFIX = "1a2b3c4"  # what Pulumi's autonaming appends (7 random characters)
 OPERATIONS = ("create", "read", "update", "delete")
 READ_VERBS = ("Describe", "Get", "List", "Head")
@@ -270,6 +275,8 @@ class Stack:
         inputs = reg.inputs
         if action == "iam:PassRole":
             return (self.function_role,)
+        if service == "kms" and inputs.get("kmsKeyArn"):
+            return (inputs["kmsKeyArn"],)  # a function's variables, encrypted with the stack's key
         if action == "iam:CreateServiceLinkedRole":
             return (
                 f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing",
@@ -367,9 +374,16 @@ def resource_tags(tags: Mapping[str, str]) -> dict[str, Any]:
 TAGGING = set(access.TAGGING_ACTIONS)
 
 
-def context(action: str, operation: str, tags: Mapping[str, str], external: bool) -> dict[str, Any]:
+# The IAM actions on a function role whose requests carry the role's permissions boundary.
+BOUNDED_ROLE_ACTIONS = set(access.FUNCTION_ROLE_ACTIONS)
+
+
+def context(
+    action: str, operation: str, tags: Mapping[str, str], external: bool, stack: str, inputs: Mapping[str, Any]
+) -> dict[str, Any]:
     """The condition keys of one request: the resource's tags (``tags``, as the program sets
-    them), and the IAM keys AWS adds. ``external``: the resource is not the stack's (no tags)."""
+    them), the keys its inputs fill, and the IAM keys AWS adds. ``external``: the resource is not
+    the stack's (no tags)."""
     ctx: dict[str, Any] = {}
     verb = action.split(":", 1)[1]
     creating = operation == "create" and (verb.startswith(("Create", "Request")) and action != "ec2:CreateTags")
@@ -385,8 +399,18 @@ def context(action: str, operation: str, tags: Mapping[str, str], external: bool
             ctx |= {"aws:TagKeys": ["cost-centre"]} if removing else tag_context(tags)
     if action == "iam:PassRole":
         ctx["iam:PassedToService"] = "lambda.amazonaws.com"
-    if action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary", "iam:DeleteRolePolicy"):
-        ctx["iam:PermissionsBoundary"] = BOUNDARY
+    if action in BOUNDED_ROLE_ACTIONS:
+        ctx["iam:PermissionsBoundary"] = BOUNDARIES[stack]
+    if action == "kms:CreateGrant":
+        ctx["kms:GrantIsForAWSResource"] = "true"  # Lambda's grant for the variables
+    if action == "cloudwatch:PutMetricAlarm":
+        # The topic is autonamed <name>-alarms-<suffix>; the mocks' ARN has no suffix.
+        actions = [*inputs.get("alarmActions", []), *inputs.get("okActions", [])]
+        ctx["cloudwatch:AlarmActions"] = sorted({f"{a}-{SUFFIX}" if ":sns:" in a else a for a in actions})
+    if action == "wafv2:PutLoggingConfiguration":
+        ctx["wafv2:LogDestinationResource"] = inputs["logDestinationConfigs"]
+    if action == "acm:RequestCertificate":
+        ctx["acm:DomainNames"] = [inputs["domainName"], *inputs.get("subjectAlternativeNames", [])]
     if action == "iam:CreateServiceLinkedRole":
         ctx["iam:AWSServiceName"] = "elasticloadbalancing.amazonaws.com"
     return ctx
@@ -433,7 +457,8 @@ def requests(stack: Stack, operation: str) -> Iterator[Request]:
             why = f"{operation} {reg.type} {reg.name}"
             own_tags = bool(mapping()[tf].attributes.get("tags"))  # a type with tagging calls carries its own
             tags = (reg.inputs.get("tags") or {}) if own_tags else parent_tags
-            yield Request(action, stack.resources(tf, reg, action), context(action, operation, tags, external), why)
+            ctx = context(action, operation, tags, external, stack.stack, reg.inputs)
+            yield Request(action, stack.resources(tf, reg, action), ctx, why)
     if operation == "read":
         for token in sorted(set(stack.graph.invokes)):
             tf = types()["invokes"][token]
@@ -464,7 +489,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
         "function": {"canaryWeight": 10, "stableVersion": "6", "tracing": "Active", "reservedConcurrency": 5},
         "loadBalancer": {"healthCheck": {"enabled": True}, "domainName": "dev.example.com",
                          "hostedZoneName": "example.com"},
-        "waf": {"enabled": True, "webAclArn": EXISTING_ACL},
+        "waf": {"enabled": True, "webAclArn": EXISTING_ACL},  # named for dev in the bootstrap
         "monitoring": {"alarms": True, "dashboard": True, "alarmEmail": "oncall@example.com"},
     }),
     "prod-custom-domain-no-redirect-no-logs": ("prod", {
@@ -481,28 +506,64 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 }  # fmt: skip
 
 
+def with_bootstrap_outputs(stack: str, config: dict[str, Any]) -> dict[str, Any]:
+    """A stack file as the pipeline deploys it: the function's variables and the alarm topic under
+    the stack's KMS key from the bootstrap (docs/delivery.md says to set both)."""
+    config = dict(config)
+    function = config.get("lambda-alb:function") or {}
+    config["lambda-alb:function"] = {"kmsKeyArn": KEYS[stack], **function}
+    monitoring = config.get("lambda-alb:monitoring") or {}
+    if monitoring.get("alarms"):
+        config["lambda-alb:monitoring"] = {"kmsKeyArn": KEYS[stack], **monitoring}
+    return config
+
+
 @cache
 def variant(key: str) -> Stack:
     """The stack graph of one variant (prod with its placeholder certificate as a preview)."""
     stack, sections = VARIANTS[key]
-    config = _with(stack, **sections)
+    config = with_bootstrap_outputs(stack, _with(stack, **sections))
     config = {
         k: ({kk: vv for kk, vv in v.items() if vv is not None} if isinstance(v, dict) else v) for k, v in config.items()
     }
     return Stack(stack, evaluate(config, stack, preview=stack == "prod"))
 
 
-ROLES = ("preview", "deploy-dev", "deploy-prod")
+ROLES = tuple(access.ROLES)
+PROD_CERTIFICATE = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0000-prod-listener"
+
+
+def stack_inputs(stack: str) -> access.StackInputs:
+    """The bootstrap's configuration of one stack, as tests/test_bootstrap.py shows it renders."""
+    return access.StackInputs(
+        hosted_zone_id=ZONES[stack],
+        zone_name=ZONE_NAMES[stack],
+        web_acl_arns=(EXISTING_ACL,) if stack == "dev" else (),
+        certificate_arns=(PROD_CERTIFICATE,) if stack == "prod" else (),
+    )
 
 
 @cache
 def policy(kind: str) -> list[dict[str, Any]]:
-    """The statements of one role, as the bootstrap renders them (with a state bucket and both zones)."""
-    if kind == "preview":
-        document = access.preview_policy(ACCOUNT, PROJECT, STATE_BUCKET)
+    """The statements of one role, as the bootstrap renders them (a state bucket, both zones, dev's
+    shared web ACL, prod's listener certificate protected)."""
+    stack = access.ROLES[kind]
+    if kind.startswith("preview-"):
+        document = access.preview_policy(ACCOUNT, PROJECT, stack, STATE_BUCKET)
     else:
-        stack = access.STACKS[kind]
-        document = access.deploy_policy(ACCOUNT, PROJECT, stack, BOUNDARY, STATE_BUCKET, ZONES[stack])
+        protected = tuple(arn for s in STACKS for arn in stack_inputs(s).certificate_arns)
+        foreign = tuple(ZONE_NAMES[other] for other in STACKS if other != stack)
+        document = access.deploy_policy(
+            ACCOUNT,
+            PROJECT,
+            stack,
+            BOUNDARIES[stack],
+            KEYS[stack],
+            STATE_BUCKET,
+            stack_inputs(stack),
+            protected,
+            foreign,
+        )
     return json.loads(document)["Statement"]
 
 
@@ -613,7 +674,7 @@ def test_a_role_description_change_is_allowed():
     assert reqs and all(allows(policy("deploy-prod"), r) for r in reqs)
 
 
-def test_an_existing_web_acl_of_any_name_may_be_associated_but_not_changed():
+def test_a_shared_web_acl_named_for_the_stack_may_be_associated_but_not_changed():
     stack = variant("dev-every-option")
     associate = [r for r in requests(stack, "create") if r.action == "wafv2:AssociateWebACL"]
     assert associate and EXISTING_ACL in associate[0].resources
@@ -661,28 +722,24 @@ def test_an_unmapped_resource_type_fails_the_derivation():
 
 
 @pytest.mark.parametrize("key", list(VARIANTS))
-def test_preview_role_allows_every_read_and_lookup(key):
-    reqs = list(requests(variant(key), "read"))
+def test_the_stacks_preview_role_allows_every_read_and_lookup(key):
+    stack = variant(key)
+    reqs = list(requests(stack, "read"))
     assert any(r.why.startswith("lookup") for r in reqs)
-    assert refused(policy("preview"), reqs) == []
+    assert refused(policy(f"preview-{stack.stack}"), reqs) == []
 
 
-def test_preview_role_writes_nothing_but_lock_files():
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_preview_role_writes_nothing_but_its_own_lock_files(stack):
+    locks = [f"arn:aws:s3:::{STATE_BUCKET}/.pulumi/locks/organization/{PROJECT}/{stack}/*"]
     writes = [
         (a, s["Resource"])
-        for s in policy("preview")
+        for s in policy(f"preview-{stack}")
         if s["Effect"] == "Allow"
         for a in s["Action"]
         if not is_read(a) and a != "sts:GetCallerIdentity"
     ]
-    assert writes == [
-        ("s3:DeleteObject", [f"arn:aws:s3:::{STATE_BUCKET}/.pulumi/locks/*"]),
-        ("s3:PutObject", [f"arn:aws:s3:::{STATE_BUCKET}/.pulumi/locks/*"]),
-    ]
-    prod_state = f"arn:aws:s3:::{STATE_BUCKET}/.pulumi/stacks/{PROJECT}/prod.json"
-    assert not allows(policy("preview"), Request("s3:PutObject", (prod_state,)))
-    assert not allows(policy("preview"), Request("s3:DeleteObject", (prod_state,)))
-    assert allows(policy("preview"), Request("s3:GetObject", (prod_state,)))
+    assert writes == [("s3:DeleteObject", locks), ("s3:PutObject", locks)]
 
 
 def test_a_deploy_role_writes_only_its_own_stacks_state():
@@ -696,6 +753,9 @@ def test_a_deploy_role_writes_only_its_own_stacks_state():
         assert not allows(
             policy("deploy-dev"), Request("s3:PutObject", (f"arn:aws:s3:::{STATE_BUCKET}/.pulumi/{path}",))
         ), path
+        for role in ("deploy-dev", "preview-dev"):
+            other = Request("s3:GetObject", (f"arn:aws:s3:::{STATE_BUCKET}/.pulumi/{path}",))
+            assert not allows(policy(role), other), f"{role} reads {path}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -730,7 +790,7 @@ def loose_grants(statements: list[dict[str, Any]], stack: str) -> list[str]:
 
 @pytest.mark.parametrize("kind", ["deploy-dev", "deploy-prod"])
 def test_no_destructive_action_on_resources_outside_the_stack_without_a_stack_condition(kind):
-    assert loose_grants(policy(kind), access.STACKS[kind]) == []
+    assert loose_grants(policy(kind), access.ROLES[kind]) == []
 
 
 def test_an_unpinned_destructive_grant_is_caught():
@@ -837,13 +897,16 @@ def test_an_unpinned_grant_reaches_the_other_stack():
 
 
 def test_the_dev_role_cannot_create_resources_tagged_for_prod():
-    for action, arn in [
-        ("ec2:CreateSecurityGroup", f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-0new"),
-        ("acm:RequestCertificate", "*"),
-        ("kms:CreateKey", "*"),
+    group = f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-0new"
+    for action, arn, extra in [
+        ("ec2:CreateSecurityGroup", group, {}),
+        ("acm:RequestCertificate", "*", {"acm:DomainNames": ["api.dev.example.com"]}),
     ]:
-        assert not allows(policy("deploy-dev"), Request(action, (arn,), tag_context(standard_tags("prod")))), action
-        assert allows(policy("deploy-dev"), Request(action, (arn,), tag_context(standard_tags("dev")))), action
+        for_prod = Request(action, (arn,), tag_context(standard_tags("prod")) | extra)
+        assert not allows(policy("deploy-dev"), for_prod), action
+        assert allows(policy("deploy-dev"), Request(action, (arn,), tag_context(standard_tags("dev")) | extra)), action
+    # Keys come from the bootstrap: no deploy role creates one, whatever its tags.
+    assert not allows(policy("deploy-dev"), Request("kms:CreateKey", ("*",), tag_context(standard_tags("dev"))))
 
 
 def test_no_role_may_remove_or_move_the_stack_tag_of_its_own_resources():
@@ -869,8 +932,8 @@ def test_a_tag_scoped_resource_created_without_its_stack_tag_is_refused():
     bare = Stack("dev", Graph(untagged, stack.graph.outputs, stack.graph.invokes))
     refusals = refused(policy("deploy-dev"), list(requests(bare, "create")))
     refused_actions = {line.split(" ")[0] for line in refusals}
-    assert {"ec2:CreateSecurityGroup", "acm:RequestCertificate", "kms:CreateKey"} <= refused_actions
-    assert {a.split(":")[0] for a in refused_actions} == {"ec2", "acm", "kms"}
+    assert {"ec2:CreateSecurityGroup", "acm:RequestCertificate"} <= refused_actions
+    assert {a.split(":")[0] for a in refused_actions} == {"ec2", "acm"}
 
 
 def test_known_limit_an_untagged_certificate_can_be_claimed():
@@ -888,11 +951,11 @@ def test_known_limit_a_stack_named_after_another_with_a_suffix_shares_its_names(
     """docs/delivery.md: names are scoped as lambda-alb-<stack>-*, so a stack "dev-x" would be in reach."""
     target_group = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/lambda-alb-dev-x-tg-{SUFFIX}/1"
     assert allows(policy("deploy-dev"), Request("elasticloadbalancing:DeleteTargetGroup", (target_group,)))
-    assert not any(a != b and b.startswith(a) for a in access.STACKS.values() for b in access.STACKS.values())
+    assert not any(a != b and b.startswith(a) for a in access.STACKS for b in access.STACKS)
 
 
 def test_without_a_hosted_zone_a_deploy_role_changes_no_dns_record():
-    statements = json.loads(access.deploy_policy(ACCOUNT, PROJECT, "dev", BOUNDARY))["Statement"]
+    statements = json.loads(access.deploy_policy(ACCOUNT, PROJECT, "dev", BOUNDARIES["dev"], KEYS["dev"]))["Statement"]
     for zone in ZONES.values():
         request = Request("route53:ChangeResourceRecordSets", (f"arn:aws:route53:::hostedzone/{zone}",))
         assert not allows(statements, request)
@@ -903,12 +966,13 @@ def test_without_a_hosted_zone_a_deploy_role_changes_no_dns_record():
 
 
 def test_stacks_sharing_a_zone_is_a_configuration_error():
-    problems = access.check_inputs("acme/lambda-alb", PROJECT, "", {"dev": "Z0SAME", "prod": "Z0SAME"})
+    shared = {stack: access.StackInputs(hosted_zone_id="Z0SAME") for stack in STACKS}
+    problems = access.check_inputs("acme/lambda-alb", PROJECT, "", shared)
     assert problems == [
         "devHostedZoneId and prodHostedZoneId: all are 'Z0SAME', so one stack's deploy role could change the "
         "other's records; give each stack its own zone (for example a delegated dev.example.com)"
     ]
-    assert access.check_inputs("acme/lambda-alb", PROJECT, "", {"dev": "not-a-zone"}) == [
+    assert access.check_inputs("acme/lambda-alb", PROJECT, "", {"dev": access.StackInputs("not-a-zone")}) == [
         "devHostedZoneId: 'not-a-zone' is not a Route 53 hosted zone ID (Z followed by letters and digits)"
     ]
 

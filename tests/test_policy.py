@@ -27,10 +27,14 @@ from tests.harness import Graph, evaluate, load_stack
 ROOT = Path(__file__).resolve().parent.parent
 
 
+STACK_KEY = "arn:aws:kms:us-east-1:111122223333:key/0000-stack"
+
+
 def baseline_controls() -> set[str]:
     """The controls of docs/security.md's table: ELB.1, S3.2/3/8 (three), least privilege, tags..."""
     controls = set()
-    for line in (ROOT / "docs" / "security.md").read_text().splitlines():
+    table = (ROOT / "docs" / "security.md").read_text().split("\n## ")[0]  # the controls' table, before any section
+    for line in table.splitlines():
         cell = line.split("|")[1].strip() if line.startswith("| ") else ""
         if not cell or cell in ("control", "---"):
             continue
@@ -447,7 +451,8 @@ ENV_POLICY = next(p for p in rules.POLICIES if p.name == "function-env-no-plaint
 
 
 def test_a_secret_in_the_stack_file_passes_and_the_same_value_in_plaintext_is_refused():
-    config = with_config("dev", function={"environment": {"APP_ENV": "dev", "API_TOKEN": "s3cr3t-value"}})
+    environment = {"APP_ENV": "dev", "API_TOKEN": "s3cr3t-value"}
+    config = with_config("dev", function={"environment": environment, "kmsKeyArn": STACK_KEY})
     secret = evaluate(config, "dev", secret_keys=["lambda-alb:function"])
     assert check_all(resources(secret)) == []
     assert fired(check_all(resources(evaluate(config, "dev"))), "function-env-no-plaintext-secret") == [
@@ -499,8 +504,9 @@ def _iam_findings(document: str) -> list[str]:
 def test_the_bootstrap_preview_role_and_function_boundary_pass_the_iam_policies():
     from bootstrap.access import function_boundary_policy, preview_policy
 
-    assert _iam_findings(function_boundary_policy()) == []
-    assert _iam_findings(preview_policy("111122223333", "lambda-alb", "state-bucket")) == []
+    for stack in ("dev", "prod"):
+        assert _iam_findings(function_boundary_policy("111122223333", "lambda-alb", stack, STACK_KEY)) == []
+        assert _iam_findings(preview_policy("111122223333", "lambda-alb", stack, "state-bucket")) == []
 
 
 def test_the_packs_accepted_unscoped_actions_are_the_bootstraps_documented_ones():
@@ -517,7 +523,8 @@ def test_the_packs_accepted_unscoped_actions_are_the_bootstraps_documented_ones(
 def test_the_bootstrap_deploy_roles_pass_the_iam_policies(stack):
     from bootstrap.access import deploy_policy
 
-    document = deploy_policy("111122223333", "lambda-alb", stack, "arn:aws:iam::111122223333:policy/b", "state-bucket")
+    boundary = "arn:aws:iam::111122223333:policy/b"
+    document = deploy_policy("111122223333", "lambda-alb", stack, boundary, STACK_KEY, "state-bucket")
     assert _iam_findings(document) == []
 
 

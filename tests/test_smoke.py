@@ -210,12 +210,31 @@ def test_a_wrong_page_fails_with_what_was_found(deployed, session):
     assert not result.ok and "found 404" in result.detail
 
 
-def test_wait_logs_finds_the_load_balancers_test_object(deployed, session):
-    session.client("s3", region_name=REGION).put_object(
-        Bucket=deployed["accessLogsBucket"], Key=f"alb/AWSLogs/{ACCOUNT}/ELBAccessLogTestFile", Body=b""
+def _log_key(alb_arn: str) -> str:
+    name, lb_id = alb_arn.split(":loadbalancer/app/")[1].split("/")
+    return (
+        f"alb/AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}/2026/12/05/"
+        f"{ACCOUNT}_elasticloadbalancing_{REGION}_app.{name}.{lb_id}_20261205T2300Z_10.0.0.1_abc.log.gz"
     )
+
+
+def test_wait_logs_finds_an_access_log_of_this_load_balancer(deployed, session):
+    key = _log_key(deployed["albArn"])
+    session.client("s3", region_name=REGION).put_object(Bucket=deployed["accessLogsBucket"], Key=key, Body=b"")
     results = run_checks(deployed, fast(timeout=5, wait_logs=True, logs_timeout=5), session)
-    assert results[5].ok and results[5].detail.endswith("/alb/AWSLogs/123456789012/ELBAccessLogTestFile")
+    assert results[5].ok and results[5].detail == f"s3://{deployed['accessLogsBucket']}/{key}"
+
+
+def test_wait_logs_ignores_the_test_object_and_another_load_balancers_logs(deployed, session):
+    """Another stack may point its logs at this bucket (AWS has no condition key against it): its
+    objects, and the test object any load balancer writes, do not pass this stack's check."""
+    s3 = session.client("s3", region_name=REGION)
+    bucket = deployed["accessLogsBucket"]
+    s3.put_object(Bucket=bucket, Key=f"alb/AWSLogs/{ACCOUNT}/ELBAccessLogTestFile", Body=b"")
+    other = deployed["albArn"].replace("lambda-alb-dev-lb", "lambda-alb-prod-lb")
+    s3.put_object(Bucket=bucket, Key=_log_key(other), Body=b"")
+    results = run_checks(deployed, fast(timeout=5, wait_logs=True, logs_timeout=0), session)
+    assert not results[5].ok and "found none" in results[5].detail
 
 
 def test_wait_logs_fails_when_nothing_arrives(deployed, session):

@@ -64,7 +64,11 @@ def test_pull_requests_preview_both_stacks_and_comment():
     workflow = load("pull-request.yml")
     preview = workflow["jobs"]["preview"]
     assert preview["needs"] == "test"
-    assert preview["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    assert preview["strategy"]["matrix"]["include"] == [
+        {"stack": "dev", "environment": "dev-preview"},
+        {"stack": "prod", "environment": "prod-preview"},
+    ]
+    assert preview["environment"] == "${{ matrix.environment }}"
     pulumi = next(s for s in preview["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["comment-on-pr"] is True and pulumi["with"]["diff"] is True
@@ -115,10 +119,13 @@ def test_drift_runs_daily_and_on_demand_a_refresh_preview_per_stack_with_the_pre
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
     assert triggers["schedule"][0]["cron"].endswith("* * *") and "workflow_dispatch" in triggers
     detect = workflow["jobs"]["detect"]
-    assert detect["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    assert detect["strategy"]["matrix"]["include"] == [
+        {"stack": "dev", "environment": "dev-preview"},
+        {"stack": "prod", "environment": "prod-drift"},
+    ]
     assert detect["permissions"] == {"contents": "read", "id-token": "write"}
     aws = next(s for s in detect["steps"] if "configure-aws-credentials" in s.get("uses", ""))
-    assert aws["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+    assert aws["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"  # the environment's: a preview role
     preview = next(s for s in detect["steps"] if "pulumi preview" in s.get("run", ""))
     assert "--refresh --expect-no-changes --diff" in preview["run"]
     report = workflow["jobs"]["report"]
@@ -193,3 +200,65 @@ def test_pull_requests_price_base_and_head_of_both_stacks_side_by_side_in_one_co
     assert 'git worktree add --detach "$RUNNER_TEMP/base" "$BASE_SHA"' in run
     assert "for stack in dev prod" in run and "-m costs compare" in run
     assert run.count("<!-- lambda-alb-cost -->") == 2  # written into the comment, and how it is found again
+
+
+def _bootstrap_access():
+    spec = importlib.util.spec_from_file_location("bootstrap_access", ROOT / "bootstrap" / "access.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _job_runs(job: dict) -> list[tuple[str, str]]:
+    """(environment, stack) per run of a job: a matrix's entries, else the job itself."""
+    entries = job.get("strategy", {}).get("matrix", {}).get("include") or [{}]
+    runs = []
+    for entry in entries:
+        environment = str(job.get("environment", "")).replace("${{ matrix.environment }}", entry.get("environment", ""))
+        stack_expression = job.get("env", {}).get("STACK", "")
+        stack = entry.get("stack") or next((s for s in ("dev", "prod") if f"'{s}'" in stack_expression), "")
+        runs.append((environment, stack))
+    return runs
+
+
+def test_no_job_reaches_a_stacks_secrets_outside_that_stacks_environments():
+    """Each stack's passphrase or token is an environment secret (docs/delivery.md). A job reads
+    secrets only in an environment of the stack it works on, and prod's environments each need an
+    approval or run on main only: no branch or pull request reaches prod's secrets unapproved."""
+    access = _bootstrap_access()
+    environments = {e.name: e for e in access.ENVIRONMENTS}
+    assert all(e.reviewers or e.main_only for e in access.ENVIRONMENTS if e.stack == "prod")
+    assert all(e.main_only for e in access.ENVIRONMENTS if e.role.startswith("deploy-"))
+    reading = []
+    for path in WORKFLOWS:
+        text = path.read_text()
+        assert "pull_request_target" not in text and "secrets: inherit" not in text, path.name
+        for name, job in yaml.safe_load(text)["jobs"].items():
+            secrets = set(re.findall(r"secrets\.(\w+)", json.dumps(job))) - {"GITHUB_TOKEN"}
+            if not secrets:
+                continue
+            for environment, stack in _job_runs(job):
+                assert environment in environments, f"{path.name} {name} reads {secrets} outside an environment"
+                assert environments[environment].stack == stack, f"{path.name} {name}: {environment} is not {stack}'s"
+                reading.append(f"{path.stem}/{name}/{environment}")
+    assert sorted(reading) == sorted(
+        [
+            "pull-request/preview/dev-preview",
+            "pull-request/preview/prod-preview",
+            "deploy/dev/dev",
+            "deploy/prod/prod",
+            "drift/detect/dev-preview",
+            "drift/detect/prod-drift",
+        ]
+    )
+
+
+def test_delivery_md_names_every_environment_with_its_protection():
+    delivery = (ROOT / "docs" / "delivery.md").read_text()
+    for environment in _bootstrap_access().ENVIRONMENTS:
+        row = next((line for line in delivery.splitlines() if line.startswith(f"| `{environment.name}` |")), "")
+        assert row, environment.name
+        assert ("main only" in row) == environment.main_only, row
+        assert ("required reviewers" in row) == environment.reviewers, row
+        assert f"`ci-lambda-alb-{environment.role}`" in row, row
