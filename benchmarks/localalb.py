@@ -1,11 +1,18 @@
 """Local ALB throughput and latency, side by side with serverless-offline's ALB mode.
 
     python3 dev.py bench-local        (needs wrk, e.g. `apt-get install wrk`, and npm for the peer)
+    .venv/bin/python benchmarks/localalb.py [--runs 3] [--seconds 10] [--before DIR] [--memory 60] [--no-peer]
 
-Both servers run the same handler (function/app.py, the hello function) and get the same load:
-``wrk -t2 -c20`` on GET /, after a warm-up so cold starts are not counted. Prints requests/s,
-p50/p99 latency and errors for each, the ratio, the p99 of the warm-up (cold starts included), and
-a run of exactly 10,000 requests against the local ALB counting every status. Asserts nothing.
+Every server runs the same handler (function/app.py, the hello function) and gets the same load,
+``wrk -t2 -c20`` on GET /. All of them are started first and warmed up (the first 3 s, cold starts
+included, are reported apart), then measured in alternating runs (A B C A B C ...), so that a
+machine whose load changes gives each the same share of it. Prints, per run, requests/s, p50 and
+p99 latency, errors and the load average; then each server's median and the ratio to
+serverless-offline run by run; the server's memory before and after; and a run of exactly 10,000
+requests against the local ALB counting every status. ``--before DIR`` adds the local ALB of
+another checkout (e.g. ``git worktree add /tmp/before <commit>``) to the rotation, for figures
+before and after a change; ``--memory 60`` ends with one 60-second run printing the server's
+memory every 5 s. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -95,19 +103,16 @@ def wrk(port: int, seconds: int) -> dict:
     }
 
 
-def measure(port: int, seconds: int) -> dict:
-    """The measured run, after a 3-second warm-up whose figures are kept as ``cold``: every
-    execution environment the load needs is started then (cold starts)."""
-    cold = wrk(port, 3)
-    return {**wrk(port, seconds), "cold": cold}
-
-
-def start_local(quiet: bool) -> tuple[subprocess.Popen, int]:
+def start_local(
+    quiet: bool, root: Path = ROOT, python: str = sys.executable, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, int]:
+    """``python -m localalb serve --stack dev`` from the checkout ``root``, on a free port."""
     port = free_port()
-    args = [sys.executable, "-m", "localalb", "serve", "--stack", "dev", "--port", str(port)]
+    args = [python, "-m", "localalb", "serve", "--stack", "dev", "--port", str(port)]
     process = subprocess.Popen(
         [*args, "--quiet"] if quiet else args,
-        cwd=ROOT,
+        cwd=root,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -179,49 +184,99 @@ def exact_run(port: int, total: int = 10_000, connections: int = 20) -> Counter:
     return statuses
 
 
+def rss_mb(pid: int) -> float:
+    """The resident memory of a process (Linux; NaN elsewhere)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+
+
 def row(name: str, result: dict) -> str:
     return (
-        f"{name:<38} {result['rps']:>9,.0f} req/s   p50 {result['p50']:6.2f} ms   p99 {result['p99']:7.2f} ms   "
-        f"non-2xx {result['non_2xx']}   socket errors {result['socket_errors']}"
+        f"{name:<36} {result['rps']:>7,.0f} req/s   p50 {result['p50']:5.2f} ms   p99 {result['p99']:6.2f} ms   "
+        f"non-2xx {result['non_2xx']}   socket errors {result['socket_errors']}   load {result['load']:.2f}"
     )
+
+
+def memory_run(process: subprocess.Popen, port: int, seconds: int) -> None:
+    """One long wrk run, printing the server's resident memory every 5 s."""
+    samples = [(0, rss_mb(process.pid))]
+    load = threading.Thread(target=lambda: samples.append((-1, wrk(port, seconds)["rps"])))
+    load.start()
+    for elapsed in range(5, seconds + 1, 5):
+        time.sleep(5)
+        samples.append((elapsed, rss_mb(process.pid)))
+    load.join()
+    rps = next(value for at, value in samples if at == -1)
+    memory = "  ".join(f"{at} s {mb:.1f}" for at, mb in samples if at >= 0)
+    print(f"{seconds} s run of localalb --quiet at {rps:,.0f} req/s, server memory (MB): {memory}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="measured runs of each server, alternating")
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured wrk run")
     parser.add_argument("--no-peer", action="store_true", help="skip serverless-offline")
+    parser.add_argument("--before", type=Path, help="also measure the local ALB of this checkout")
+    parser.add_argument("--memory", type=int, default=0, metavar="SECONDS", help="end with a run this long")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
 
-    results = {}
-    for quiet in (True, False):
-        process, port = start_local(quiet)
-        try:
-            results["quiet" if quiet else "console"] = measure(port, args.seconds)
-            if quiet:
-                exact = exact_run(port)
-        finally:
-            stop(process)
-    if not args.no_peer:
-        process, port = start_peer()
-        try:
-            results["peer"] = measure(port, args.seconds)
-        finally:
+    servers: dict[str, tuple[subprocess.Popen, int]] = {}
+    try:
+        servers["localalb --quiet"] = start_local(quiet=True)
+        servers["localalb (console to /dev/null)"] = start_local(quiet=False)
+        if args.before:
+            servers["localalb --quiet, before"] = start_local(quiet=True, root=args.before.resolve())
+        if not args.no_peer:
+            servers["serverless-offline 13 (ALB mode)"] = start_peer()
+        # Every execution environment the load needs starts in the first run (cold starts); the
+        # second lets serverless-offline, whose first seconds are slow, settle.
+        cold = {name: wrk(port, 3) for name, (_, port) in servers.items()}
+        for _, port in servers.values():
+            wrk(port, 5)
+        memory_before = {name: rss_mb(process.pid) for name, (process, _) in servers.items() if "localalb" in name}
+        runs: dict[str, list[dict]] = {name: [] for name in servers}
+        print(f"wrk -t2 -c20 -d{args.seconds}s GET / (hello function), alternating runs, on {os.cpu_count()} cores")
+        for run in range(1, args.runs + 1):
+            for name, (_, port) in servers.items():
+                result = {**wrk(port, args.seconds), "load": os.getloadavg()[0]}
+                runs[name].append(result)
+                print(f"run {run}  {row(name, result)}", flush=True)
+        memory_after = {name: rss_mb(servers[name][0].pid) for name in memory_before}
+        exact = exact_run(servers["localalb --quiet"][1])
+        if args.memory:
+            memory_run(*servers["localalb --quiet"], args.memory)
+    finally:
+        for process, _ in servers.values():
             stop(process)
 
-    print(f"wrk -t2 -c20 -d{args.seconds}s GET / (hello function), after a 3 s warm-up, on {os.cpu_count()} cores")
-    print(row("localalb --quiet", results["quiet"]))
-    print(row("localalb (console to /dev/null)", results["console"]))
-    if "peer" in results:
-        print(row("serverless-offline 13 (ALB mode)", results["peer"]))
-        print(f"ratio localalb --quiet / serverless-offline: {results['quiet']['rps'] / results['peer']['rps']:.2f}x")
-        print(
-            f"ratio localalb (console) / serverless-offline: {results['console']['rps'] / results['peer']['rps']:.2f}x"
-        )
-    print("first 3 s after start (cold starts included), p99:", end="")
-    print("".join(f"  {name} {result['cold']['p99']:.2f} ms" for name, result in results.items()))
-    print(f"10,000 requests over 20 connections to localalb: {dict(sorted(exact.items(), key=str))}")
+    print("\nmedian of the runs:")
+    for name, results in runs.items():
+        median = {key: statistics.median(r[key] for r in results) for key in ("rps", "p50", "p99", "load")}
+        errors = {key: sum(r[key] for r in results) for key in ("non_2xx", "socket_errors")}
+        print(f"        {row(name, {**median, **errors})}")
+    peer = runs.get("serverless-offline 13 (ALB mode)")
+    if peer:
+        for name, results in runs.items():
+            if name.startswith("localalb"):
+                ratios = [ours["rps"] / theirs["rps"] for ours, theirs in zip(results, peer, strict=True)]
+                each = ", ".join(f"{ratio:.2f}x" for ratio in ratios)
+                print(
+                    f"ratio {name} / serverless-offline, run by run: {each} (median {statistics.median(ratios):.2f}x)"
+                )
+    print(
+        "first 3 s after start (cold starts included), p99:",
+        "".join(f"  {name} {r['p99']:.2f} ms" for name, r in cold.items()),
+    )
+    print(
+        "server memory (MB) before and after the runs:",
+        "".join(f"  {name} {memory_before[name]:.1f} -> {memory_after[name]:.1f}" for name in memory_before),
+    )
+    print(f"10,000 requests over 20 connections to localalb --quiet: {dict(sorted(exact.items(), key=str))}")
 
 
 if __name__ == "__main__":
