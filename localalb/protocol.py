@@ -45,6 +45,7 @@ class AlbProtocol(HttpToolsProtocol):
         self._last_io = 0.0
         self._head_started = 0.0  # when the first byte of the current request head arrived
         self._timer: asyncio.TimerHandle | None = None
+        self.held: _OneWrite | None = None  # the request cycle holding a response head, if any
 
     # --- connection ---------------------------------------------------------------------------
 
@@ -140,7 +141,10 @@ class AlbProtocol(HttpToolsProtocol):
             self._refuse_in_parser(400, "no HTTP version in the request line")
         self._head_open = False
         self._head_bytes = 0
+        previous = self.cycle
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle is not previous:
+            _OneWrite(self, self.cycle)
 
     def on_message_complete(self) -> None:  # noqa: D102 - httptools callback
         super().on_message_complete()
@@ -173,6 +177,8 @@ class AlbProtocol(HttpToolsProtocol):
         if self.refused:
             return
         self.refused = True
+        if self.held is not None:
+            self.held.flush()  # the answer to the request before this one goes first
         page = alb.error_response(status)
         head = [f"HTTP/1.1 {status} {alb.reason_phrase(status)}"]
         head += [f"{name}: {value}" for name, value in page.headers]
@@ -200,6 +206,58 @@ class AlbProtocol(HttpToolsProtocol):
 
 # How long a refused connection is still read (and its bytes dropped) after the answer.
 LINGER_S = 2.0
+
+
+class _OneWrite:
+    """The transport one request's cycle writes its response through, installed on the cycle.
+
+    uvicorn writes the status line and headers, then the body: two system calls and two TCP
+    segments, and the client wakes up for each. Here the head waits for the body and both leave in
+    one write. Anything else (a 100 Continue, a close) goes through at once, after what is held;
+    the end of the response (a HEAD request has no body) and a refusal on the connection send what
+    is held first.
+    """
+
+    def __init__(self, protocol: AlbProtocol, cycle: Any) -> None:
+        self._protocol = protocol
+        self._transport = protocol.transport
+        self._cycle = cycle  # uvicorn's RequestResponseCycle: response_started is set before the head is written
+        self._on_response = cycle.on_response
+        self._held: bytes | None = None
+        self._head_seen = False
+        cycle.transport = self
+        cycle.on_response = self._response_complete
+
+    def write(self, data: bytes) -> None:
+        if self._held is not None:
+            data = self._release() + data
+        elif not self._head_seen and self._cycle.response_started:
+            self._head_seen = True
+            self._held = data
+            self._protocol.held = self
+            return
+        self._transport.write(data)
+
+    def _release(self) -> bytes:
+        held, self._held = self._held or b"", None
+        self._protocol.held = None
+        return held
+
+    def flush(self) -> None:
+        """Write what is held, if anything."""
+        if self._held is not None:
+            self._transport.write(self._release())
+
+    def _response_complete(self) -> None:
+        self.flush()
+        self._on_response()
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
 
 
 def protocol_for(app: LocalAlbApp) -> type[AlbProtocol]:
