@@ -1,10 +1,11 @@
 """A Lambda execution environment: one process, one request at a time, reused while warm.
 
 Started by the pool as ``python worker.py`` with a socket on the fd named by ``LOCALALB_FD``.
-Frames are binary headers and a JSON payload, so the hot path parses only the event and encodes
-only the result: a request is ``REQUEST`` (payload length, request id, timeout in ms) and the event;
-an answer is ``ANSWER`` (kind, duration in ms, payload length) and the result, the error or, once
-after the init phase, ``{"initMs": ...}``. The handler is imported
+Frames are a binary header and a payload, so the hot path decodes only the event and encodes only
+the result: a request is ``REQUEST`` (payload length, request id, timeout in ms) and the event in
+marshal's format (the server runs this same Python); an answer is ``ANSWER`` (kind, duration in
+ms, payload length) and the result as JSON (what ALB's limits and checks apply to), the error, or
+nothing once after the init phase. The handler is imported
 once (the "init" phase, timed and reported with the first answer), so module state survives
 between requests as in a real execution environment.
 """
@@ -17,6 +18,7 @@ import importlib.abc
 import importlib.machinery
 import io
 import json
+import marshal
 import os
 import signal
 import site
@@ -40,6 +42,7 @@ INIT_ALLOWANCE_S = 10.0
 DEADLINE_GRACE_S = 1.0
 MAX_LINE_CHARS = 16 * 1024  # output without a newline is passed on in pieces of this size
 PR_SET_PDEATHSIG = 1
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # the result, as compact as Lambda sends it
 
 
 class _Context:
@@ -166,12 +169,13 @@ class _Channel:
                 raise EOFError
             self.buffer += chunk
 
-    def receive(self) -> tuple[str, int, bytes]:
+    def receive(self) -> tuple[str, int, bytearray]:
         self._fill(REQUEST.size)
         size, request_id, timeout_ms = REQUEST.unpack_from(self.buffer)
-        self._fill(REQUEST.size + size)
-        payload = bytes(self.buffer[REQUEST.size : REQUEST.size + size])
-        del self.buffer[: REQUEST.size + size]
+        end = REQUEST.size + size
+        self._fill(end)
+        payload = self.buffer[REQUEST.size : end]  # one copy; marshal reads a bytearray as it is
+        del self.buffer[:end]
         return request_id.decode(), timeout_ms, payload
 
     def send(self, kind: int, duration_ms: float, payload: bytes) -> None:
@@ -259,7 +263,7 @@ def main() -> None:
     channel.send(READY, (time.perf_counter() - started) * 1000, b"")
     while True:
         try:
-            request_id, timeout_ms, event = channel.receive()
+            request_id, timeout_ms, encoded_event = channel.receive()
         except (EOFError, OSError):
             return  # the server closed our socket: stop
         out.request_id = err.request_id = request_id
@@ -267,7 +271,8 @@ def main() -> None:
         _deadline(timeout_ms / 1000 + DEADLINE_GRACE_S)
         try:
             context = _Context(request_id, time.time() * 1000 + timeout_ms)
-            kind, payload = RESULT, json.dumps(handler(json.loads(event), context), separators=(",", ":")).encode()
+            event = marshal.loads(encoded_event)  # noqa: S302 - written by the server, on a socket only it holds
+            kind, payload = RESULT, _encode(handler(event, context)).encode()
         except Exception as exc:  # noqa: BLE001 - an unhandled function error, as Lambda reports it
             print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}), file=sys.stderr)
             kind, payload = ERROR, json.dumps(_error(type(exc).__name__, exc)).encode()

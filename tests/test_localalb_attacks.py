@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import http.client
+import marshal
 import os
 import select
 import signal
@@ -142,7 +143,7 @@ def test_a_worker_keeps_its_own_deadline_when_nobody_stops_it(project):
     )
     theirs.close()
     try:
-        event = b'{"path": "/spin", "queryStringParameters": {}}'
+        event = marshal.dumps({"path": "/spin", "queryStringParameters": {}})
         ours.sendall(REQUEST.pack(len(event), b"0" * 36, 500) + event)  # a 0.5-second timeout
         assert process.wait(timeout=10) == -signal.SIGALRM
     finally:
