@@ -33,7 +33,13 @@ def _quoted(value: str) -> str:
     # ALB writes them.
     if not value or value == "-":
         return '"-"'
+    if _UNSAFE_RE.search(value) is None:
+        return f'"{value}"'
     return f'"{_UNSAFE_RE.sub(_escape, value)}"'
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}" if value >= 0 else "-1"
 
 
 @dataclass
@@ -63,40 +69,24 @@ class AccessRecord:
 
 
 def format_line(elb: str, rec: AccessRecord) -> str:
-    """One space-separated line with ALB's 30 fields, in ALB's order."""
-    fields = [
-        "https" if rec.protocol == "https" else "http",
-        _iso(rec.received + max(rec.request_time, 0) + max(rec.target_time, 0) + max(rec.response_time, 0)),
-        elb,
-        rec.client,
-        "-",  # target:port (a Lambda target has none)
-        f"{rec.request_time:.3f}" if rec.request_time >= 0 else "-1",
-        f"{rec.target_time:.3f}" if rec.target_time >= 0 else "-1",
-        f"{rec.response_time:.3f}" if rec.response_time >= 0 else "-1",
-        str(rec.elb_status),
-        str(rec.target_status) if rec.target_status is not None else "-",
-        str(rec.received_bytes),
-        str(rec.sent_bytes),
-        _quoted(rec.request_line),
-        _quoted(rec.user_agent),
-        rec.tls[0],  # ssl_cipher
-        rec.tls[1],  # ssl_protocol
-        rec.target_group_arn,
-        _quoted(rec.trace_id),
-        _quoted("-"),  # domain_name (SNI)
-        _quoted("-"),  # chosen_cert_arn
-        rec.matched_rule,
-        _iso(rec.received),
-        _quoted(rec.actions),
-        _quoted(rec.redirect_url),
-        _quoted(rec.error_reason),
-        _quoted("-"),  # target:port_list
-        _quoted(str(rec.target_status) if rec.target_status is not None else "-"),
-        _quoted("-"),  # classification
-        _quoted("-"),  # classification_reason
-        "-",  # conn_trace_id
-    ]
-    return " ".join(fields)
+    """One space-separated line with ALB's 30 fields, in ALB's order: type, time, elb, client:port,
+    target:port, request/target/response processing times, elb and target status, received and
+    sent bytes, "request", "user_agent", ssl_cipher, ssl_protocol, target_group_arn, "trace_id",
+    "domain_name", "chosen_cert_arn", matched_rule_priority, request_creation_time, "actions",
+    "redirect_url", "error_reason", "target:port_list", "target_status_code_list",
+    "classification", "classification_reason", conn_trace_id. A Lambda target has no target:port;
+    SNI, the certificate, classification and the connection trace id are not emulated."""
+    target_status = str(rec.target_status) if rec.target_status is not None else "-"
+    done = rec.received + max(rec.request_time, 0) + max(rec.target_time, 0) + max(rec.response_time, 0)
+    return (
+        f"{'https' if rec.protocol == 'https' else 'http'} {_iso(done)} {elb} {rec.client} - "
+        f"{_seconds(rec.request_time)} {_seconds(rec.target_time)} {_seconds(rec.response_time)} "
+        f"{rec.elb_status} {target_status} {rec.received_bytes} {rec.sent_bytes} "
+        f"{_quoted(rec.request_line)} {_quoted(rec.user_agent)} {rec.tls[0]} {rec.tls[1]} "
+        f'{rec.target_group_arn} {_quoted(rec.trace_id)} "-" "-" {rec.matched_rule} {_iso(rec.received)} '
+        f'{_quoted(rec.actions)} {_quoted(rec.redirect_url)} {_quoted(rec.error_reason)} "-" '
+        f'"{target_status}" "-" "-" -'
+    )
 
 
 class AccessLog:
