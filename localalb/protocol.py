@@ -150,6 +150,19 @@ class AlbProtocol(HttpToolsProtocol):
         super().on_message_complete()
         self._head_open = True
 
+    def on_response_complete(self) -> None:
+        """uvicorn's, less its keep-alive timer: ``_check_idle`` already applies ALB's idle timeout to
+        every connection with one timer per idle period, where uvicorn arms and cancels one per
+        request."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+
     def _refuse_in_parser(self, status: int, reason: str) -> None:
         self._refusal = (status, reason)
         raise _Refusal(reason)

@@ -135,3 +135,23 @@ def test_a_refusal_while_a_head_is_held_sends_the_head_first(app):
     transport = asyncio.run(run())
     assert transport.writes[0] == b"HTTP/1.1 503 Service Unavailable\r\n\r\n"
     assert transport.writes[1].startswith(b"HTTP/1.1 408 ")
+
+
+def test_between_requests_only_the_idle_timeout_watches_the_connection(app):
+    """uvicorn's own keep-alive timer is not armed after a response: ALB's idle timeout, which
+    protocol.py applies from the first byte, is the one that closes a quiet connection."""
+
+    async def run() -> tuple[AlbProtocol, RecordingTransport]:
+        protocol, transport = connect(app)
+        protocol.data_received(b"GET /maintenance HTTP/1.1\r\nHost: x\r\n\r\n")
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert protocol.cycle is not None and protocol.cycle.response_complete
+        assert protocol.timeout_keep_alive_task is None
+        assert not transport.closed
+        protocol._last_io -= protocol.idle_s  # as if idleTimeout had passed since
+        protocol._check_idle()
+        return protocol, transport
+
+    _, transport = asyncio.run(run())
+    assert transport.closed
