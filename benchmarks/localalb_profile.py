@@ -49,7 +49,8 @@ Stages = tuple[tuple[str, Callable[[Frame], bool]], ...]  # (stage, whether a fr
 # to it, not beyond): the first stage, in this order, that claims the frame. A sample with no Python
 # function, or in asyncio's and uvloop's own code, is the event loop's (polling, reading sockets,
 # running callbacks). In the server the only JSON encoding is the event's and the only decoding the
-# function's result (validation); in a worker both the result and the handler's log line are encoded.
+# function's result (validation); the event's encoding (marshal, or JSON before) runs in the pool;
+# in a worker both the result and the handler's log line are JSON-encoded.
 SERVER_STAGES: Stages = (
     (
         "console: lines, escaping, the writer thread",
@@ -57,8 +58,8 @@ SERVER_STAGES: Stages = (
     ),
     ("access-log line: record, format, write", lambda f: f[0] == "accesslog.py" or f[1] == "LocalAlbApp._request_line"),
     ("the event: JSON encoding", lambda f: f[0] == "encoder.py" or f[1] == "dumps"),
-    ("the hand-off: frame written to the worker", lambda f: f[1] in ("_Worker.send", "_Worker.invoke")),
-    ("the hand-off: answer read, request id, pool", lambda f: f[0] in ("pool.py", "uuid.py")),
+    ("the hand-off: frame written to the worker", lambda f: f[1] == "_Worker.send"),
+    ("the hand-off: event encoding, request id, answer read", lambda f: f[0] in ("pool.py", "uuid.py")),
     (
         "the response: validation (JSON, shape)",
         lambda f: (
