@@ -125,9 +125,13 @@ class LocalAlbApp:
             # workers and keep the logs anyway, without a traceback.
             for pool in self.pools.values():
                 pool.kill_all()
-            self.access_log.close()
-            if self.console is not None:
-                self.console.close()
+            self.close_output()
+
+    def close_output(self) -> None:
+        """Write every access-log and console line still batched, and close both (again: no-op)."""
+        self.access_log.close()
+        if self.console is not None:
+            self.console.close()
 
     async def _lifespan_events(self, receive: Receive, send: Send) -> None:
         while True:
@@ -146,9 +150,7 @@ class LocalAlbApp:
                         task.cancel()
                 for pool in self.pools.values():
                     await pool.close()
-                self.access_log.close()
-                if self.console is not None:
-                    self.console.close()
+                self.close_output()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

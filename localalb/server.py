@@ -119,7 +119,11 @@ class LocalAlbServer:
 
     def serve_forever(self) -> None:
         """Serve in this thread until Ctrl-C or SIGTERM; then stop every worker."""
-        self.server.run(sockets=self._sockets)
+        try:
+            self.server.run(sockets=self._sockets)
+        finally:
+            # Also when serving ends with an error: the batched log and console lines are kept.
+            self.app.close_output()
 
     def start(self) -> LocalAlbServer:
         """Serve in a background thread (for tests); returns once the listeners are ready."""

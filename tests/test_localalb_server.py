@@ -435,3 +435,22 @@ def test_access_log_lines_have_alb_fields(single):
     assert fixed.startswith("http ") and " 503 - " in fixed and " 10 " in fixed and '"fixed-response"' in fixed
     assert " 502 " in invalid and '"forward"' in invalid and '"LambdaInvalidResponse"' in invalid
     assert invalid.split(" ")[2] == "app/lambda-alb-single/local"
+
+
+def test_serving_that_ends_in_an_error_still_writes_the_batched_log_lines(project, tmp_path, monkeypatch):
+    """The access log is written in batches; a server whose loop dies keeps the lines batched so far."""
+    from localalb.accesslog import AccessRecord
+
+    server = make_server(load_stack(project, "single"), log_dir=tmp_path / "crash", quiet=True)
+
+    def crash(sockets=None):
+        server.app.access_log.write(AccessRecord(0.0, "127.0.0.1:1", 200, "GET http://x/batched HTTP/1.1"))
+        raise RuntimeError("the event loop died")
+
+    monkeypatch.setattr(server.server, "run", crash)
+    try:
+        with pytest.raises(RuntimeError):
+            server.serve_forever()
+    finally:
+        server.socket.close()
+    assert "GET http://x/batched HTTP/1.1" in (tmp_path / "crash" / "access.log").read_text()
