@@ -226,36 +226,41 @@ def parse_lambda_response(payload: bytes, multi_value: bool) -> HttpResponse:
     for key in ("body", "statusDescription", "headers", "multiValueHeaders", "isBase64Encoded"):
         if key in result and result[key] is None:
             raise AlbError(502, "LambdaInvalidResponse", f"{key} is null")
-    headers = _response_headers(result, multi_value)
+    headers, size, typed = _response_headers(result, multi_value)
     body = _response_body(result)
-    if sum(len(k) + len(v) + 4 for k, v in headers) > MAX_RESPONSE_HEADERS:
+    if size > MAX_RESPONSE_HEADERS:
         raise AlbError(502, "LambdaInvalidResponse", "response headers over 32 KB")
-    if not any(k.lower() == "content-type" for k, _ in headers):
+    if not typed:
         headers.append(("content-type", "application/octet-stream"))
     return HttpResponse(status, tuple(headers), body)
 
 
-def _response_headers(result: dict[str, Any], multi_value: bool) -> list[tuple[str, str]]:
+def _response_headers(result: dict[str, Any], multi_value: bool) -> tuple[list[tuple[str, str]], int, bool]:
+    """The headers passed on, their size as ALB counts it, and whether one is Content-Type."""
     # ALB reads only the header field of the target group's mode; the other is ignored.
     field = "multiValueHeaders" if multi_value else "headers"
     raw = result.get(field, {})
     if not isinstance(raw, dict):
         raise AlbError(502, "LambdaInvalidResponse", f"{field} is not an object")
     headers = []
+    size, typed = 0, False
     for name, value in raw.items():
         values = value if multi_value else [value]
         if multi_value and not isinstance(value, list):
             raise AlbError(502, "LambdaInvalidResponse", f"multiValueHeaders[{name!r}] is not a list")
         if not _TOKEN_RE.match(name):
             raise AlbError(502, "LambdaInvalidResponse", f"{name!r} is not a header name")
+        lower = name.lower()
         for item in values:
             if not isinstance(item, str):
                 raise AlbError(502, "LambdaInvalidResponse", f"header {name!r} has a non-string value {item!r}")
             if _CONTROL_RE.search(item):
                 raise AlbError(502, "LambdaInvalidResponse", f"header {name!r} has a control character")
-            if name.lower() not in HOP_BY_HOP:
+            if lower not in HOP_BY_HOP:
                 headers.append((name, item))
-    return headers
+                size += len(name) + len(item) + 4
+                typed = typed or lower == "content-type"
+    return headers, size, typed
 
 
 def _response_body(result: dict[str, Any]) -> bytes:

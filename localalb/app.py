@@ -36,6 +36,7 @@ class LocalAlbApp:
         self.stack = stack
         self.lb = stack.settings.load_balancer
         self.rules = tuple(sorted(stack.settings.rules, key=lambda rule: rule.priority))
+        self.default_action = self.lb.default  # computed by the settings on every read
         self.multi_value = self.lb.multi_value_headers
         self.quiet = quiet
         self.console = None if quiet else Console(out or sys.stdout)
@@ -223,20 +224,27 @@ class LocalAlbApp:
             listener_port=scope["server"][1] if scope.get("server") else 80,
             protocol=scope.get("scheme", "http"),
         )
+        host = user_agent = None
+        head_bytes = 0  # the headers, as they came over the wire
+        for name, value in request.headers:
+            head_bytes += len(name) + len(value) + 4
+            if name == b"host" and host is None:
+                host = value
+            elif name == b"user-agent" and user_agent is None:
+                user_agent = value
         record = AccessRecord(
             received=received,
             client=f"{client_ip}:{client_port}",
             elb_status=0,
-            request_line=self._request_line(request),
-            user_agent=next((v.decode("latin-1") for k, v in request.headers if k == b"user-agent"), "-"),
+            request_line=self._request_line(request, host),
+            user_agent=user_agent.decode("latin-1") if user_agent is not None else "-",
             # What came over the wire for this request: request line, headers and body.
-            received_bytes=len(request.body)
+            received_bytes=head_bytes
             + len(request.method)
             + len(request.raw_path)
             + len(request.raw_query)
-            + 12
-            + sum(len(k) + len(v) + 4 for k, v in request.headers)
-            + 2,
+            + 14
+            + len(request.body),
             protocol=request.protocol,
         )
         if request.protocol == "https" and connection is not None:
@@ -273,7 +281,7 @@ class LocalAlbApp:
             record.error_reason = exc.reason
             return alb.error_response(exc.status)
         rule = r.first_match(self.rules, request.rule_request()) if self.rules else None
-        action = rule.action if rule else self.lb.default
+        action = rule.action if rule else self.default_action
         record.matched_rule = str(rule.priority) if rule else "0"
         record.actions = action.kind
         if isinstance(action, r.FixedResponse):
@@ -299,10 +307,10 @@ class LocalAlbApp:
             or alb.new_trace_id()
         )
         record.trace_id = trace_id
-        record.target_group_arn = pool.function.target_group_arn
+        record.target_group_arn = pool.target_group_arn
         record.function = pool.function.key
         try:
-            event = alb.build_event(request, self.multi_value, pool.function.target_group_arn, trace_id)
+            event = alb.build_event(request, self.multi_value, pool.target_group_arn, trace_id)
         except alb.AlbError as exc:
             record.error_reason = exc.reason
             return alb.error_response(exc.status)
@@ -337,23 +345,31 @@ class LocalAlbApp:
         return response
 
     async def _send(self, send: Send, response: alb.HttpResponse, record: AccessRecord | None = None) -> None:
-        headers = [(name.encode("latin-1"), value.encode("utf-8")) for name, value in response.headers]
+        headers = []
+        size = 0
+        for name, value in response.headers:
+            header = (name.encode("latin-1"), value.encode("utf-8"))
+            headers.append(header)
+            size += len(header[0]) + len(header[1]) + 4
         body = response.body
         if response.status in alb.NO_BODY_STATUSES:
             body = b""  # dropped, as HTTP requires: the next response on the connection stays framed
         else:
-            headers.append((b"content-length", str(len(body)).encode()))
+            length = str(len(body)).encode()
+            headers.append((b"content-length", length))
+            size += len(length) + 18
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         if record is not None:
-            record.sent_bytes = len(body) + sum(len(k) + len(v) + 4 for k, v in headers)
+            record.sent_bytes = len(body) + size
 
     @staticmethod
-    def _request_line(request: alb.HttpRequest) -> str:
-        host = next((v.decode("latin-1") for k, v in request.headers if k == b"host"), "-")
+    def _request_line(request: alb.HttpRequest, host: bytes | None) -> str:
         query = b"?" + request.raw_query if request.raw_query else b""
         target = (request.raw_path + query).decode("latin-1")
-        return f"{request.method} {request.protocol}://{host}{target} HTTP/1.1"
+        return (
+            f"{request.method} {request.protocol}://{'-' if host is None else host.decode('latin-1')}{target} HTTP/1.1"
+        )
 
     def _summarise(self, request: alb.HttpRequest, record: AccessRecord) -> None:
         rule = {"0": "default", "-": "refused before the rules"}.get(record.matched_rule, f"rule {record.matched_rule}")

@@ -174,6 +174,7 @@ class WorkerPool:
         function: LocalFunction | None = None,
     ):
         self.function = function or stack.primary()
+        self.target_group_arn = self.function.target_group_arn  # in every event; formatted once
         fn = self.function.settings
         self.stack = stack
         self.timeout_s = fn.timeout
