@@ -211,7 +211,8 @@ def create_function(
         name=f"/aws/lambda/{function_name}",
         retention_in_days=fs.log_retention_days,
         tags=tags,
-        opts=opts,
+        # Removing the function keeps its log events unless the stack file says to delete them.
+        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=not fs.delete_logs_with_function),
     )
     tracing_active = fs.tracing == "Active"
     policy = aws.iam.RolePolicy(

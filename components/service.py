@@ -19,7 +19,14 @@ from .listener import ForwardTo, create_listeners, create_rules
 from .monitoring import Observed, create_alarms, create_dashboard
 from .naming import name_problem
 from .network import create_security_group, resolve_network
-from .settings import OWN_TAG_KEYS, LambdaAlbServiceArgs, LoadBalancerArgs, read_settings, target_group_problems
+from .settings import (
+    OWN_TAG_KEYS,
+    FunctionArgs,
+    LambdaAlbServiceArgs,
+    LoadBalancerArgs,
+    read_settings,
+    target_group_problems,
+)
 from .waf import create_waf
 
 TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
@@ -148,19 +155,13 @@ class LambdaAlbService(pulumi.ComponentResource):
         # stop the program with nothing created.
         vpc_id, subnet_ids = resolve_network(lb_settings, invoke)
         targets = args.targets()
-        packages = {key: package_code(function_base(name, key), fargs, project_dir) for key, fargs in targets.items()}
+        packages = {
+            key: package_code(function_base(name, naming_key(key, fargs)), fargs, project_dir)
+            for key, fargs in targets.items()
+        }
         super().__init__(TYPE_TOKEN, name, None, opts)
         tags = resource_tags(args.tags)
         self.tags = tags
-
-        parts: dict[str | None, tuple[FunctionParts, aws.lb.TargetGroup]] = {}
-        forwards: dict[str | None, ForwardTo] = {}
-        for key, fargs in targets.items():
-            base = function_base(name, key)
-            fn = create_function(base, base, fargs, packages[key], tags, invoke, self)
-            target_group, registration = self._target(name, key, fn.live, lb_settings, tags)
-            parts[key] = (fn, target_group)
-            forwards[key] = ForwardTo(((target_group.arn, 100),), (registration,))
 
         lb_dependencies: list[pulumi.Resource] = []
         access_logs, logs = None, None
@@ -195,6 +196,17 @@ class LambdaAlbService(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=lb_dependencies),
         )
+
+        parts: dict[str | None, tuple[FunctionParts, aws.lb.TargetGroup]] = {}
+        forwards: dict[str | None, ForwardTo] = {}
+        for key, fargs in targets.items():
+            base = function_base(name, naming_key(key, fargs))
+            fn = create_function(base, base, fargs, packages[key], tags, invoke, self)
+            target_group, registration = self._target(
+                name, naming_key(key, fargs), fn.live, lb_settings, load_balancer, tags
+            )
+            parts[key] = (fn, target_group)
+            forwards[key] = ForwardTo(((target_group.arn, 100),), (registration,))
         listeners = create_listeners(name, lb_settings, load_balancer, forwards, certificate_arn, tags, self)
         create_rules(name, args.rules, listeners.serving, forwards, tags, self)
 
@@ -208,7 +220,8 @@ class LambdaAlbService(pulumi.ComponentResource):
         self.web_acl_arn = create_waf(name, args.waf, load_balancer, tags, self) if args.waf.enabled else None
         observed = [
             Observed(
-                key, targets[key], load_balancer.arn_suffix, target_group.arn_suffix, fn.function.name,
+                naming_key(key, targets[key]), targets[key], load_balancer.arn_suffix, target_group.arn_suffix,
+                fn.function.name,
                 # During a canary the alarms and the dashboard also watch the version being tried.
                 fn.function.version if targets[key].canary_weight else None,
             )
@@ -259,6 +272,7 @@ class LambdaAlbService(pulumi.ComponentResource):
         key: str | None,
         alias: aws.lambda_.Alias,
         lb_settings: LoadBalancerArgs,
+        load_balancer: aws.lb.LoadBalancer,
         tags: dict[str, str],
     ) -> tuple[aws.lb.TargetGroup, aws.lb.TargetGroupAttachment]:
         """A target group for ``alias``, the permission to invoke that alias, and the registration.
@@ -274,7 +288,9 @@ class LambdaAlbService(pulumi.ComponentResource):
             lambda_multi_value_headers_enabled=lb_settings.multi_value_headers,
             health_check=_health_check_args(lb_settings),
             tags=tags,
-            opts=child,
+            # A target group serves one load balancer: a new load balancer (loadBalancer.internal
+            # changed) gets new target groups, or its listeners could not forward to them.
+            opts=pulumi.ResourceOptions(parent=self, replace_with=[load_balancer]),
         )
         permission = aws.lambda_.Permission(
             f"{prefix}-invoke",
@@ -294,6 +310,12 @@ class LambdaAlbService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
         return target_group, attachment
+
+
+def naming_key(key: str | None, function: FunctionArgs) -> str | None:
+    """The key a function's resources are named by: None (the one ``function``'s names) for the
+    function block, and for the key of ``functions`` that keeps them (``keepsFunctionNames``)."""
+    return None if function.keeps_function_names else key
 
 
 def function_base(name: str, key: str | None) -> str:

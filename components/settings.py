@@ -673,6 +673,18 @@ class FunctionArgs:
         allowed="a retention CloudWatch Logs accepts: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
         doc="Days the function's log group keeps its logs.",
     )  # fmt: skip
+    keeps_function_names: bool = setting(
+        False, kind="bool",
+        doc="In functions only: this key is the stack's former `function` block, and keeps its names (function, "
+        "log group, role, target group, alarms), so moving from function to functions replaces nothing and keeps "
+        "the versions and logs. One key at most.",
+    )  # fmt: skip
+    delete_logs_with_function: bool = setting(
+        False, kind="bool",
+        doc="True: removing the function (or renaming its key) deletes its log group and the events in it. "
+        "False: the group is left in AWS, its retention still applying; a function of the same name later "
+        "cannot be created until it is deleted by hand.",
+    )  # fmt: skip
     environment: Mapping[str, InputStr] = setting(
         kind="custom", factory=dict, parse=_parse_environment, schema=_ENVIRONMENT_SCHEMA,
         allowed=f"names of two or more letters, digits and _ (not those Lambda reserves) to strings, "
@@ -1166,10 +1178,22 @@ class WafArgs:
         allowed="a CloudWatch retention of at least 365 days",
         doc="Days the aws-waf-logs-<name> log group keeps its logs.",
     )  # fmt: skip
+    delete_logs_with_acl: bool = setting(
+        False, kind="bool",
+        doc="True: turning the WAF off (or to a shared ACL) deletes the aws-waf-logs-<name> group and its "
+        "logs. False: the group is left in AWS, its retention still applying (delete it by hand before "
+        "turning this stack's own WAF on again).",
+    )  # fmt: skip
     block_hosting_providers: bool = setting(
         False, kind="bool",
         doc="False: HostingProviderIPList only counts (it would block every caller on a cloud provider's "
         "addresses, GitHub-hosted runners and the smoke check included).",
+    )  # fmt: skip
+    large_bodies: str = setting(
+        "count", kind="choice", choices=("count", "block"),
+        doc="Request bodies over 8 KB (SizeRestrictions_BODY of the common rule set): count (the default: an "
+        "API that takes larger JSON keeps working; matches still show in the ACL's metrics and logs) or block "
+        "(AWS's default: a 403 from the WAF).",
     )  # fmt: skip
     # Managed rules whose action is overridden: ((group, rule, action), ...).
     rule_overrides: tuple[tuple[str, str, str], ...] = setting(
@@ -1181,7 +1205,8 @@ class WafArgs:
     def cross_check(self, rd: Reader, path: str, given: frozenset[str]) -> None:
         """An existing ACL keeps its own rules; hosting providers are set one way only."""
         k = rd.key
-        own = [key for key in map(k, ("rate_limit", "log_retention_days", "rule_overrides", "block_hosting_providers"))
+        own = [key for key in map(k, ("rate_limit", "log_retention_days", "rule_overrides", "block_hosting_providers",
+                                      "large_bodies"))
                if key in given]  # fmt: skip
         if self.web_acl_arn and own:
             rd.add(
@@ -1256,6 +1281,17 @@ class LambdaAlbServiceArgs:
         actions = [(f"{routes}[{i}].function", rule.action) for i, rule in enumerate(self.rules)]
         actions.append((f"{default_where}.forward", self.load_balancer.default))
         forwards = [(where, action) for where, action in actions if isinstance(action, r.Forward)]
+        keepers = sorted(key for key, fn in self.functions.items() if fn.keeps_function_names)
+        if len(keepers) > 1:
+            rd.add(
+                f"{functions}: {', '.join(keepers)} all set {rd.key('keeps_function_names')}; only one function can "
+                "keep the former function block's names"
+            )
+        if self.function.keeps_function_names:
+            rd.add(
+                f"{rd.key('function')}.{rd.key('keeps_function_names')}: only a key of {functions} can keep the "
+                "function block's names; set it there when you move this function into functions"
+            )
         if not self.functions:
             if functions in given:
                 return  # an unreadable map is reported where it is read

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .settings import WafArgs
-from .waf_rules import HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
+from .waf_rules import BODY_SIZE_RULE, HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
 
 REDACTED_HEADERS = ("authorization", "cookie")
 
@@ -24,11 +24,15 @@ def _rule_visibility(metric: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
 
 
 def effective_overrides(waf: WafArgs) -> dict[str, dict[str, str]]:
-    """Per managed group, the rules whose action is overridden: the stack's ``ruleOverrides``, and
-    ``HostingProviderIPList`` counted unless ``blockHostingProviders``."""
+    """Per managed group, the rules whose action is overridden: the stack's ``ruleOverrides``,
+    ``HostingProviderIPList`` counted unless ``blockHostingProviders``, and the 8 KB body rule
+    counted unless ``largeBodies: block``."""
     overrides: dict[str, dict[str, str]] = {}
     if not waf.block_hosting_providers:
         group, rule = HOSTING_PROVIDER_RULE
+        overrides.setdefault(group, {})[rule] = "count"
+    if waf.large_bodies == "count":
+        group, rule = BODY_SIZE_RULE
         overrides.setdefault(group, {})[rule] = "count"
     for group, rule, action in waf.rule_overrides:
         overrides.setdefault(group, {})[rule] = action
@@ -119,7 +123,8 @@ def create_waf(
             name=f"aws-waf-logs-{name}",
             retention_in_days=waf.log_retention_days,
             tags=tags,
-            opts=opts,
+            # Turning the WAF off keeps a year of request logs unless the stack file says otherwise.
+            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=not waf.delete_logs_with_acl),
         )
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-waf-logging",
@@ -135,6 +140,11 @@ def create_waf(
         )
         acl_arn = acl.arn
     aws.wafv2.WebAclAssociation(
-        f"{name}-waf-association", resource_arn=load_balancer.arn, web_acl_arn=acl_arn, opts=opts
+        f"{name}-waf-association",
+        resource_arn=load_balancer.arn,
+        web_acl_arn=acl_arn,
+        # A load balancer has one web ACL, and a new ACL replaces the association: created first,
+        # the old one's delete would then remove the new ACL from the load balancer.
+        opts=pulumi.ResourceOptions(parent=parent, delete_before_replace=True),
     )
     return pulumi.Output.from_input(acl_arn)

@@ -59,3 +59,7 @@ MANAGED_RULE_GROUPS: dict[str, tuple[str, ...]] = {
 # Blocks every request from a cloud provider's address ranges, GitHub-hosted runners (our own smoke
 # check) and any server-to-server caller included: counted, not blocked, unless a stack says so.
 HOSTING_PROVIDER_RULE = ("AWSManagedRulesAnonymousIpList", "HostingProviderIPList")
+# Blocks request bodies over 8 KB (what WAF inspects of an ALB request's body): an API that takes
+# larger JSON meets it only in the stack with a WAF. waf.largeBodies decides its action.
+BODY_SIZE_RULE = ("AWSManagedRulesCommonRuleSet", "SizeRestrictions_BODY")
+BODY_SIZE_LIMIT = 8 * 1024

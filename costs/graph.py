@@ -16,6 +16,7 @@ with the SDK's own ``rpc.deserialize_properties``.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import runpy
 import sys
@@ -169,6 +170,26 @@ class Registration:
     protect: bool
     custom: bool
     inputs: dict = field(default_factory=dict)
+    delete_before_replace: bool = False
+    aliases: tuple[str, ...] = ()  # the URNs the resource was known by before (its aliases)
+    replace_with: tuple[str, ...] = ()  # URNs whose replacement replaces it too
+
+
+def _alias_urns(request: Any, urn: str) -> tuple[str, ...]:
+    """The old URNs a registration's aliases stand for: a full URN, or a spec that changes the
+    name (or the type) of this resource's URN."""
+    urns = list(request.aliasURNs)
+    for alias in request.aliases:
+        if alias.urn:
+            urns.append(alias.urn)
+            continue
+        spec = alias.spec
+        head, _, name = urn.rpartition("::")
+        if spec.type:  # the type is the URN's last type segment (after "$", or after the project's "::")
+            separator = "$" if "$" in head else "::"
+            head = head.rsplit(separator, 1)[0] + separator + spec.type
+        urns.append(f"{head}::{spec.name or name}")
+    return tuple(urns)
 
 
 class RecordingMonitor(MockMonitor):
@@ -195,6 +216,9 @@ class RecordingMonitor(MockMonitor):
                 protect=request.protect,
                 custom=request.custom,
                 inputs=rpc.deserialize_properties(request.object) if request.custom else {},
+                delete_before_replace=request.deleteBeforeReplace,
+                aliases=_alias_urns(request, response.urn),
+                replace_with=tuple(request.replace_with),
             )
         )
         return response
@@ -237,6 +261,23 @@ def with_(stack: str, **sections: Any) -> dict[str, Any]:
     return config
 
 
+def _no_stack_trace() -> Any:
+    """An empty stack trace: the engine shows a registration's Python stack in its errors, which
+    the mocks never do. Capturing it reads every frame's source line: a fifth of an evaluation."""
+    from pulumi.runtime.proto import source_pb2
+
+    return source_pb2.StackTrace()
+
+
+def _ensure_event_loop() -> None:
+    """Pulumi's mocks run on the thread's current event loop; ``asyncio.run`` elsewhere in the same
+    process (a test of an async server) leaves none, so make one."""
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 def evaluate(
     config: dict[str, Any],
     stack: str = "dev",
@@ -254,6 +295,7 @@ def evaluate(
     """
     mocks = mocks or AwsMocks(region=str(config.get("aws:region", "us-east-1")))
     monitor = monitor or RecordingMonitor(mocks)
+    _ensure_event_loop()
 
     exports: dict[str, Any] = {}
 
@@ -268,6 +310,7 @@ def evaluate(
         )
 
     def program() -> None:
+        pulumi.runtime.resource._get_stack_trace = _no_stack_trace  # type: ignore[attr-defined]
         pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
         pulumi.runtime.set_all_config(as_runtime_config(config), secret_keys or [])
         run_program()

@@ -37,6 +37,7 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test_policy.py", ("stacks",)),
     ("test_permissions.py", ("stacks",)),
     ("test_attacks.py", ("stacks",)),
+    ("test_change_safety.py", ("stacks",)),
     ("test_*.py", ("unit",)),
 )
 

@@ -164,10 +164,18 @@ def overrides_of(graph: Graph) -> dict[str, dict[str, str]]:
     return found
 
 
-def test_hosting_provider_addresses_are_counted_not_blocked_by_default(prod):
-    # GitHub-hosted runners (the prod smoke check) and server-to-server callers live on those ranges.
-    assert overrides_of(prod)["AWSManagedRulesAnonymousIpList"] == {"HostingProviderIPList": "count"}
-    assert all(not rules for group, rules in overrides_of(prod).items() if group != "AWSManagedRulesAnonymousIpList")
+def test_hosting_provider_addresses_and_large_bodies_are_counted_not_blocked_by_default(prod):
+    # GitHub-hosted runners (the prod smoke check) and server-to-server callers live on those ranges;
+    # an API taking JSON over 8 KB would otherwise first meet a 403 in prod (issue 17).
+    overrides = overrides_of(prod)
+    assert overrides.pop("AWSManagedRulesAnonymousIpList") == {"HostingProviderIPList": "count"}
+    assert overrides.pop("AWSManagedRulesCommonRuleSet") == {"SizeRestrictions_BODY": "count"}
+    assert all(not rules for rules in overrides.values())
+
+
+def test_large_bodies_block_leaves_awss_body_size_rule_as_it_is():
+    overrides = overrides_of(evaluate(with_("prod", waf={"largeBodies": "block"}), "prod", preview=True))
+    assert overrides["AWSManagedRulesCommonRuleSet"] == {}
 
 
 def test_a_stack_may_block_hosting_providers_and_override_other_managed_rules():
