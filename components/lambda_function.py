@@ -121,6 +121,10 @@ class NetworkScope:
 
 
 LIVE_ALIAS = "live"
+# How long a VPC function's security group may take to be released by Lambda's network interfaces
+# (AWS documents up to 45 minutes after the function leaves it); .github/workflows/deploy.yml's jobs
+# run longer than this.
+VPC_RELEASE_TIMEOUT = "50m"
 
 
 @dataclass
@@ -315,7 +319,11 @@ def function_network(
                 lambda cidrs: port_rules(aws.ec2.SecurityGroupEgressArgs, list(cidrs), ports, "to its destinations")
             ),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=parent),
+            # Lambda's network interfaces hold the group for 20-45 minutes after the function leaves
+            # it (a destroy, or function.vpc removed); the provider retries the delete meanwhile.
+            opts=pulumi.ResourceOptions(
+                parent=parent, custom_timeouts=pulumi.CustomTimeouts(delete=VPC_RELEASE_TIMEOUT)
+            ),
         )
         group_ids = [group.id]
     identity = aws.get_caller_identity_output(opts=invoke)

@@ -173,6 +173,7 @@ class Registration:
     delete_before_replace: bool = False
     aliases: tuple[str, ...] = ()  # the URNs the resource was known by before (its aliases)
     replace_with: tuple[str, ...] = ()  # URNs whose replacement replaces it too
+    delete_timeout: str = ""  # customTimeouts.delete ("" for the provider's default)
 
 
 def _alias_urns(request: Any, urn: str) -> tuple[str, ...]:
@@ -219,6 +220,7 @@ class RecordingMonitor(MockMonitor):
                 delete_before_replace=request.deleteBeforeReplace,
                 aliases=_alias_urns(request, response.urn),
                 replace_with=tuple(request.replace_with),
+                delete_timeout=request.customTimeouts.delete,
             )
         )
         return response

@@ -125,3 +125,23 @@ def test_every_action_a_function_role_is_granted_fits_the_pipelines_permissions_
     groups = [r for s in granted for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
     group = next(r for r in groups if ":security-group/" in r)
     assert not allows(boundary, Request("ec2:CreateNetworkInterface", (group,), {"aws:ResourceTag/stack": "prod"}))
+
+
+def test_the_functions_security_group_waits_for_lambda_to_release_it_and_the_deploy_job_outlasts_that():
+    """Lambda's network interfaces hold the group for up to 45 minutes after the function leaves it
+    (pulumi/pulumi-aws#2642): the delete retries that long, and the deploy jobs run longer still, so
+    a job is not cut off with pending operations in the state."""
+    import re
+
+    import yaml
+
+    from components.lambda_function import VPC_RELEASE_TIMEOUT
+
+    function = {"vpc": {"subnetIds": SUBNETS, "egressCidrs": ["10.0.0.0/16"]}}
+    graph = evaluate(with_("dev", function=function), "dev")
+    group = next(r for r in graph.of_type("aws:ec2/securityGroup:SecurityGroup") if r.name.endswith("-fn-sg"))
+    assert group.delete_timeout == VPC_RELEASE_TIMEOUT
+    minutes = int(re.fullmatch(r"(\d+)m", VPC_RELEASE_TIMEOUT).group(1))
+    assert minutes >= 45
+    jobs = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())["jobs"]
+    assert all(jobs[stack]["timeout-minutes"] >= minutes + 15 for stack in ("dev", "prod"))

@@ -83,7 +83,7 @@ def test_deploy_runs_dev_then_approved_prod_one_at_a_time_with_smoke_checks():
         job = jobs[stack]
         assert job["concurrency"] == {"group": f"deploy-{stack}", "cancel-in-progress": False}
         assert job["env"]["STACK"].endswith(f"|| '{stack}' }}}}")  # <org>/<stack> or <stack>
-        up = next(s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
+        up = next(s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@") and "with" in s)
         assert up["with"]["command"] == "up" and up["with"]["stack-name"] == "${{ env.STACK }}"
         smoke = job["steps"][-1]
         assert smoke["run"].startswith('.venv/bin/python -m smoke --stack "$STACK"')
@@ -262,3 +262,38 @@ def test_delivery_md_names_every_environment_with_its_protection():
         assert ("main only" in row) == environment.main_only, row
         assert ("required reviewers" in row) == environment.reviewers, row
         assert f"`ci-lambda-alb-{environment.role}`" in row, row
+
+
+def _pending():
+    spec = importlib.util.spec_from_file_location("pending", ROOT / ".github" / "scripts" / "pending.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_an_interrupted_deploy_stops_the_next_with_the_commands_that_resolve_it(capsys):
+    pending = _pending()
+    fixture = ROOT / "tests" / "data" / "pending" / "interrupted.json"
+    with fixture.open() as stdin:
+        assert pending.main(["prod"], stdin) == 1
+    out = capsys.readouterr().out
+    assert "2 pending operation(s)" in out
+    assert "- creating aws:cloudwatch/logGroup:LogGroup lambda-alb-prod-fn-logs" in out
+    assert "pulumi import --stack prod aws:cloudwatch/logGroup:LogGroup lambda-alb-prod-fn-logs <its id>" in out
+    assert "pulumi refresh --stack prod --yes --clear-pending-creates" in out
+    assert "pulumi cancel --stack prod" in out
+    clean = json.loads(fixture.read_text())
+    del clean["deployment"]["pending_operations"]
+    import io
+
+    assert pending.main(["prod"], io.StringIO(json.dumps(clean))) == 0
+
+
+def test_each_deploy_checks_for_pending_operations_before_pulumi_up():
+    for stack in ("dev", "prod"):
+        steps = load("deploy.yml")["jobs"][stack]["steps"]
+        names = [s.get("name", s.get("uses", "")) for s in steps]
+        check = names.index("stop on an interrupted deploy's pending operations")
+        up = next(i for i, s in enumerate(steps) if s.get("with", {}).get("command") == "up")
+        assert check < up and steps[check]["shell"] == "bash"  # bash -eo pipefail: a failed export fails
+        assert ".github/scripts/pending.py" in steps[check]["run"]
