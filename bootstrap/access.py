@@ -76,7 +76,7 @@ ENVIRONMENTS = (
     Environment("dev-preview", "preview-dev", main_only=False, reviewers=False),
     Environment("dev", "deploy-dev", main_only=True, reviewers=False),
     Environment("prod-preview", "preview-prod", main_only=False, reviewers=True),
-    Environment("prod-drift", "preview-prod", main_only=True, reviewers=False),
+    Environment("prod-read", "preview-prod", main_only=True, reviewers=False),
     Environment("prod", "deploy-prod", main_only=True, reviewers=True),
 )
 

@@ -60,7 +60,7 @@ def trust_of(graph, role_name) -> dict:
         (
             "ci-lambda-alb-preview-prod",
             "StringLike",
-            [f"repo:{REPO}:environment:prod-preview:ref:*", f"repo:{REPO}:environment:prod-drift:ref:refs/heads/main"],
+            [f"repo:{REPO}:environment:prod-preview:ref:*", f"repo:{REPO}:environment:prod-read:ref:refs/heads/main"],
         ),
         ("ci-lambda-alb-deploy-dev", "StringEquals", f"repo:{REPO}:environment:dev:ref:refs/heads/main"),
         ("ci-lambda-alb-deploy-prod", "StringEquals", f"repo:{REPO}:environment:prod:ref:refs/heads/main"),
@@ -149,9 +149,10 @@ def test_every_workflow_job_can_assume_its_environments_role_from_main_and_nothi
             "pull-request/preview/dev-preview",
             "pull-request/preview/prod-preview",
             "deploy/dev/dev",
+            "deploy/plan-prod/prod-read",
             "deploy/prod/prod",
             "drift/detect/dev-preview",
-            "drift/detect/prod-drift",
+            "drift/detect/prod-read",
         ]
     )
 

@@ -73,11 +73,20 @@ def test_pull_requests_preview_both_stacks_and_comment():
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["comment-on-pr"] is True and pulumi["with"]["diff"] is True
     assert preview["permissions"]["pull-requests"] == "write"
+    # Then the list of what the change replaces or deletes, from the engine's JSON, as a comment of its own.
+    run = "\n".join(step.get("run", "") for step in preview["steps"])
+    assert 'pulumi preview --stack "$STACK" --json' in run and ".github/scripts/changes.py" in run
+    assert "gh pr comment" in run and "issues/comments/$id" in run
 
 
 def test_deploy_runs_dev_then_approved_prod_one_at_a_time_with_smoke_checks():
     jobs = load("deploy.yml")["jobs"]
-    assert jobs["dev"]["needs"] == "test" and jobs["prod"]["needs"] == "dev"
+    assert jobs["dev"]["needs"] == "test" and jobs["prod"]["needs"] == ["dev", "plan-prod"]
+    # Before the approval: what deploying prod replaces or deletes, in the run's summary.
+    assert jobs["plan-prod"]["needs"] == "dev" and jobs["plan-prod"]["environment"] == "prod-read"
+    plan = "\n".join(step.get("run", "") for step in jobs["plan-prod"]["steps"])
+    assert "pulumi preview" in plan and "--json" in plan and ".github/scripts/changes.py prod" in plan
+    assert '>> "$GITHUB_STEP_SUMMARY"' in plan
     assert jobs["prod"]["environment"] == "prod"
     for stack in ("dev", "prod"):
         job = jobs[stack]
@@ -121,7 +130,7 @@ def test_drift_runs_daily_and_on_demand_a_refresh_preview_per_stack_with_the_pre
     detect = workflow["jobs"]["detect"]
     assert detect["strategy"]["matrix"]["include"] == [
         {"stack": "dev", "environment": "dev-preview"},
-        {"stack": "prod", "environment": "prod-drift"},
+        {"stack": "prod", "environment": "prod-read"},
     ]
     assert detect["permissions"] == {"contents": "read", "id-token": "write"}
     aws = next(s for s in detect["steps"] if "configure-aws-credentials" in s.get("uses", ""))
@@ -133,11 +142,17 @@ def test_drift_runs_daily_and_on_demand_a_refresh_preview_per_stack_with_the_pre
     assert not any("configure-aws-credentials" in s.get("uses", "") for s in report["steps"])
 
 
-def _drift():
-    spec = importlib.util.spec_from_file_location("drift", ROOT / ".github" / "scripts" / "drift.py")
+def _module(path: str, name: str):
+    """A script of the repository, loaded as a module (registered, so dataclasses find it)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _drift():
+    return _module(".github/scripts/drift.py", "drift")
 
 
 def test_drift_tells_a_drifted_stack_from_a_clean_one_and_from_a_failed_preview():
@@ -203,11 +218,7 @@ def test_pull_requests_price_base_and_head_of_both_stacks_side_by_side_in_one_co
 
 
 def _bootstrap_access():
-    spec = importlib.util.spec_from_file_location("bootstrap_access", ROOT / "bootstrap" / "access.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return _module("bootstrap/access.py", "bootstrap_access")
 
 
 def _job_runs(job: dict) -> list[tuple[str, str]]:
@@ -247,9 +258,10 @@ def test_no_job_reaches_a_stacks_secrets_outside_that_stacks_environments():
             "pull-request/preview/dev-preview",
             "pull-request/preview/prod-preview",
             "deploy/dev/dev",
+            "deploy/plan-prod/prod-read",
             "deploy/prod/prod",
             "drift/detect/dev-preview",
-            "drift/detect/prod-drift",
+            "drift/detect/prod-read",
         ]
     )
 
@@ -265,10 +277,7 @@ def test_delivery_md_names_every_environment_with_its_protection():
 
 
 def _pending():
-    spec = importlib.util.spec_from_file_location("pending", ROOT / ".github" / "scripts" / "pending.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _module(".github/scripts/pending.py", "pending")
 
 
 def test_an_interrupted_deploy_stops_the_next_with_the_commands_that_resolve_it(capsys):
@@ -297,3 +306,29 @@ def test_each_deploy_checks_for_pending_operations_before_pulumi_up():
         up = next(i for i, s in enumerate(steps) if s.get("with", {}).get("command") == "up")
         assert check < up and steps[check]["shell"] == "bash"  # bash -eo pipefail: a failed export fails
         assert ".github/scripts/pending.py" in steps[check]["run"]
+
+
+def _changes():
+    return _module(".github/scripts/changes.py", "changes")
+
+
+def test_the_preview_says_in_words_what_a_change_replaces_or_deletes():
+    changes = _changes()
+    digest = json.loads((ROOT / "tests" / "data" / "preview" / "replace-and-delete.json").read_text())
+    text = changes.render("prod", digest)
+    assert text.startswith("<!-- lambda-alb-changes:prod -->\n### `prod`: what this change replaces or deletes")
+    found = changes.lines(digest)
+    assert len(found) == 5  # one line per resource, however many steps its replacement takes
+    assert found[0].startswith(
+        "- **replaces** LoadBalancer lambda-alb-prod-lb (lambda-alb-prod-lb-1a2b3c4) "
+        "(because of `internal`): its DNS name changes"
+    )
+    assert "(because of a replaced dependency)" in found[1]
+    assert found[2] == (
+        "- **deletes** LogGroup lambda-alb-prod-waf-logs (aws-waf-logs-lambda-alb-prod); kept in AWS "
+        "with its log events (retained)"
+    )
+    assert found[3].endswith("; **deletes the access-log objects in it**")
+    assert not any("memorySize" in line or "Role" in line for line in found)  # updates and the unchanged: not here
+    nothing = json.loads((ROOT / "tests" / "data" / "preview" / "no-changes.json").read_text())
+    assert "Nothing: every change is a create or an update in place." in changes.render("dev", nothing)
