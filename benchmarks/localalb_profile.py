@@ -42,24 +42,32 @@ from pathlib import Path
 from localalb import ROOT, start_local, stop, wrk
 
 TICK_US = 1_000_000 / os.sysconf("SC_CLK_TCK")
-Frame = tuple[str, str]  # (file name, function)
+Frame = tuple[str, str, str]  # (file name, function, the native functions it was running, leaf first)
 Stages = tuple[tuple[str, Callable[[Frame], bool]], ...]  # (stage, whether a frame belongs to it)
 
-# A sample belongs to the stage of its innermost Python function (perf unwinds the native stack up
-# to it, not beyond): the first stage, in this order, that claims the frame. A sample with no Python
-# function, or in asyncio's and uvloop's own code, is the event loop's (polling, reading sockets,
-# running callbacks). In the server the only JSON encoding is the event's and the only decoding the
-# function's result (validation); the event's encoding (marshal, or JSON before) runs in the pool;
-# in a worker both the result and the handler's log line are JSON-encoded.
+# A sample belongs to the stage of its innermost Python function and the native code it was running
+# (perf unwinds the native stack up to that function, not beyond): the first stage, in this order,
+# that claims it. A sample with no Python function, or in asyncio's and uvloop's own code, is the
+# event loop's (polling, reading sockets, running callbacks). In the server the only JSON encoding
+# is the event's (before it was sent in marshal's format) and the only decoding the function's
+# result (validation); in a worker both the result and the handler's log line are JSON-encoded.
 SERVER_STAGES: Stages = (
     (
         "console: lines, escaping, the writer thread",
-        lambda f: f[0] == "console.py" or "_summarise" in f[1] or f[1] in ("LocalAlbApp.say", "WorkerPool._relay"),
+        lambda f: (
+            f[0] == "console.py"
+            or "_summarise" in f[1]
+            or f[1] in ("LocalAlbApp.say", "WorkerPool._relay")
+            or f[1].startswith("_Output")
+        ),
     ),
     ("access-log line: record, format, write", lambda f: f[0] == "accesslog.py" or f[1] == "LocalAlbApp._request_line"),
-    ("the event: JSON encoding", lambda f: f[0] == "encoder.py" or f[1] == "dumps"),
+    (
+        "the event: encoding (JSON, then marshal)",
+        lambda f: f[0] == "encoder.py" or f[1] == "dumps" or "marshal" in f[2],
+    ),
     ("the hand-off: frame written to the worker", lambda f: f[1] == "_Worker.send"),
-    ("the hand-off: event encoding, request id, answer read", lambda f: f[0] in ("pool.py", "uuid.py")),
+    ("the hand-off: request id, answer read, pool", lambda f: f[0] in ("pool.py", "uuid.py")),
     (
         "the response: validation (JSON, shape)",
         lambda f: (
@@ -68,7 +76,7 @@ SERVER_STAGES: Stages = (
     ),
     (
         "the response: headers, write to the client",
-        lambda f: f[1] in ("LocalAlbApp._send", "RequestResponseCycle.send") or f[1].startswith("_ResponseWriter"),
+        lambda f: f[1] in ("LocalAlbApp._send", "RequestResponseCycle.send") or f[1].startswith("_OneWrite"),
     ),
     ("the event: construction, limits, rules", lambda f: f[0] in ("alb.py", "rules.py")),
     (
@@ -81,7 +89,7 @@ WORKER_STAGES: Stages = (
     ("output: print, tagged lines", lambda f: f[1].startswith("_TaggedStream")),
     ("request read (recv, frame)", lambda f: f[1] in ("_Channel.receive", "_Channel._fill")),
     ("answer written (send)", lambda f: f[1] == "_Channel.send"),
-    ("event decode (JSON)", lambda f: f[0] == "decoder.py" or f[1] == "loads"),
+    ("event decode (JSON, then marshal)", lambda f: f[0] == "decoder.py" or f[1] == "loads" or "marshal" in f[2]),
     ("JSON encoding: the result, the handler's log line", lambda f: f[0] == "encoder.py" or f[1] == "dumps"),
     ("the handler (function/app.py)", lambda f: f[0] == "app.py"),
     ("deadline timer, context", lambda f: f[1] in ("_deadline", "_Context.__init__")),
@@ -159,7 +167,8 @@ def _samples(script: str) -> list[tuple[int, bool, Frame | None]]:
         if len(lines) < 2 or not lines[0].strip().isdigit():
             continue
         match = re.search(r"py::(\S+):(\S+)", block)
-        frame = (Path(match.group(2)).name, match.group(1)) if match else None
+        native = block[: match.start()] if match else block
+        frame = (Path(match.group(2)).name, match.group(1), native) if match else None
         samples.append((int(lines[0]), lines[1].split()[0].startswith("ffffffff"), frame))
     return samples
 
