@@ -10,7 +10,9 @@ from components.service import OUTPUTS, LambdaAlbService
 PROJECT_DIR = Path(__file__).resolve().parent
 
 settings = load_settings(PROJECT_DIR)
-service = LambdaAlbService(f"{pulumi.get_project()}-{pulumi.get_stack()}", settings, project_dir=PROJECT_DIR)
+# Named after the stack unless the stack file pins serviceName (a pinned name survives `pulumi stack rename`).
+name = settings.service_name or f"{pulumi.get_project()}-{pulumi.get_stack()}"
+service = LambdaAlbService(name, settings, project_dir=PROJECT_DIR)
 
 for attribute, export, _, _ in OUTPUTS:
     pulumi.export(export, getattr(service, attribute))

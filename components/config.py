@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from .declare import CAMEL, Reader
+from .declare import CAMEL, Reader, key_of, specs
 from .settings import (
     NAMESPACE,
     PLACEHOLDER_CERTIFICATE_ARN,
@@ -36,6 +36,11 @@ def namespace_keys() -> list[str]:
     return sorted(k[len(prefix) :] for k in given if k.startswith(prefix))
 
 
+STRING_KEYS = frozenset(
+    key_of(f, CAMEL) for f, spec in specs(LambdaAlbServiceArgs) if (spec.schema or {}).get("type") == "string"
+)
+
+
 def load_settings(project_dir: Path) -> LambdaAlbServiceArgs:
     """The validated settings of the current stack, or a ``pulumi.RunError`` naming each problem."""
     config = pulumi.Config(NAMESPACE)
@@ -46,7 +51,8 @@ def load_settings(project_dir: Path) -> LambdaAlbServiceArgs:
             values[key] = None  # reported by parse_settings as unknown
             continue
         try:
-            value = config.get_object(key)
+            # A string key (serviceName) is plain text; the blocks are structured.
+            value = config.get(key) if key in STRING_KEYS else config.get_object(key)
         except pulumi.ConfigTypeError:
             raw = config.get(key)
             problems.append(
@@ -66,7 +72,8 @@ def load_settings(project_dir: Path) -> LambdaAlbServiceArgs:
     if settings is not None:
         problems.extend(_certificate_problems(settings))
         names = Reader(CAMEL)  # the target groups' names, with the keys spelt as in the stack file
-        target_group_problems(f"{pulumi.get_project()}-{pulumi.get_stack()}", settings.functions, names)
+        service = settings.service_name or f"{pulumi.get_project()}-{pulumi.get_stack()}"
+        target_group_problems(service, settings.functions, names)
         problems.extend(names.problems)
         problems.extend(_unencrypted_secret_problems(settings, secret_keys))
         if "function" in secret_keys:

@@ -125,7 +125,10 @@ def _tables() -> dict[str, str]:
     tables["routes"] = table(specs(RouteArgs))
     tables["routes.fixedResponse"] = table(specs(FixedResponseArgs))
     tables["routes.redirect"] = table(specs(RedirectArgs))
-    tables["tags"] = table([(f, spec) for f, spec in top if f.name == "tags"])
+    for name in ("tags", "service_name"):  # the top-level keys that are not blocks of their own
+        tables[key_of(next(f for f, _ in top if f.name == name), CAMEL)] = table(
+            [(f, s) for f, s in top if f.name == name]
+        )
     return tables
 
 

@@ -280,6 +280,8 @@ class LambdaAlbServiceInputs(TypedDict, total=False):
     """Alarms and a dashboard. Default: see below. Allowed: an object (its keys below)."""
     waf: pulumi.Input[WafInputs]
     """A WAFv2 web ACL. Default: see below. Allowed: an object (its keys below)."""
+    service_name: pulumi.Input[str]
+    """Names every resource (function, load balancer, logs...) and its place in the state. Unset: <project>-<stack>. Pin it (the stack files do) and `pulumi stack rename` replaces nothing. Default: unset. Allowed: letters, digits and -, at most 20 characters."""
     tags: pulumi.Input[dict[str, pulumi.Input[str]]]
     """The team's own tags (cost centre, owner...), on every taggable resource next to the component's. Default: `{}`. Allowed: at most 47; keys up to 128 and values up to 256 characters; no `aws:` prefix; not project, stack or managed-by."""
 

@@ -147,6 +147,9 @@ class LambdaAlbService(pulumi.ComponentResource):
         if problems or checked is None:
             raise problem_report(name, problems)
         args = checked
+        component_name = name
+        # Every child is named after the service: serviceName when it is pinned, else the component.
+        name = args.service_name or name
         lb_settings = args.load_balancer
         # Every lookup goes to the provider the component was given, so that a component in another
         # region or account looks up that region's network, account and partition.
@@ -159,7 +162,7 @@ class LambdaAlbService(pulumi.ComponentResource):
             key: package_code(function_base(name, naming_key(key, fargs)), fargs, project_dir)
             for key, fargs in targets.items()
         }
-        super().__init__(TYPE_TOKEN, name, None, opts)
+        super().__init__(TYPE_TOKEN, component_name, None, opts)
         tags = resource_tags(args.tags)
         self.tags = tags
 

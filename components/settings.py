@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # for type checkers only: this module imports no pulumi when 
 
 from . import rules as r
 from .declare import CAMEL, Reader, as_raw, describe, did_you_mean, keys, read_block, setting
+from .naming import MAX_NAME_LENGTH, NAME_RE
 from .waf_rules import HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
 
 NAMESPACE = "lambda-alb"
@@ -1223,6 +1224,22 @@ class WafArgs:
             rd.add(f"{path}.{k('web_acl_arn')}: set while {path}.enabled is false; set enabled: true to associate it")
 
 
+_SERVICE_NAME_SCHEMA = {"type": "string", "pattern": NAME_RE.pattern}
+
+
+def _parse_service_name(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> Any:
+    """The name every resource is named after (the load balancer's and target groups' start with it)."""
+    if raw is None or rd.unresolved(raw):
+        return raw
+    if not isinstance(raw, str) or not NAME_RE.match(raw):
+        rd.add(
+            f"{path}: {raw!r} is not a name of at most {MAX_NAME_LENGTH} letters, digits and - (the load "
+            "balancer's and target groups' names start with it and AWS allows 32 characters)"
+        )
+        return default
+    return raw
+
+
 @describe
 @dataclass(frozen=True)
 class LambdaAlbServiceArgs:
@@ -1252,6 +1269,12 @@ class LambdaAlbServiceArgs:
         kind="block", block=MonitoringArgs, factory=MonitoringArgs, doc="Alarms and a dashboard."
     )
     waf: WafArgs = setting(kind="block", block=WafArgs, factory=WafArgs, doc="A WAFv2 web ACL.")
+    service_name: str | None = setting(
+        None, kind="custom", parse=_parse_service_name, schema=_SERVICE_NAME_SCHEMA,
+        allowed=f"letters, digits and -, at most {MAX_NAME_LENGTH} characters",
+        doc="Names every resource (function, load balancer, logs...) and its place in the state. Unset: "
+        "<project>-<stack>. Pin it (the stack files do) and `pulumi stack rename` replaces nothing.",
+    )  # fmt: skip
     tags: Mapping[str, str] = setting(
         kind="custom", factory=dict, parse=_parse_tags, schema=_TAGS_SCHEMA,
         allowed=f"at most {MAX_TAGS - len(OWN_TAG_KEYS)}; keys up to {MAX_TAG_KEY} and values up to {MAX_TAG_VALUE} "
@@ -1367,7 +1390,17 @@ def read_settings(values: Mapping[str, Any], rd: Reader, path: str = "") -> Lamb
     join = (lambda key: f"{path}.{key}") if path else (lambda key: key)
     declared = {
         rd.key(f): f
-        for f in ("function", "functions", "load_balancer", "routes", "access_logs", "monitoring", "waf", "tags")
+        for f in (
+            "service_name",
+            "function",
+            "functions",
+            "load_balancer",
+            "routes",
+            "access_logs",
+            "monitoring",
+            "waf",
+            "tags",
+        )
     }
     for key in values:
         if key not in declared and rd.style == CAMEL:
@@ -1375,7 +1408,17 @@ def read_settings(values: Mapping[str, Any], rd: Reader, path: str = "") -> Lamb
         elif key not in declared:  # args built in code: their own spelling, no namespace or --path
             rd.add(f"{key}: unknown key{did_you_mean(key, tuple(declared))}; known keys are {', '.join(declared)}")
     # The load balancer first: its problems come first, as they are the likeliest to block a deploy.
-    order = ["load_balancer", "function", "functions", "routes", "access_logs", "monitoring", "waf", "tags"]
+    order = [
+        "service_name",
+        "load_balancer",
+        "function",
+        "functions",
+        "routes",
+        "access_logs",
+        "monitoring",
+        "waf",
+        "tags",
+    ]
     parsed: dict[str, Any] = {}
     for name in order:
         key = rd.key(name)

@@ -164,14 +164,15 @@ def load_stack(project_dir: Path, stack: str, environ: Mapping[str, str] | None 
     Encrypted values get their local values from ``environ`` (the shell's, by default) or the
     stack's local secrets file; one that has none stops the server before it starts.
     """
-    problem = name_problem(service_name(stack, NAMESPACE))
-    if problem is not None:
-        raise LocalConfigError(f"stack name {stack!r} is refused by `pulumi up`: {problem}")
     skipped: list[str] = []
     try:
         values = stack_config(project_dir, stack, skipped)
     except StackFileError as exc:
         raise LocalConfigError(str(exc)) from None
+    # A stack named after itself must be a valid name; a pinned serviceName is checked as a setting.
+    problem = name_problem(service_name(stack, NAMESPACE))
+    if problem is not None and not values.get(f"{NAMESPACE}:serviceName"):
+        raise LocalConfigError(f"stack name {stack!r} is refused by `pulumi up`: {problem}")
     secrets, sources, secret_problems = _local_secret_values(
         project_dir, stack, skipped, os.environ if environ is None else environ
     )

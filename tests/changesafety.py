@@ -113,8 +113,13 @@ class Prediction:
         return [c for c in self.changes if c.op == op]
 
 
+def _key(urn: str) -> str:
+    """A URN without its stack: `pulumi stack rename` rewrites that part of every URN in the state."""
+    return urn.split("::", 1)[1] if urn.startswith("urn:pulumi:") else urn
+
+
 def _custom(graph: Graph) -> dict[str, Registration]:
-    return {r.urn: r for r in graph.registrations if r.custom and not r.type.startswith("pulumi:providers:")}
+    return {_key(r.urn): r for r in graph.registrations if r.custom and not r.type.startswith("pulumi:providers:")}
 
 
 def _identity(registration: Registration) -> tuple[str, ...]:
@@ -151,7 +156,7 @@ def predict(before: Graph, after: Graph) -> Prediction:
     """Every replacement, deletion and creation of going from ``before`` to ``after``."""
     old, new = _custom(before), _custom(after)
     # Aliases: a new registration that names an old URN is the same resource, renamed.
-    renamed = {alias: urn for urn, r in new.items() for alias in r.aliases if alias in old}
+    renamed = {_key(alias): urn for urn, r in new.items() for alias in r.aliases if _key(alias) in old}
     matched = {urn: urn for urn in old if urn in new} | renamed
     prediction = Prediction()
     replaced: dict[str, tuple[str, ...]] = {}
@@ -173,7 +178,7 @@ def predict(before: Graph, after: Graph) -> Prediction:
             if new_urn in replaced:
                 continue
             registration, tf = new[new_urn], terraform_types()[new[new_urn].type]
-            via = [u for u in registration.replace_with if u in replaced]
+            via = [u for u in registration.replace_with if _key(u) in replaced]
             referring = [
                 a
                 for a in forcenew().get(tf, {}).get("force_new", [])
@@ -301,6 +306,9 @@ SAMPLES: dict[str, Any] = {
     "monitoring.kmsKeyArn": KEY,
     "waf.webAclArn": SHARED_ACL,
     "waf.ruleOverrides": {"AWSManagedRulesCommonRuleSet": {"SizeRestrictions_BODY": "count"}},
+    "serviceName": "lambda-alb-prod2",
+    "tags": {"team": "payments"},
+    "routes": [{"priority": 10, "pathPatterns": ["/lb-health"], "fixedResponse": {"statusCode": 200}}],
 }
 # Settings that need another to be set with them (prod's stack file is the base).
 COMPANIONS: dict[str, dict[str, Any]] = {
@@ -341,6 +349,7 @@ def setting_keys() -> list[tuple[str, Any]]:
     found = []
     for top, top_spec in specs(LambdaAlbServiceArgs):
         if top_spec.kind != "block":
+            found.append((camel(top.name), top_spec))
             continue
         for f, spec in specs(top_spec.block):
             key = f"{camel(top.name)}.{camel(f.name)}"
@@ -360,7 +369,10 @@ def _path_value(config: Mapping[str, Any], key: str) -> Any:
 
 
 # Settings a pair of its own does not flip, and the pair that covers each.
-COVERED_ELSEWHERE = {"function.keepsFunctionNames": "function -> functions (the key keeps the function's names)"}
+COVERED_ELSEWHERE = {
+    "function.keepsFunctionNames": "function -> functions (the key keeps the function's names)",
+    "functions": "function -> functions (a key of its own)",
+}
 
 
 def setting_pairs(config: Mapping[str, Any], stack: str = "prod") -> list[Pair]:
@@ -405,6 +417,7 @@ MIGRATIONS: tuple[Pair, ...] = (
         ),
     ),
     Pair("a stack rename (prod -> prod2)", "prod", (), (), after_stack="prod2"),
+    Pair("a stack rename without serviceName", "prod", (("serviceName", None),), (), after_stack="prod2"),
     Pair("our WAF -> a shared web ACL", "prod", (), (("waf.webAclArn", SHARED_ACL), ("waf.rateLimit", None))),
     Pair(
         "a shared web ACL -> our WAF",

@@ -16,7 +16,8 @@ PAIRS = [*cs.setting_pairs(load_stack("prod")), *cs.MIGRATIONS]
 # live stack"). Anything else that fails, fails this test.
 KNOWN_FAILURES = {
     "loadBalancer.internal": "deletion protection: turn loadBalancer.deletionProtection off in one deploy first",
-    "a stack rename (prod -> prod2)": "names follow the stack: pin them before renaming (not yet possible)",
+    "serviceName": "a new name is a new service: every resource is replaced, which deletion protection refuses",
+    "a stack rename without serviceName": "the names follow the stack: pin serviceName before renaming",
 }
 
 
@@ -95,3 +96,30 @@ def test_moving_function_into_functions_replaces_nothing_when_the_key_keeps_its_
     moved = cs.predict(before, after)
     deleted = {c.registration.name: c.registration for c in moved.of("delete")}
     assert deleted["lambda-alb-prod-fn-logs"].retain_on_delete and moved.problems == []
+
+
+def test_pinning_service_name_changes_nothing_on_a_stack_deployed_before_it():
+    """Case 3: the stack files now pin serviceName to the name the stack always had, so the change
+    that pins it replaces nothing, and a later `pulumi stack rename` changes no resource's name."""
+    pinned = cs.Pair("pin", "prod", (("serviceName", None),), (("serviceName", "lambda-alb-prod"),))
+    prediction = cs.run(pinned)
+    assert not isinstance(prediction, str) and prediction.changes == []
+    renamed = cs.run(_pair("a stack rename (prod -> prod2)"))
+    assert not isinstance(renamed, str)
+    assert [c for c in renamed.changes if c.op != "create"] == [] and renamed.problems == []
+    assert load_stack("prod")["lambda-alb:serviceName"] == "lambda-alb-prod"
+    assert load_stack("dev")["lambda-alb:serviceName"] == "lambda-alb-dev"
+
+
+def test_a_bad_service_name_is_refused_by_name():
+    from components.naming import MAX_NAME_LENGTH
+    from components.settings import SettingsError, parse_settings
+
+    for bad in ("lambda_alb prod", "x" * (MAX_NAME_LENGTH + 1)):
+        with pytest.raises(SettingsError) as info:
+            parse_settings({"serviceName": bad})
+        assert info.value.problems == [
+            f"serviceName: {bad!r} is not a name of at most {MAX_NAME_LENGTH} letters, digits and - (the load "
+            "balancer's and target groups' names start with it and AWS allows 32 characters)"
+        ]
+    assert parse_settings({"serviceName": "x" * MAX_NAME_LENGTH}).service_name == "x" * MAX_NAME_LENGTH

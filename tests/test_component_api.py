@@ -83,8 +83,8 @@ def test_an_unknown_top_level_key_from_code_is_named_in_codes_spelling_with_a_su
 
     _, problems = read_args("svc", {"load_balancerr": {}}, ROOT)
     assert problems == [
-        "load_balancerr: unknown key (did you mean 'load_balancer'?); known keys are function, functions, "
-        "load_balancer, routes, access_logs, monitoring, waf, tags"
+        "load_balancerr: unknown key (did you mean 'load_balancer'?); known keys are service_name, function, "
+        "functions, load_balancer, routes, access_logs, monitoring, waf, tags"
     ]
 
 

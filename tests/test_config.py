@@ -60,7 +60,8 @@ def test_a_path_override_changes_the_deployed_value():
 def test_a_stack_name_that_cannot_name_the_load_balancer_is_refused(stack):
     monitor = RecordingMonitor(AwsMocks())
     with pytest.raises(pulumi.RunError, match="names the function, load balancer and target group"):
-        evaluate(load_stack("dev"), stack, monitor=monitor)
+        # The rule is for a stack named after the stack: the stack files pin serviceName.
+        evaluate({k: v for k, v in load_stack("dev").items() if k != "lambda-alb:serviceName"}, stack, monitor=monitor)
     assert monitor.program_resources() == []
 
 

@@ -303,6 +303,14 @@ def test_a_stack_name_pulumi_up_refuses_is_refused_here_too(project, capsys):
     assert "stack name 'staging-eu'" in err and "at most 9 characters" in err
 
 
+def test_a_stack_that_pins_its_service_name_may_have_any_stack_name_here_as_in_pulumi_up(project):
+    from localalb.config import load_stack
+
+    single = (project / "Pulumi.single.yaml").read_text()
+    (project / "Pulumi.staging-eu.yaml").write_text(single + "  lambda-alb:serviceName: lambda-alb-stg\n")
+    assert load_stack(project, "staging-eu").stack == "staging-eu"
+
+
 @pytest.mark.parametrize("stack", ["stagingeu", "staging-eu", "dev_1", "Dev-1"])
 def test_the_stack_name_rule_is_the_one_the_pulumi_program_applies(stack):
     import pulumi
@@ -313,7 +321,8 @@ def test_the_stack_name_rule_is_the_one_the_pulumi_program_applies(stack):
 
     refused_here = name_problem(service_name(stack)) is not None
     try:
-        evaluate(load_stack_config("dev"), stack)
+        # The rule is for a stack named after the stack: the stack files pin serviceName.
+        evaluate({k: v for k, v in load_stack_config("dev").items() if k != "lambda-alb:serviceName"}, stack)
     except pulumi.RunError as exc:
         assert "names the function, load balancer and target group" in str(exc)
         assert refused_here
