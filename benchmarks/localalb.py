@@ -7,7 +7,9 @@ Every server runs the same handler (function/app.py, the hello function) and get
 ``wrk -t2 -c20`` on GET /. All of them are started first and warmed up (the first 3 s, cold starts
 included, are reported apart), then measured in alternating runs (A B C A B C ...), so that a
 machine whose load changes gives each the same share of it. Prints, per run, requests/s, p50 and
-p99 latency, errors and the load average; then each server's median and the ratio to
+p99 latency, the CPU time per request of the server and every process it started (Linux: its
+workers; serverless-offline's node and its Python processes), errors (non-2xx and socket errors)
+and the load average; then each server's median and the ratio to
 serverless-offline run by run; the server's memory before and after; and a run of exactly 10,000
 requests against the local ALB counting every status. ``--before DIR`` adds the local ALB of
 another checkout (e.g. ``git worktree add /tmp/before <commit>``) to the rotation, for figures
@@ -184,6 +186,52 @@ def exact_run(port: int, total: int = 10_000, connections: int = 20) -> Counter:
     return statuses
 
 
+TICK_US = 1_000_000 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else float("nan")
+
+
+def proc_stat(pid: int) -> tuple[int, int, int]:
+    """(parent pid, user ticks, system ticks) of a process, from /proc (Linux)."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text[text.rindex(")") + 2 :].split()
+    return int(fields[1]), int(fields[11]), int(fields[12])
+
+
+def process_tree(root: int) -> dict[int, tuple[int, int]]:
+    """User and system ticks of ``root`` and every process below it (a server and its workers);
+    empty where /proc is missing."""
+    parents: dict[int, list[int]] = {}
+    ticks: dict[int, tuple[int, int]] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if entry.isdigit():
+            try:
+                parent, user, system = proc_stat(int(entry))
+            except (OSError, ValueError):
+                continue  # gone meanwhile
+            parents.setdefault(parent, []).append(int(entry))
+            ticks[int(entry)] = (user, system)
+    tree, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in ticks:
+            tree[pid] = ticks[pid]
+        todo += parents.get(pid, [])
+    return tree
+
+
+def cpu_us(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]], requests: int) -> float:
+    """CPU time (user and system) per request over the processes of ``after``, new ones from zero."""
+    ticks = sum(u + s - sum(before.get(pid, (0, 0))) for pid, (u, s) in after.items())
+    return ticks * TICK_US / max(requests, 1)
+
+
+def measured(process: subprocess.Popen, port: int, seconds: int) -> dict:
+    """One wrk run, with the load average and the CPU per request of the server and its workers."""
+    before = process_tree(process.pid)
+    result = wrk(port, seconds)
+    after = process_tree(process.pid)
+    return {**result, "load": os.getloadavg()[0], "cpu": cpu_us(before, after, result["requests"])}
+
+
 def rss_mb(pid: int) -> float:
     """The resident memory of a process (Linux; NaN elsewhere)."""
     try:
@@ -194,9 +242,10 @@ def rss_mb(pid: int) -> float:
 
 
 def row(name: str, result: dict) -> str:
+    errors = result["non_2xx"] + result["socket_errors"]
     return (
         f"{name:<36} {result['rps']:>7,.0f} req/s   p50 {result['p50']:5.2f} ms   p99 {result['p99']:6.2f} ms   "
-        f"non-2xx {result['non_2xx']}   socket errors {result['socket_errors']}   load {result['load']:.2f}"
+        f"CPU {result['cpu']:4.0f} µs/req   errors {errors}   load {result['load']:.2f}"
     )
 
 
@@ -242,8 +291,8 @@ def main() -> None:
         runs: dict[str, list[dict]] = {name: [] for name in servers}
         print(f"wrk -t2 -c20 -d{args.seconds}s GET / (hello function), alternating runs, on {os.cpu_count()} cores")
         for run in range(1, args.runs + 1):
-            for name, (_, port) in servers.items():
-                result = {**wrk(port, args.seconds), "load": os.getloadavg()[0]}
+            for name, (process, port) in servers.items():
+                result = measured(process, port, args.seconds)
                 runs[name].append(result)
                 print(f"run {run}  {row(name, result)}", flush=True)
         memory_after = {name: rss_mb(servers[name][0].pid) for name in memory_before}
@@ -256,7 +305,7 @@ def main() -> None:
 
     print("\nmedian of the runs:")
     for name, results in runs.items():
-        median = {key: statistics.median(r[key] for r in results) for key in ("rps", "p50", "p99", "load")}
+        median = {key: statistics.median(r[key] for r in results) for key in ("rps", "p50", "p99", "load", "cpu")}
         errors = {key: sum(r[key] for r in results) for key in ("non_2xx", "socket_errors")}
         print(f"        {row(name, {**median, **errors})}")
     peer = runs.get("serverless-offline 13 (ALB mode)")

@@ -39,9 +39,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 # This folder is first on sys.path, so this is benchmarks/localalb.py (bench-local), not the package.
-from localalb import ROOT, start_local, stop, wrk
+from localalb import ROOT, TICK_US, proc_stat, start_local, stop, wrk
 
-TICK_US = 1_000_000 / os.sysconf("SC_CLK_TCK")
 Frame = tuple[str, str, str]  # (file name, function, the native functions it was running, leaf first)
 Stages = tuple[tuple[str, Callable[[Frame], bool]], ...]  # (stage, whether a frame belongs to it)
 
@@ -97,19 +96,12 @@ WORKER_STAGES: Stages = (
 )  # fmt: skip
 
 
-def _stat(pid: int) -> tuple[int, int, int]:
-    """(parent pid, user ticks, system ticks) of a process."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    fields = text[text.rindex(")") + 2 :].split()
-    return int(fields[1]), int(fields[11]), int(fields[12])
-
-
 def workers_of(server: int) -> list[int]:
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if _stat(int(entry))[0] == server:
+                if proc_stat(int(entry))[0] == server:
                     pids.append(int(entry))
             except (OSError, ValueError):
                 continue  # gone meanwhile
@@ -118,8 +110,8 @@ def workers_of(server: int) -> list[int]:
 
 def snapshot(server: int) -> dict[str, dict[int, tuple[int, int]]]:
     return {
-        "server": {server: _stat(server)[1:]},
-        "workers": {pid: _stat(pid)[1:] for pid in workers_of(server)},
+        "server": {server: proc_stat(server)[1:]},
+        "workers": {pid: proc_stat(pid)[1:] for pid in workers_of(server)},
     }
 
 
