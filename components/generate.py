@@ -90,14 +90,16 @@ def pulumi_yaml_config() -> str:
     ]
     for f, spec in specs(LambdaAlbServiceArgs):
         key = key_of(f, CAMEL)
-        is_list = spec.kind == "custom" and (spec.schema or {}).get("type") == "array"
+        kind = (spec.schema or {}).get("type") if spec.kind == "custom" else "object"
+        kind = kind if kind in ("array", "string") else "object"
         fields = [key_of(g, CAMEL) for g, _ in specs(spec.block)] if spec.block else []
         description = spec.doc + (f" Keys: {', '.join(fields)}." if fields else "")
         description += f" Reference: docs/configuration.md#{key.lower()}."
-        lines += [f"  {key}:", f"    type: {'array' if is_list else 'object'}"]
-        if is_list:
+        lines += [f"  {key}:", f"    type: {kind}"]
+        if kind == "array":
             lines += ["    items:", "      type: object"]
-        lines += [f"    description: {_yaml_text(description)}", f"    default: {'[]' if is_list else '{}'}"]
+        default = {"array": "[]", "string": '""', "object": "{}"}[kind]  # empty: not given
+        lines += [f"    description: {_yaml_text(description)}", f"    default: {default}"]
     return "\n".join(lines) + "\n"
 
 

@@ -1229,8 +1229,8 @@ _SERVICE_NAME_SCHEMA = {"type": "string", "pattern": NAME_RE.pattern}
 
 def _parse_service_name(raw: Any, d: Mapping[str, Any], rd: Reader, path: str, default: Any) -> Any:
     """The name every resource is named after (the load balancer's and target groups' start with it)."""
-    if raw is None or rd.unresolved(raw):
-        return raw
+    if raw in (None, "") or rd.unresolved(raw):
+        return None if raw == "" else raw  # Pulumi.yaml's default, "": not given
     if not isinstance(raw, str) or not NAME_RE.match(raw):
         rd.add(
             f"{path}: {raw!r} is not a name of at most {MAX_NAME_LENGTH} letters, digits and - (the load "

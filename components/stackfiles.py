@@ -8,6 +8,7 @@ Python; the Pulumi program itself reads its configuration through ``pulumi.Confi
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,21 @@ def _without_secrets(value: Any, path: str, skipped: list[str]) -> Any:
     return value
 
 
+# Review stacks: pr<number>, one per pull request, at most 9 characters like every stack name.
+REVIEW_STACK_RE = re.compile(r"^pr[0-9]{1,7}$")
+REVIEW_TEMPLATE = "Pulumi.review.yaml"
+
+
+def stack_file(project_dir: Path, stack: str) -> Path:
+    """``Pulumi.<stack>.yaml``; a review stack without a file of its own reads the committed template
+    (the review workflow copies it to the stack's own file before `pulumi up`)."""
+    own = project_dir / f"Pulumi.{stack}.yaml"
+    template = project_dir / REVIEW_TEMPLATE
+    if not own.exists() and REVIEW_STACK_RE.match(stack) and template.exists():
+        return template
+    return own
+
+
 def stack_config(project_dir: Path, stack: str, skipped: list[str] | None = None) -> dict[str, Any]:
     """Every configuration value of ``stack``, keyed by full name (``lambda-alb:function``).
 
@@ -72,7 +88,7 @@ def stack_config(project_dir: Path, stack: str, skipped: list[str] | None = None
             merged[full] = declaration.get("default", declaration.get("value"))
         elif not isinstance(declaration, dict):
             merged[full] = declaration
-    stack_values = _read_yaml(project_dir / f"Pulumi.{stack}.yaml").get("config") or {}
+    stack_values = _read_yaml(stack_file(project_dir, stack)).get("config") or {}
     for key, value in stack_values.items():
         full = key if ":" in key else f"{name}:{key}"
         if _is_secret(value):

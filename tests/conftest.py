@@ -38,6 +38,7 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test_permissions.py", ("stacks",)),
     ("test_attacks.py", ("stacks",)),
     ("test_change_safety.py", ("stacks",)),
+    ("test_review_stacks.py", ("stacks",)),
     ("test_*.py", ("unit",)),
 )
 

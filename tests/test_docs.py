@@ -51,10 +51,12 @@ def test_pulumi_yaml_declares_every_key_with_type_description_and_default():
     declared = project["config"]
     assert set(declared) == set(settings.TOP_LEVEL_KEYS)
     for key, declaration in declared.items():
-        assert declaration["type"] in ("object", "array"), key
+        assert declaration["type"] in ("object", "array", "string"), key
         assert declaration["description"], key
         assert "default" in declaration, key
     assert declared["routes"]["items"] == {"type": "object"}
+    # A plain name is a string, empty unless given (the program then names the stack's resources).
+    assert declared["serviceName"]["type"] == "string" and declared["serviceName"]["default"] == ""
 
 
 def test_stack_files_hold_only_data_of_known_namespaces():
