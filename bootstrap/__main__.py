@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from access import (
     AUDIENCE,
     GITHUB_OIDC_URL,
+    REVIEW,
     ROLES,
     STACKS,
     StackInputs,
@@ -95,12 +96,27 @@ for stack in STACKS:
     pulumi.export(f"{stack}KeyArn", keys[stack].arn)
     pulumi.export(f"{stack}FunctionBoundaryArn", boundaries[stack].arn)
 
+# Review stacks (pr<number>): one boundary for all of them; no key (the template holds no secret).
+boundaries[REVIEW] = aws.iam.Policy(
+    boundary_name(prefix, REVIEW),
+    name=boundary_name(prefix, REVIEW),
+    description=f"The most a {prefix} review stack's function role may do",
+    policy=function_boundary_policy(account, prefix, REVIEW),
+)
+pulumi.export("reviewFunctionBoundaryArn", boundaries[REVIEW].arn)
+
 
 def policy_for(kind: str) -> pulumi.Output[str]:
     """The inline policy of one role: reads of its stack for a preview role, its stack for a deploy role."""
     stack = ROLES[kind]
     if kind.startswith("preview-"):
         return pulumi.Output.from_input(preview_policy(account, prefix, stack, state_bucket))
+    if stack == REVIEW:
+        return boundaries[REVIEW].arn.apply(
+            lambda arn: deploy_policy(
+                account, prefix, REVIEW, arn, "", state_bucket, StackInputs(), protected_certificates
+            )
+        )
     return pulumi.Output.all(boundaries[stack].arn, keys[stack].arn).apply(
         lambda arns: deploy_policy(
             account,
@@ -117,9 +133,10 @@ def policy_for(kind: str) -> pulumi.Output[str]:
 
 
 def export_name(kind: str) -> str:
-    """``preview-dev`` -> ``previewDevRoleArn``: the value each environment's AWS_ROLE_ARN takes."""
-    verb, stack = kind.split("-")
-    return f"{verb}{stack.title()}RoleArn"
+    """``preview-dev`` -> ``previewDevRoleArn``, ``review`` -> ``reviewRoleArn``: the value each
+    environment's AWS_ROLE_ARN takes."""
+    words = kind.split("-")
+    return words[0] + "".join(word.title() for word in words[1:]) + "RoleArn"
 
 
 for kind in ROLES:

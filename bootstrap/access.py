@@ -48,8 +48,23 @@ _CERTIFICATE_RE = re.compile(r"^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:\d{12}:certific
 _WEB_ACL_RE = re.compile(r"^arn:aws(-[a-z]+)*:wafv2:[a-z0-9-]+:\d{12}:regional/webacl/[\w-]+/[\w-]+$")
 
 STACKS = ("dev", "prod")
-# Each role and the stack it serves.
-ROLES = {"preview-dev": "dev", "preview-prod": "prod", "deploy-dev": "dev", "deploy-prod": "prod"}
+# The review stacks: pr<number>, one per pull request, all served by one role. IAM has no character
+# classes, so "pr" and a digit start every pattern: "pr*" alone would also match prod.
+REVIEW = "review"
+REVIEW_STACKS = tuple(f"pr{digit}*" for digit in range(10))
+# Each role and the stack (or the family of review stacks) it serves.
+ROLES = {
+    "preview-dev": "dev",
+    "preview-prod": "prod",
+    "deploy-dev": "dev",
+    "deploy-prod": "prod",
+    REVIEW: REVIEW,
+}
+
+
+def stack_values(stack: str) -> tuple[str, ...]:
+    """The stack names a scope covers, as IAM patterns: the stack itself, or every review stack."""
+    return REVIEW_STACKS if stack == REVIEW else (stack,)
 
 
 @dataclass(frozen=True)
@@ -61,15 +76,18 @@ class Environment:
     role: str
     main_only: bool  # deployment branches: main only (else any branch, pull requests included)
     reviewers: bool  # required reviewers approve each job
+    pull_requests_and_main: bool = False  # trusted for pull requests' refs and main only
 
     @property
     def stack(self) -> str:
         return ROLES[self.role]
 
     @property
-    def ref(self) -> str:
-        """The ref in the OIDC subject of its jobs: main, or any."""
-        return MAIN if self.main_only else "*"
+    def refs(self) -> tuple[str, ...]:
+        """The refs in the OIDC subject of its jobs: main, pull requests and main, or any."""
+        if self.pull_requests_and_main:
+            return ("refs/pull/*", MAIN)
+        return (MAIN,) if self.main_only else ("*",)
 
 
 ENVIRONMENTS = (
@@ -78,6 +96,8 @@ ENVIRONMENTS = (
     Environment("prod-preview", "preview-prod", main_only=False, reviewers=True),
     Environment("prod-read", "preview-prod", main_only=True, reviewers=False),
     Environment("prod", "deploy-prod", main_only=True, reviewers=True),
+    # Review stacks: deployed from pull requests of this repository (forks get no token), swept from main.
+    Environment("review", REVIEW, main_only=False, reviewers=False, pull_requests_and_main=True),
 )
 
 # The tags the main program puts on every taggable resource; the deploy roles scope by STACK_TAG.
@@ -103,6 +123,27 @@ def service_name(prefix: str, stack: str) -> str:
     return f"{prefix}-{stack}"
 
 
+def exact_names(prefix: str, stack: str) -> tuple[str, ...]:
+    """The service names of a scope: ``<prefix>-<stack>``, or a pattern per review-stack digit."""
+    return tuple(service_name(prefix, value) for value in stack_values(stack))
+
+
+def child_names(prefix: str, stack: str) -> tuple[str, ...]:
+    """The names of a scope's resources: ``<prefix>-<stack>-*`` (the review patterns cover both)."""
+    return exact_names(prefix, stack) if stack == REVIEW else (f"{service_name(prefix, stack)}-*",)
+
+
+def stack_condition(kind: str, stack: str, negated: bool = False) -> dict[str, dict[str, Any]]:
+    """``aws:<kind>/stack`` is (or, ``negated``, is not) the stack, or a review stack."""
+    values = stack_values(stack)
+    operator = (
+        ("StringNotLike" if negated else "StringLike")
+        if stack == REVIEW
+        else ("StringNotEquals" if negated else "StringEquals")
+    )
+    return {operator: {f"aws:{kind}/{STACK_TAG}": values[0] if len(values) == 1 else list(values)}}
+
+
 def boundary_name(prefix: str, stack: str) -> str:
     """Name of the managed policy every function role of ``stack`` must carry."""
     return f"{prefix}-{stack}-function-boundary"
@@ -113,14 +154,19 @@ def key_alias(prefix: str, stack: str) -> str:
     return f"alias/{prefix}-{stack}"
 
 
-def function_boundary_policy(account: str, prefix: str, stack: str, key_arn: str) -> str:
+def function_boundary_policy(account: str, prefix: str, stack: str, key_arn: str = "") -> str:
     """The most a function role of ``stack`` can ever do: write to the stack's function log groups,
     send traces (X-Ray has no resource-level permissions, hence ``*``), decrypt its variables with
     the stack's key, and, for a function in a VPC, manage network interfaces with security groups
     that carry the stack's tag (each role's own policy narrows them to its subnets and groups)."""
-    name = service_name(prefix, stack)
-    log_group = f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{name}"
+    log_groups = [f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{name}" for name in exact_names(prefix, stack)]
     ec2 = f"arn:aws:ec2:*:{account}"
+    variables: list[Statement] = (
+        # Lambda decrypts the variables with the function's role (function.kmsKeyArn).
+        [{"Sid": "FunctionVariables", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key_arn}]
+        if key_arn
+        else []
+    )
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -129,7 +175,7 @@ def function_boundary_policy(account: str, prefix: str, stack: str, key_arn: str
                     "Sid": "FunctionLogs",
                     "Effect": "Allow",
                     "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": [log_group, f"{log_group}:*", f"{log_group}-*"],
+                    "Resource": sorted({r for g in log_groups for r in (g, f"{g}:*", f"{g}-*")}),
                 },
                 {
                     "Sid": "FunctionTraces",
@@ -137,13 +183,7 @@ def function_boundary_policy(account: str, prefix: str, stack: str, key_arn: str
                     "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
                     "Resource": "*",
                 },
-                {
-                    # Lambda decrypts the variables with the function's role (function.kmsKeyArn).
-                    "Sid": "FunctionVariables",
-                    "Effect": "Allow",
-                    "Action": ["kms:Decrypt"],
-                    "Resource": key_arn,
-                },
+                *variables,
                 {
                     # A function in a VPC (function.vpc): Lambda creates its interfaces with the role.
                     "Sid": "FunctionNetworkInterfaces",
@@ -157,7 +197,7 @@ def function_boundary_policy(account: str, prefix: str, stack: str, key_arn: str
                     "Effect": "Allow",
                     "Action": ["ec2:CreateNetworkInterface"],
                     "Resource": f"{ec2}:security-group/*",
-                    "Condition": {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": stack}},
+                    "Condition": stack_condition("ResourceTag", stack),
                 },
                 {
                     # As the function roles' own policies ask (Lambda checks these against every
@@ -296,7 +336,7 @@ def subject(repository: str, environment: str, ref: str) -> str:
 def subjects(repository: str, kind: str) -> list[str]:
     """Every subject the role ``kind`` trusts: its environments' jobs, on main where the
     environment is main-only."""
-    return [subject(repository, e.name, e.ref) for e in ENVIRONMENTS if e.role == kind]
+    return [subject(repository, e.name, ref) for e in ENVIRONMENTS if e.role == kind for ref in e.refs]
 
 
 def trust_policy(provider_arn: str, repository: str, kind: str) -> str:
@@ -469,9 +509,10 @@ UNSCOPABLE = {
 def state_paths(project: str, stack: str) -> dict[str, list[str]]:
     """The self-managed (S3) backend's keys for one project-scoped stack (pulumi/pkg/backend/diy):
     what a preview and a deploy of it read and write."""
-    stack_files = [f".pulumi/stacks/{project}/{stack}.json*"]
-    locks = [f".pulumi/locks/organization/{project}/{stack}/*"]
-    history = [f".pulumi/history/{project}/{stack}/*", f".pulumi/backups/{project}/{stack}/*"]
+    values = stack_values(stack)
+    stack_files = [f".pulumi/stacks/{project}/{v}.json*" for v in values]
+    locks = [f".pulumi/locks/organization/{project}/{v}/*" for v in values]
+    history = [p for v in values for p in (f".pulumi/history/{project}/{v}/*", f".pulumi/backups/{project}/{v}/*")]
     return {
         "preview-read": [".pulumi/meta.yaml", *stack_files, *locks],
         "preview-write": locks,
@@ -501,12 +542,18 @@ def _state_bucket_statements(state_bucket: str, project: str, stack: str, operat
 def _reads(account: str, prefix: str, stack: str) -> list[Statement]:
     """What every role of a stack reads: lookups and resource state anywhere (names and settings,
     no secret), its own functions only (their variables)."""
-    function = f"arn:aws:lambda:*:{account}:function:{service_name(prefix, stack)}"
     return [
         _statement("Lookups", READ_ACTIONS["Lookups"], "*"),
         _statement("ReadState", READ_ACTIONS["ReadState"], "*"),
-        _statement("ReadOwnFunctions", FUNCTION_READ_ACTIONS, [function, f"{function}:*", f"{function}-*"]),
+        _statement("ReadOwnFunctions", FUNCTION_READ_ACTIONS, _functions(account, prefix, stack)),
     ]
+
+
+def _functions(account: str, prefix: str, stack: str) -> list[str]:
+    """The ARNs of a scope's functions, their versions and aliases."""
+    exact = [f"arn:aws:lambda:*:{account}:function:{name}" for name in exact_names(prefix, stack)]
+    children = [f"arn:aws:lambda:*:{account}:function:{name}" for name in child_names(prefix, stack)]
+    return sorted({*exact, *(f"{arn}:*" for arn in exact), *children})
 
 
 def preview_policy(account: str, prefix: str, stack: str, state_bucket: str = "") -> str:
@@ -516,8 +563,17 @@ def preview_policy(account: str, prefix: str, stack: str, state_bucket: str = ""
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def _own_tag(kind: str, stack: str) -> dict[str, dict[str, str]]:
-    return {"StringEquals": {f"aws:{kind}/{STACK_TAG}": stack}}
+def _own_tag(kind: str, stack: str) -> dict[str, dict[str, Any]]:
+    return stack_condition(kind, stack)
+
+
+def _merged(*conditions: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One Condition block from several (their operators' keys combined)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for condition in conditions:
+        for operator, keys in condition.items():
+            merged.setdefault(operator, {}).update(keys)
+    return merged
 
 
 # Every IAM action on a function role that can require the stack's boundary on the role (tagging
@@ -561,9 +617,13 @@ def deploy_policy(
     (prod's example.com, dev's dev.example.com).
     """
     elb = f"arn:aws:elasticloadbalancing:*:{account}"
-    name = service_name(prefix, stack)
-    named = f"{name}-*"
-    waf_log_group = f"arn:aws:logs:*:{account}:log-group:aws-waf-logs-{name}"
+    exact, named = exact_names(prefix, stack), child_names(prefix, stack)
+    waf_log_groups = [f"arn:aws:logs:*:{account}:log-group:aws-waf-logs-{name}" for name in exact]
+    waf_log_resources = sorted({r for group in waf_log_groups for r in (group, f"{group}:*")})
+    own_acls = [f"arn:aws:wafv2:*:{account}:regional/webacl/{n}/*" for n in named]
+    roles = [f"arn:aws:iam::{account}:role/{n}" for n in named]
+    topics = [f"arn:aws:sns:*:{account}:{n}" for n in named]
+    alarms = [f"arn:aws:cloudwatch:*:{account}:alarm:{n}" for n in named]
     statements = _reads(account, prefix, stack) + [
         _statement(
             # Creating a group in a VPC changes nothing in the VPC; the group itself must be tagged.
@@ -583,10 +643,11 @@ def deploy_policy(
             "SecurityGroupTagOnCreate",
             ["ec2:CreateTags"],
             f"arn:aws:ec2:*:{account}:security-group/*",
-            {
-                "StringEquals": {"ec2:CreateAction": "CreateSecurityGroup", f"aws:RequestTag/{STACK_TAG}": stack},
-                "Null": {f"aws:ResourceTag/{STACK_TAG}": "true"},
-            },
+            _merged(
+                {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}},
+                _own_tag("RequestTag", stack),
+                {"Null": {f"aws:ResourceTag/{STACK_TAG}": "true"}},
+            ),
         ),
         _statement(
             "SecurityGroupManage",
@@ -629,10 +690,9 @@ def deploy_policy(
                 "elasticloadbalancing:SetSubnets",
             ],
             [
-                f"{elb}:loadbalancer/app/{named}",
-                f"{elb}:targetgroup/{named}",
-                f"{elb}:listener/app/{named}",
-                f"{elb}:listener-rule/app/{named}",
+                f"{elb}:{kind}/{n}"
+                for kind in ("loadbalancer/app", "targetgroup", "listener/app", "listener-rule/app")
+                for n in named
             ],
         ),
         _statement(
@@ -656,21 +716,17 @@ def deploy_policy(
                 "lambda:UpdateFunctionCode",
                 "lambda:UpdateFunctionConfiguration",
             ],
-            [
-                f"arn:aws:lambda:*:{account}:function:{name}",
-                f"arn:aws:lambda:*:{account}:function:{name}:*",
-                f"arn:aws:lambda:*:{account}:function:{named}",
-            ],
+            _functions(account, prefix, stack),
         ),
         _statement(
             # Every change to a function role, its trust policy included, needs the stack's
             # boundary on it: whoever the role trusts, it can do no more than the boundary allows.
             "FunctionRoleWithBoundary",
             FUNCTION_ROLE_ACTIONS,
-            f"arn:aws:iam::{account}:role/{named}",
+            roles,
             {"StringEquals": {"iam:PermissionsBoundary": boundary_arn}},
         ),
-        _statement("FunctionRoleTags", FUNCTION_ROLE_TAGGING, f"arn:aws:iam::{account}:role/{named}"),
+        _statement("FunctionRoleTags", FUNCTION_ROLE_TAGGING, roles),
         _statement(
             # The first load balancer of an account creates Elastic Load Balancing's own role.
             "LoadBalancingServiceRole",
@@ -681,7 +737,7 @@ def deploy_policy(
         _statement(
             "PassFunctionRoleToLambdaOnly",
             ["iam:PassRole"],
-            f"arn:aws:iam::{account}:role/{named}",
+            roles,
             {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
         ),
         _statement(
@@ -696,13 +752,13 @@ def deploy_policy(
                 "logs:UntagLogGroup",
                 "logs:UntagResource",
             ],
-            [
-                f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{name}",
-                f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{name}:*",
-                f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{named}",
-                waf_log_group,
-                f"{waf_log_group}:*",
-            ],
+            sorted(
+                {
+                    *(f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{n}" for n in (*exact, *named)),
+                    *(f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{n}:*" for n in exact),
+                    *waf_log_resources,
+                }
+            ),
         ),
         _statement("WafLogDelivery", [a for a in sorted(UNSCOPABLE) if a.startswith("logs:")], "*"),
         _statement(
@@ -715,14 +771,14 @@ def deploy_policy(
                 "wafv2:UntagResource",
                 "wafv2:UpdateWebACL",
             ],
-            f"arn:aws:wafv2:*:{account}:regional/webacl/{named}/*",
+            own_acls,
         ),
         _statement(
             # Its own ACL's logs, to its own WAF log group only.
             "WafLogging",
             ["wafv2:PutLoggingConfiguration"],
-            f"arn:aws:wafv2:*:{account}:regional/webacl/{named}/*",
-            {"ArnLike": {"wafv2:LogDestinationResource": [waf_log_group, f"{waf_log_group}:*"]}},
+            own_acls,
+            {"ArnLike": {"wafv2:LogDestinationResource": waf_log_resources}},
         ),
         _statement(
             # A web ACL names the AWS managed rule groups it uses; WAF checks the reference
@@ -736,13 +792,13 @@ def deploy_policy(
             # stack's, and so must the ACL (below).
             "WafOnOwnLoadBalancer",
             ["wafv2:AssociateWebACL", "wafv2:DisassociateWebACL"],
-            f"{elb}:loadbalancer/app/{named}",
+            [f"{elb}:loadbalancer/app/{n}" for n in named],
         ),
         _statement(
             # The ACL: its own, or a shared one the bootstrap names for this stack (waf.webAclArn).
             "WafOwnAcl",
             ["wafv2:AssociateWebACL"],
-            [f"arn:aws:wafv2:*:{account}:regional/webacl/{named}/*", *inputs.web_acl_arns],
+            [*own_acls, *inputs.web_acl_arns],
         ),
         _statement(
             # ... or one that carries this stack's tag.
@@ -759,24 +815,11 @@ def deploy_policy(
             "*",
         ),
         _statement(
-            # The stack's KMS key (the bootstrap's): Lambda encrypts the variables with the caller's
-            # permission and keeps a grant; the deploy role may read them back.
-            "StackKey",
-            ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
-            key_arn,
-        ),
-        _statement(
-            "StackKeyGrantsForAws",
-            ["kms:CreateGrant"],
-            key_arn,
-            {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-        ),
-        _statement(
             "AlarmsWithOwnActions",
             ["cloudwatch:PutMetricAlarm"],
-            f"arn:aws:cloudwatch:*:{account}:alarm:{named}",
+            alarms,
             # Every action an alarm takes must be the stack's own topic: never another's pager.
-            {"ForAllValues:ArnLike": {"cloudwatch:AlarmActions": f"arn:aws:sns:*:{account}:{named}"}},
+            {"ForAllValues:ArnLike": {"cloudwatch:AlarmActions": topics}},
         ),
         _statement(
             "Alarms",
@@ -795,11 +838,7 @@ def deploy_policy(
                 "sns:Unsubscribe",
                 "sns:UntagResource",
             ],
-            [
-                f"arn:aws:cloudwatch:*:{account}:alarm:{named}",
-                f"arn:aws:cloudwatch::{account}:dashboard/{name}",
-                f"arn:aws:sns:*:{account}:{named}",
-            ],
+            [*alarms, *(f"arn:aws:cloudwatch::{account}:dashboard/{n}" for n in exact), *topics],
         ),
         _statement(
             "AccessLogBucket",
@@ -816,15 +855,24 @@ def deploy_policy(
                 "s3:PutEncryptionConfiguration",
                 "s3:PutLifecycleConfiguration",
             ],
-            f"arn:aws:s3:::{named}",
+            [f"arn:aws:s3:::{n}" for n in named],
         ),
         _statement(
             # forceDestroy (dev) empties the bucket; the smoke check looks for the first log object.
             "AccessLogObjects",
             ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject"],
-            f"arn:aws:s3:::{named}/*",
+            [f"arn:aws:s3:::{n}/*" for n in named],
         ),
     ]
+    if key_arn:
+        statements += [
+            # The stack's KMS key (the bootstrap's): Lambda encrypts the variables with the caller's
+            # permission and keeps a grant; the deploy role may read them back.
+            _statement("StackKey", ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"], key_arn),
+            _statement(
+                "StackKeyGrantsForAws", ["kms:CreateGrant"], key_arn, {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+            ),
+        ]
     if inputs.hosted_zone_id:
         statements.append(
             _statement(
@@ -854,11 +902,13 @@ def _certificate_statements(
             "CertificateRequest",
             ["acm:RequestCertificate"],
             "*",
-            {
-                "StringEquals": {f"aws:RequestTag/{STACK_TAG}": stack},
-                "ForAllValues:StringLike": {"acm:DomainNames": [zone, f"*.{zone}"]},
-                "Null": {"acm:DomainNames": "false"},
-            },
+            _merged(
+                _own_tag("RequestTag", stack),
+                {
+                    "ForAllValues:StringLike": {"acm:DomainNames": [zone, f"*.{zone}"]},
+                    "Null": {"acm:DomainNames": "false"},
+                },
+            ),
         ),
         _statement(
             # ACM checks this for the tags RequestCertificate carries. AWS offers no key that tells
@@ -866,7 +916,7 @@ def _certificate_statements(
             "CertificateTagOnCreate",
             ["acm:AddTagsToCertificate"],
             certificate,
-            {"StringEquals": {f"aws:RequestTag/{STACK_TAG}": stack}, "Null": {f"aws:ResourceTag/{STACK_TAG}": "true"}},
+            _merged(_own_tag("RequestTag", stack), {"Null": {f"aws:ResourceTag/{STACK_TAG}": "true"}}),
         ),
         _statement("CertificateManage", CERTIFICATE_CHANGES, certificate, _own_tag("ResourceTag", stack)),
     ]
@@ -894,10 +944,10 @@ def _denials(account: str, stack: str, protected_certificates: tuple[str, ...]) 
             "KeepTheStackTag",
             [a for a in TAGGING_ACTIONS if not _removes_tags(a)],
             "*",
-            {
-                "ForAnyValue:StringEquals": {"aws:TagKeys": [STACK_TAG]},
-                "StringNotEquals": {f"aws:RequestTag/{STACK_TAG}": stack},
-            },
+            _merged(
+                {"ForAnyValue:StringEquals": {"aws:TagKeys": [STACK_TAG]}},
+                stack_condition("RequestTag", stack, negated=True),
+            ),
             effect="Deny",
         ),
         _statement(

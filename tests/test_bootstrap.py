@@ -64,6 +64,11 @@ def trust_of(graph, role_name) -> dict:
         ),
         ("ci-lambda-alb-deploy-dev", "StringEquals", f"repo:{REPO}:environment:dev:ref:refs/heads/main"),
         ("ci-lambda-alb-deploy-prod", "StringEquals", f"repo:{REPO}:environment:prod:ref:refs/heads/main"),
+        (
+            "ci-lambda-alb-review",
+            "StringLike",
+            [f"repo:{REPO}:environment:review:ref:refs/pull/*", f"repo:{REPO}:environment:review:ref:refs/heads/main"],
+        ),
     ],
 )
 def test_each_role_trusts_only_this_repository_and_its_environments(graph, role, operator, subject):
@@ -203,10 +208,10 @@ def test_each_stack_has_its_own_boundary_and_key_and_its_roles_carry_them(graph,
     assert {a.split(":")[0] for a in allowed} == {"logs", "xray", "ec2", "kms"}
     assert allowed["kms:Decrypt"] == key
     # Logs only in the stack's own function log groups; X-Ray has no resource-level permissions.
-    assert allowed["logs:PutLogEvents"] == [
+    assert sorted(allowed["logs:PutLogEvents"]) == [
         f"arn:aws:logs:*:{ACCOUNT}:log-group:/aws/lambda/lambda-alb-{stack}",
-        f"arn:aws:logs:*:{ACCOUNT}:log-group:/aws/lambda/lambda-alb-{stack}:*",
         f"arn:aws:logs:*:{ACCOUNT}:log-group:/aws/lambda/lambda-alb-{stack}-*",
+        f"arn:aws:logs:*:{ACCOUNT}:log-group:/aws/lambda/lambda-alb-{stack}:*",
     ]
     groups = next(s for s in document["Statement"] if s["Sid"] == "FunctionSecurityGroups")
     assert groups["Condition"] == {"StringEquals": {"aws:ResourceTag/stack": stack}}
@@ -277,6 +282,7 @@ def test_each_stacks_hosted_zone_is_given_to_its_own_deploy_role_only():
         "ci-lambda-alb-preview-prod": [],
         "ci-lambda-alb-deploy-dev": ["arn:aws:route53:::hostedzone/Z0DEV1"],
         "ci-lambda-alb-deploy-prod": ["arn:aws:route53:::hostedzone/Z0PROD2"],
+        "ci-lambda-alb-review": [],
     }
     # A certificate only for names in the stack's own zone (the zone's name, looked up by its ID).
     requests = {
@@ -335,6 +341,8 @@ def test_role_key_and_boundary_arns_are_exported_for_the_environments_and_stacks
         "prodKeyArn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/lambda-alb-prod-key",
         "devFunctionBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/lambda-alb-dev-function-boundary",
         "prodFunctionBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/lambda-alb-prod-function-boundary",
+        "reviewRoleArn": f"{role}-review",
+        "reviewFunctionBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/lambda-alb-review-function-boundary",
     }
 
 

@@ -42,3 +42,12 @@ def test_a_review_stack_is_small_and_named_after_its_pull_request(review):
     named = review.of_type("aws:lb/loadBalancer:LoadBalancer") + review.of_type("aws:lb/targetGroup:TargetGroup")
     assert all(len(r.name) + len("-1234567") <= 32 for r in named)  # AWS's limit, with Pulumi's suffix
     assert all(r.inputs.get("tags", {}).get("stack") == STACK for r in review.registrations if "tags" in r.inputs)
+
+
+def test_the_local_alb_serves_a_review_stack_from_the_template():
+    """`python3 dev.py serve --stack pr123` reads the same template (no file of its own needed)."""
+    from localalb.config import load_stack as load_local
+
+    local = load_local(ROOT, "pr123")
+    assert local.stack == "pr123" and local.settings.function.reserved_concurrency == 5
+    assert local.settings.waf.enabled is False
