@@ -7,6 +7,9 @@ checks the policies against every call the provider makes for each stack, and te
 tries the paths from one stack, or a pull request, to the other.
 """
 
+import json
+from pathlib import Path
+
 import pulumi
 import pulumi_aws as aws
 from access import (
@@ -21,8 +24,10 @@ from access import (
     deploy_policy,
     function_boundary_policy,
     key_alias,
+    policy_documents,
     preview_policy,
     role_name,
+    stack_file_certificates,
     stack_key_policy,
     trust_policy,
     waf_log_resource_policy,
@@ -55,7 +60,13 @@ inputs = {
     )
     for stack, values in given.items()
 }
-protected_certificates = tuple(arn for values in inputs.values() for arn in values.certificate_arns)
+# Every certificate a stack file names (loadBalancer.certificateArn) is protected too, listed or not.
+protected_certificates = tuple(
+    sorted(
+        {arn for values in inputs.values() for arn in values.certificate_arns}
+        | {arn for stack in STACKS for arn in stack_file_certificates(Path(__file__).parent.parent, stack)}
+    )
+)
 
 if config.get_bool("createOidcProvider") is not False:
     provider_arn = aws.iam.OpenIdConnectProvider("github-oidc", url=GITHUB_OIDC_URL, client_id_lists=[AUDIENCE]).arn
@@ -132,6 +143,34 @@ def policy_for(kind: str) -> pulumi.Output[str]:
     )
 
 
+# Resources must be known before the policies' text is: the number of parts per role is fixed by
+# the role's kind (the largest document the tests render, with room to grow), and a part with no
+# statement left holds a statement that allows nothing.
+POLICY_PARTS = {"preview": 1, "deploy": 4, REVIEW: 8}
+# What a part with no statement left holds: a call that needs no permission anyway.
+EMPTY_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "Unused", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}],
+    }
+)
+
+
+def parts(kind: str, documents: list[str]) -> list[str]:
+    """Exactly ``policy_count(kind)`` documents; more statements than fit is an error, not a loss."""
+    count = policy_count(kind)
+    if len(documents) > count:
+        raise pulumi.RunError(
+            f"the {kind} role's policy needs {len(documents)} managed policies of at most 6,144 characters, "
+            f"more than the {count} the bootstrap attaches; raise POLICY_PARTS in bootstrap/__main__.py"
+        )
+    return documents + [EMPTY_POLICY] * (count - len(documents))
+
+
+def policy_count(kind: str) -> int:
+    return POLICY_PARTS[kind if kind == REVIEW else kind.split("-")[0]]
+
+
 def export_name(kind: str) -> str:
     """``preview-dev`` -> ``previewDevRoleArn``, ``review`` -> ``reviewRoleArn``: the value each
     environment's AWS_ROLE_ARN takes."""
@@ -147,11 +186,18 @@ for kind in ROLES:
         assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
             lambda arn, kind=kind: trust_policy(arn, repository, kind)
         ),
-        max_session_duration=3600,
+        # Two hours: a deploy may wait 50 minutes for Lambda to release a VPC function's security group.
+        max_session_duration=7200,
     )
-    aws.iam.RolePolicy(
-        f"{role_name(prefix, kind)}-permissions",
-        role=role.id,
-        policy=policy_for(kind),
-    )
+    # Managed policies, as many as the role's statements need: one inline policy would pass IAM's
+    # 10,240 characters (tests/test_bootstrap.py renders every role and checks the quotas).
+    documents = policy_for(kind).apply(lambda text, kind=kind: parts(kind, policy_documents(text)))
+    for index in range(policy_count(kind)):
+        policy = aws.iam.Policy(
+            f"{role_name(prefix, kind)}-{index + 1}",
+            name=f"{role_name(prefix, kind)}-{index + 1}",
+            description=f"GitHub Actions ({kind}), part {index + 1}",
+            policy=documents.apply(lambda docs, index=index: docs[index]),
+        )
+        aws.iam.RolePolicyAttachment(f"{role_name(prefix, kind)}-{index + 1}", role=role.name, policy_arn=policy.arn)
     pulumi.export(export_name(kind), role.arn)

@@ -31,7 +31,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -973,3 +976,54 @@ def _denials(account: str, stack: str, protected_certificates: tuple[str, ...]) 
             _statement("KeepNamedCertificates", CERTIFICATE_CHANGES, list(protected_certificates), effect="Deny")
         )
     return denials
+
+
+# IAM's quotas for what a role carries: a managed policy's document is at most 6,144 characters
+# (white space not counted), and a role has at most 10 managed policies attached by default. An
+# inline policy would do for small roles only (10,240 characters for all of a role's inline policies).
+MANAGED_POLICY_CHARACTERS = 6144
+MANAGED_POLICIES_PER_ROLE = 10
+
+
+def compact_length(document: dict[str, Any]) -> int:
+    """A policy document's size as IAM counts it: without white space."""
+    return len(json.dumps(document, separators=(",", ":")))
+
+
+def policy_documents(document: str, limit: int = MANAGED_POLICY_CHARACTERS) -> list[str]:
+    """A role's policy as managed-policy documents of at most ``limit`` characters each: the same
+    statements, packed in order; a statement too large alone is split by its resources."""
+    statements: list[Statement] = []
+    for statement in json.loads(document)["Statement"]:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if compact_length({"Version": "2012-10-17", "Statement": [statement]}) <= limit or len(resources) == 1:
+            statements.append(statement)
+            continue
+        half = len(resources) // 2
+        for part, chunk in enumerate((resources[:half], resources[half:]), start=1):
+            piece = {**statement, "Sid": f"{statement['Sid']}{part}", "Resource": chunk}
+            statements += [json.loads(d)["Statement"][0] for d in policy_documents(_document([piece]), limit)]
+    documents: list[list[Statement]] = [[]]
+    for statement in statements:
+        if (
+            documents[-1]
+            and compact_length({"Version": "2012-10-17", "Statement": [*documents[-1], statement]}) > limit
+        ):
+            documents.append([])
+        documents[-1].append(statement)
+    return [_document(chunk) for chunk in documents]
+
+
+def _document(statements: list[Statement]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def stack_file_certificates(project_dir: Path, stack: str) -> tuple[str, ...]:
+    """The certificate a stack file of the main project names (``loadBalancer.certificateArn``): a
+    certificate the stack uses but does not create, which no deploy role may change."""
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        return ()
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    arn = (config.get("lambda-alb:loadBalancer") or {}).get("certificateArn")
+    return (arn,) if isinstance(arn, str) and _CERTIFICATE_RE.match(arn) else ()

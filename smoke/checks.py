@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import boto3
 
@@ -195,23 +196,33 @@ def own_log_marker(alb_arn: str) -> str:
     return f"_app.{name}.{lb_id}_"
 
 
+def todays_log_prefixes(s3, bucket: str, alb_arn: str, now: datetime) -> list[str]:
+    """Where ALB writes this load balancer's logs of ``now``'s day: ``[<prefix>/]AWSLogs/<account>/
+    elasticloadbalancing/<region>/<yyyy>/<mm>/<dd>/``, under each top-level prefix of the bucket."""
+    region, account = alb_arn.split(":")[3], alb_arn.split(":")[4]
+    tops = [p["Prefix"] for p in s3.list_objects_v2(Bucket=bucket, Delimiter="/").get("CommonPrefixes", [])]
+    day = f"AWSLogs/{account}/elasticloadbalancing/{region}/{now:%Y/%m/%d}/"
+    return [f"{top}{day}" for top in tops if top != "AWSLogs/"] + ([day] if "AWSLogs/" in tops else [])
+
+
 def check_access_logs(s3, outputs: dict, options: Options) -> Result:
-    """An access-log object of this stack's own load balancer. Neither the bucket's test object
-    (ELBAccessLogTestFile, the same key whichever load balancer enabled logging) nor another load
-    balancer's log counts: any stack may point its load balancer's logs at this bucket."""
+    """An access-log object of this stack's own load balancer, written since the check began (ALB
+    delivers every five minutes). Neither the bucket's test object (ELBAccessLogTestFile, the same key
+    whichever load balancer enabled logging), another load balancer's logs (any stack may point its
+    logs at this bucket) nor an older log counts. Only today's keys are listed, not the whole bucket."""
     name = "access logs"
     bucket = outputs.get("accessLogsBucket")
     if not bucket:
         return Result(name, False, "expected an accessLogsBucket output, found none (access logs disabled?)")
     marker = own_log_marker(outputs["albArn"])
+    began = datetime.now(UTC) - timedelta(minutes=10)  # a log of the check's first requests may be that old
     deadline = time.monotonic() + options.logs_timeout
     while True:
-        paginator = s3.get_paginator("list_objects_v2")
         keys = [
             o["Key"]
-            for page in paginator.paginate(Bucket=bucket)
-            for o in page.get("Contents", [])
-            if "AWSLogs/" in o["Key"] and marker in o["Key"]
+            for prefix in todays_log_prefixes(s3, bucket, outputs["albArn"], datetime.now(UTC))
+            for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+            if marker in o["Key"] and o["LastModified"] >= began
         ]
         if keys:
             return Result(name, True, f"s3://{bucket}/{keys[0]}")

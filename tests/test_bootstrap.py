@@ -1,5 +1,6 @@
 """The bootstrap program under mocks: who may assume each pipeline role, and what each may do."""
 
+import fnmatch
 import json
 import sys
 
@@ -37,9 +38,18 @@ def roles(graph) -> dict:
     return {r.inputs["name"]: r for r in graph.of_type("aws:iam/role:Role")}
 
 
+def parts_of(graph, role_name) -> list[dict]:
+    """The managed policies attached to a role, in order."""
+    attached = [r.inputs["policyArn"] for r in graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                if r.inputs["role"] == role_name]  # fmt: skip
+    policies = {p.inputs["name"]: p for p in graph.of_type("aws:iam/policy:Policy")}
+    return [json.loads(policies[arn.rsplit("/", 1)[1]].inputs["policy"]) for arn in attached]
+
+
 def policy_of(graph, role_name) -> dict:
-    attached = next(r for r in graph.of_type("aws:iam/rolePolicy:RolePolicy") if r.inputs["role"] == f"{role_name}-id")
-    return json.loads(attached.inputs["policy"])
+    """A role's whole policy: the statements of its parts (the filler of unused parts left out)."""
+    statements = [s for part in parts_of(graph, role_name) for s in part["Statement"] if s["Sid"] != "Unused"]
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def test_one_oidc_provider_for_github_and_sts(graph):
@@ -144,7 +154,7 @@ def test_every_workflow_job_can_assume_its_environments_role_from_main_and_nothi
                 role = f"ci-lambda-alb-{environment.role}"
                 for ref in refs_of(workflow):
                     sub = access.subject(REPO, environment.name, ref)
-                    expected = ref == "refs/heads/main" or not environment.main_only
+                    expected = any(fnmatch.fnmatchcase(ref, pattern) for pattern in environment.refs)
                     assert assumable(graph, role, sub) == expected, f"{path.name} {name} {environment.name} {ref}"
                     for other in set(access.ROLES) - {environment.role}:
                         assert not assumable(graph, f"ci-lambda-alb-{other}", sub), f"{name}: {other} accepts {sub}"
@@ -158,6 +168,9 @@ def test_every_workflow_job_can_assume_its_environments_role_from_main_and_nothi
             "deploy/prod/prod",
             "drift/detect/dev-preview",
             "drift/detect/prod-read",
+            "review/deploy/review",
+            "review/destroy/review",
+            "review-sweep/sweep/review",
         ]
     )
 
@@ -310,7 +323,10 @@ def test_named_certificates_and_web_acls_reach_the_policies():
     for role in ("deploy-dev", "deploy-prod"):
         sids = {s["Sid"]: s for s in policy_of(graph, f"ci-lambda-alb-{role}")["Statement"]}
         assert sids["KeepNamedCertificates"]["Effect"] == "Deny"
-        assert sids["KeepNamedCertificates"]["Resource"] == [certificate]
+        # The listed one, and the one prod's stack file names.
+        assert sids["KeepNamedCertificates"]["Resource"] == sorted(
+            [certificate, *access.stack_file_certificates(ROOT, "prod")]
+        )
         assert (acl in sids["WafOwnAcl"]["Resource"]) == (role == "deploy-dev")
 
 
@@ -349,3 +365,39 @@ def test_role_key_and_boundary_arns_are_exported_for_the_environments_and_stacks
 def test_bad_repository_is_a_clear_error():
     with pytest.raises(pulumi.RunError, match="githubRepository: 'not a repo' is not owner/name"):
         run(githubRepository="not a repo")
+
+
+def test_every_role_fits_iams_quotas_even_with_every_option_configured():
+    """A managed policy holds at most 6,144 characters (white space not counted) and a role at most
+    10 managed policies: the deploy policies are larger than one inline policy may be."""
+    certificate = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/0000-prod-listener"
+    acl = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:regional/webacl/edge/1111"
+    graph = run(
+        stateBucket="acme-pulumi-state", devHostedZoneId="Z0DEV1", prodHostedZoneId="Z0PROD2",
+        devWebAclArns=[acl], prodCertificateArns=[certificate],
+    )  # fmt: skip
+    for role in roles(graph):
+        parts = parts_of(graph, role)
+        assert 1 <= len(parts) <= access.MANAGED_POLICIES_PER_ROLE, role
+        assert all(access.compact_length(part) <= access.MANAGED_POLICY_CHARACTERS for part in parts), role
+        assert roles(graph)[role].inputs["maxSessionDuration"] == 7200
+
+
+def test_a_policy_too_large_for_one_document_is_split_without_losing_a_statement():
+    statement = {"Sid": "Big", "Effect": "Allow", "Action": ["s3:GetObject"],
+                 "Resource": [f"arn:aws:s3:::bucket-{i:04d}/*" for i in range(400)]}  # fmt: skip
+    documents = [json.loads(d) for d in access.policy_documents(json.dumps({"Statement": [statement]}))]
+    assert len(documents) > 1
+    assert all(access.compact_length(d) <= access.MANAGED_POLICY_CHARACTERS for d in documents)
+    resources = [r for d in documents for s in d["Statement"] for r in s["Resource"]]
+    assert resources == statement["Resource"]
+
+
+def test_the_certificate_a_stack_file_names_is_protected_without_being_listed(graph):
+    """prod's loadBalancer.certificateArn: no deploy role may tag, change or delete it."""
+    named = access.stack_file_certificates(ROOT, "prod")
+    assert named and named[0] == yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"][
+        "lambda-alb:loadBalancer"]["certificateArn"]  # fmt: skip
+    for role in ("ci-lambda-alb-deploy-dev", "ci-lambda-alb-deploy-prod", "ci-lambda-alb-review"):
+        denied = next(s for s in policy_of(graph, role)["Statement"] if s["Sid"] == "KeepNamedCertificates")
+        assert named[0] in denied["Resource"] and denied["Effect"] == "Deny", role

@@ -211,10 +211,14 @@ def test_a_wrong_page_fails_with_what_was_found(deployed, session):
 
 
 def _log_key(alb_arn: str) -> str:
+    """Today's log of a load balancer, where ALB writes it."""
+    from datetime import UTC, datetime
+
     name, lb_id = alb_arn.split(":loadbalancer/app/")[1].split("/")
+    now = datetime.now(UTC)
     return (
-        f"alb/AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}/2026/12/05/"
-        f"{ACCOUNT}_elasticloadbalancing_{REGION}_app.{name}.{lb_id}_20261205T2300Z_10.0.0.1_abc.log.gz"
+        f"alb/AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}/{now:%Y/%m/%d}/"
+        f"{ACCOUNT}_elasticloadbalancing_{REGION}_app.{name}.{lb_id}_{now:%Y%m%dT%H%M}Z_10.0.0.1_abc.log.gz"
     )
 
 
@@ -233,6 +237,12 @@ def test_wait_logs_ignores_the_test_object_and_another_load_balancers_logs(deplo
     s3.put_object(Bucket=bucket, Key=f"alb/AWSLogs/{ACCOUNT}/ELBAccessLogTestFile", Body=b"")
     other = deployed["albArn"].replace("lambda-alb-dev-lb", "lambda-alb-prod-lb")
     s3.put_object(Bucket=bucket, Key=_log_key(other), Body=b"")
+    # ... nor this load balancer's log of an earlier day (only today's keys are listed).
+    from datetime import UTC, datetime, timedelta
+
+    today, yesterday = datetime.now(UTC), datetime.now(UTC) - timedelta(days=1)
+    earlier = _log_key(deployed["albArn"]).replace(f"{today:%Y/%m/%d}/", f"{yesterday:%Y/%m/%d}/")
+    s3.put_object(Bucket=bucket, Key=earlier, Body=b"")
     results = run_checks(deployed, fast(timeout=5, wait_logs=True, logs_timeout=0), session)
     assert not results[5].ok and "found none" in results[5].detail
 

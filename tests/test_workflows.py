@@ -229,6 +229,8 @@ def _job_runs(job: dict) -> list[tuple[str, str]]:
         environment = str(job.get("environment", "")).replace("${{ matrix.environment }}", entry.get("environment", ""))
         stack_expression = job.get("env", {}).get("STACK", "")
         stack = entry.get("stack") or next((s for s in ("dev", "prod") if f"'{s}'" in stack_expression), "")
+        if not stack and str(job.get("environment")) == "review":
+            stack = "review"  # the review workflows work on pull requests' stacks
         runs.append((environment, stack))
     return runs
 
@@ -262,6 +264,9 @@ def test_no_job_reaches_a_stacks_secrets_outside_that_stacks_environments():
             "deploy/prod/prod",
             "drift/detect/dev-preview",
             "drift/detect/prod-read",
+            "review/deploy/review",
+            "review/destroy/review",
+            "review-sweep/sweep/review",
         ]
     )
 
@@ -288,7 +293,12 @@ def test_an_interrupted_deploy_stops_the_next_with_the_commands_that_resolve_it(
     out = capsys.readouterr().out
     assert "2 pending operation(s)" in out
     assert "- creating aws:cloudwatch/logGroup:LogGroup lambda-alb-prod-fn-logs" in out
-    assert "pulumi import --stack prod aws:cloudwatch/logGroup:LogGroup lambda-alb-prod-fn-logs <its id>" in out
+    # Adopted under the URN the program registers (a plain `pulumi import` would make a top-level copy).
+    urn = "urn:pulumi:prod::lambda-alb::lambda-alb:components:LambdaAlbService$aws:cloudwatch/logGroup:LogGroup"
+    assert (
+        f"pulumi refresh --stack prod --yes --import-pending-creates '{urn}::lambda-alb-prod-fn-logs' <its id>" in out
+    )
+    assert "named '/aws/lambda/lambda-alb-prod'" in out
     assert "pulumi refresh --stack prod --yes --clear-pending-creates" in out
     assert "pulumi cancel --stack prod" in out
     clean = json.loads(fixture.read_text())
@@ -332,3 +342,46 @@ def test_the_preview_says_in_words_what_a_change_replaces_or_deletes():
     assert not any("memorySize" in line or "Role" in line for line in found)  # updates and the unchanged: not here
     nothing = json.loads((ROOT / "tests" / "data" / "preview" / "no-changes.json").read_text())
     assert "Nothing: every change is a create or an update in place." in changes.render("dev", nothing)
+
+
+def test_a_review_stack_deploys_from_this_repositorys_labelled_pull_requests_one_run_at_a_time():
+    workflow = load("review.yml")
+    assert workflow[True]["pull_request"]["types"] == ["opened", "reopened", "synchronize", "labeled", "closed"]
+    assert workflow["concurrency"] == {"group": "review-${{ github.event.pull_request.number }}",
+                                       "cancel-in-progress": False}  # fmt: skip
+    deploy, destroy = workflow["jobs"]["deploy"], workflow["jobs"]["destroy"]
+    guard = "github.event.pull_request.head.repo.full_name == github.repository"
+    assert guard in deploy["if"] and guard in destroy["if"]  # forks: no token, no stack
+    assert "github.event.action != 'closed'" in deploy["if"]
+    assert "contains(github.event.pull_request.labels.*.name, vars.REVIEW_LABEL || 'review')" in deploy["if"]
+    assert "github.event.action == 'closed'" in destroy["if"]
+    assert deploy["environment"] == destroy["environment"] == "review"
+    assert deploy["env"]["STACK_NAME"] == destroy["env"]["STACK_NAME"] == "pr${{ github.event.pull_request.number }}"
+    run = "\n".join(step.get("run", "") for step in deploy["steps"])
+    assert 'cp Pulumi.review.yaml "Pulumi.$STACK_NAME.yaml"' in run
+    assert "-m smoke --stack" in run and "-m costs --stack" in run and "<!-- lambda-alb-review -->" in run
+    up = next(s for s in deploy["steps"] if s.get("with", {}).get("command") == "up")
+    assert up["with"]["policyPacks"] == "policy"
+    gone = "\n".join(step.get("run", "") for step in destroy["steps"])
+    assert 'pulumi destroy --yes --non-interactive --remove --stack "$STACK"' in gone
+    assert "nothing to destroy" in gone  # a pull request that never had a stack closes cleanly
+
+
+def test_the_sweep_destroys_review_stacks_of_closed_or_old_pull_requests_and_nothing_else():
+    sweep = _module(".github/scripts/sweep.py", "sweep")
+    stacks = json.loads((ROOT / "tests" / "data" / "review" / "stacks.json").read_text())
+    assert sweep.review_stacks(stacks) == {"pr12": 12, "pr13": 13, "pr14": 14, "acme/pr15": 15}
+    from datetime import UTC, datetime
+
+    states = {"12": "MERGED", "13": "OPEN", "14": "OPEN", "15": "CLOSED"}
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    assert sweep.plan(stacks, states, 7, now) == [
+        ("pr12", "pull request #12 is merged"),
+        ("pr14", "not deployed for more than 7 days"),
+    ]  # pr13 is open and fresh; pr15 is being updated (the next sweep); dev, prod and preview are never review stacks
+    workflow = load("review-sweep.yml")
+    assert workflow[True]["schedule"][0]["cron"].endswith("* * *") and "workflow_dispatch" in workflow[True]
+    job = workflow["jobs"]["sweep"]
+    assert job["environment"] == "review" and job["permissions"]["pull-requests"] == "read"
+    assert job["env"]["MAX_DAYS"] == "${{ vars.REVIEW_MAX_DAYS || '7' }}"
+    assert "sweep.py plan" in job["steps"][-1]["run"] and '>> "$GITHUB_STEP_SUMMARY"' in job["steps"][-1]["run"]

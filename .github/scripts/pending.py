@@ -24,23 +24,25 @@ def pending_operations(checkpoint: dict[str, Any]) -> list[dict[str, Any]]:
 
 def commands(stack: str, operations: list[dict[str, Any]]) -> list[str]:
     """What to run, by hand and with the deploy role's access, to resolve ``operations``."""
-    lines = []
+    lines, pending_creates = [], []
     for operation in operations:
         resource, kind = operation.get("resource") or {}, operation.get("type", "?")
         urn = resource.get("urn", "?")
-        name = urn.rsplit("::", 1)[-1]
-        lines.append(f"- {kind} {resource.get('type', '?')} {name}")
+        inputs = resource.get("inputs") or {}
+        physical = inputs.get("name") or inputs.get("bucket") or urn.rsplit("::", 1)[-1]
+        lines.append(f"- {kind} {resource.get('type', '?')} {urn.rsplit('::', 1)[-1]}")
         if kind == "creating":
+            pending_creates.append(urn)
             lines.append(
-                "  AWS may have created it without the state knowing. Look for it (its name starts with "
-                f"{name!r}); if it exists, either delete it in AWS or adopt it: "
-                f"`pulumi import --stack {stack} {resource.get('type', '<type>')} {name} <its id>`."
+                f"  AWS may have created it without the state knowing. Look for it (named {physical!r}, or "
+                "starting so where AWS adds a suffix). If it exists, adopt it under the same URN with its ID:\n"
+                f"    pulumi refresh --stack {stack} --yes --import-pending-creates '{urn}' <its id>\n"
+                "  or delete it in AWS."
             )
-    creates = any(o.get("type") == "creating" for o in operations)
     lines += [
         "",
-        "Then clear the pending operations and read the stack's resources again:",
-        f"  pulumi refresh --stack {stack} --yes" + (" --clear-pending-creates" if creates else ""),
+        "Then clear what is left pending and read the stack's resources again:",
+        f"  pulumi refresh --stack {stack} --yes" + (" --clear-pending-creates" if pending_creates else ""),
         'and run the deploy again. A lock left by the interrupted run ("the stack is currently locked") is '
         f"released with `pulumi cancel --stack {stack}` once no deploy of it runs.",
     ]
