@@ -358,11 +358,14 @@ def test_a_review_stack_deploys_from_this_repositorys_labelled_pull_requests_one
     assert deploy["environment"] == destroy["environment"] == "review"
     assert deploy["env"]["STACK_NAME"] == destroy["env"]["STACK_NAME"] == "pr${{ github.event.pull_request.number }}"
     run = "\n".join(step.get("run", "") for step in deploy["steps"])
-    assert 'cp Pulumi.review.yaml "Pulumi.$STACK_NAME.yaml"' in run
+    assert 'cp Pulumi.review.yaml "Pulumi.$STACK_NAME.yaml"' in run  # a new stack: the template
+    assert 'pulumi config refresh --force --stack "$STACK"' in run  # an existing one: its salt back
+    assert ".github/scripts/stackfile.py Pulumi.review.yaml" in run
     assert "-m smoke --stack" in run and "-m costs --stack" in run and "<!-- lambda-alb-review -->" in run
     up = next(s for s in deploy["steps"] if s.get("with", {}).get("command") == "up")
     assert up["with"]["policyPacks"] == "policy"
     gone = "\n".join(step.get("run", "") for step in destroy["steps"])
+    assert 'pulumi config refresh --force --stack "$STACK"' in gone
     assert 'pulumi destroy --yes --non-interactive --remove --stack "$STACK"' in gone
     assert "nothing to destroy" in gone  # a pull request that never had a stack closes cleanly
 
@@ -385,3 +388,18 @@ def test_the_sweep_destroys_review_stacks_of_closed_or_old_pull_requests_and_not
     assert job["environment"] == "review" and job["permissions"]["pull-requests"] == "read"
     assert job["env"]["MAX_DAYS"] == "${{ vars.REVIEW_MAX_DAYS || '7' }}"
     assert "sweep.py plan" in job["steps"][-1]["run"] and '>> "$GITHUB_STEP_SUMMARY"' in job["steps"][-1]["run"]
+
+
+def test_a_review_stacks_file_takes_the_templates_config_and_keeps_pulumis_salt(tmp_path):
+    stackfile = _module(".github/scripts/stackfile.py", "stackfile")
+    stack = tmp_path / "Pulumi.pr7.yaml"
+    stack.write_text("encryptionsalt: v1:abc\nconfig:\n  lambda-alb:function: {memorySize: 1024}\n")
+    assert stackfile.main([str(ROOT / "Pulumi.review.yaml"), str(stack)]) == 0
+    written = yaml.safe_load(stack.read_text())
+    assert written["encryptionsalt"] == "v1:abc"
+    assert written["config"] == yaml.safe_load((ROOT / "Pulumi.review.yaml").read_text())["config"]
+    fresh = tmp_path / "Pulumi.pr8.yaml"
+    assert (
+        stackfile.main([str(ROOT / "Pulumi.review.yaml"), str(fresh)]) == 0
+        and "encryptionsalt" not in fresh.read_text()
+    )
