@@ -5,16 +5,16 @@
 
 Every server runs the same handler (function/app.py, the hello function) and gets the same load,
 ``wrk -t2 -c20`` on GET /. All of them are started first and warmed up (the first 3 s, cold starts
-included, are reported apart), then measured in alternating runs (A B C A B C ...), so that a
-machine whose load changes gives each the same share of it. Prints, per run, requests/s, p50 and
-p99 latency, the CPU time per request of the server and every process it started (Linux: its
-workers; serverless-offline's node and its Python processes), errors (non-2xx and socket errors)
-and the load average; then each server's median and the ratio to
-serverless-offline run by run; the server's memory before and after; and a run of exactly 10,000
-requests against the local ALB counting every status. ``--before DIR`` adds the local ALB of
-another checkout (e.g. ``git worktree add /tmp/before <commit>``) to the rotation, for figures
-before and after a change; ``--memory 60`` ends with one 60-second run printing the server's
-memory every 5 s. Asserts nothing.
+included, are reported apart), then measured in alternating runs (A B C, C B A, A B C ...), so that
+a machine whose load changes gives each the same share of it, and none always runs right after the
+same other one. Prints, per run, requests/s, p50 and p99 latency, the CPU time per request of the
+server and every process it started (its workers; serverless-offline's node and its Python
+processes; Linux only), errors (non-2xx and socket errors) and the load average; then each
+server's median and the ratio to serverless-offline run by run; the server's memory before and
+after; and a run of exactly 10,000 requests against the local ALB counting every status.
+``--before DIR`` adds the local ALB of another checkout (e.g. ``git worktree add /tmp/before
+<commit>``) to the rotation, for figures before and after a change; ``--memory 60`` ends with one
+60-second run printing the server's memory every 5 s. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -291,7 +291,9 @@ def main() -> None:
         runs: dict[str, list[dict]] = {name: [] for name in servers}
         print(f"wrk -t2 -c20 -d{args.seconds}s GET / (hello function), alternating runs, on {os.cpu_count()} cores")
         for run in range(1, args.runs + 1):
-            for name, (process, port) in servers.items():
+            # Every other run in reverse order (A B C, C B A, ...): none always follows the same one.
+            order = list(servers.items()) if run % 2 else list(reversed(servers.items()))
+            for name, (process, port) in order:
                 result = measured(process, port, args.seconds)
                 runs[name].append(result)
                 print(f"run {run}  {row(name, result)}", flush=True)
