@@ -118,7 +118,8 @@ pulumi.export("reviewFunctionBoundaryArn", boundaries[REVIEW].arn)
 
 
 def policy_for(kind: str) -> pulumi.Output[str]:
-    """The inline policy of one role: reads of its stack for a preview role, its stack for a deploy role."""
+    """The whole policy of one role (attached in parts below): reads of its stack for a preview role,
+    its stack (or the review stacks) for a deploy role."""
     stack = ROLES[kind]
     if kind.startswith("preview-"):
         return pulumi.Output.from_input(preview_policy(account, prefix, stack, state_bucket))
@@ -144,8 +145,7 @@ def policy_for(kind: str) -> pulumi.Output[str]:
 
 
 # Resources must be known before the policies' text is: the number of parts per role is fixed by
-# the role's kind (the largest document the tests render, with room to grow), and a part with no
-# statement left holds a statement that allows nothing.
+# the role's kind (the largest document the tests render, with room to grow).
 POLICY_PARTS = {"preview": 1, "deploy": 4, REVIEW: 8}
 # What a part with no statement left holds: a call that needs no permission anyway.
 EMPTY_POLICY = json.dumps(
