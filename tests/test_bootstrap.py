@@ -10,6 +10,7 @@ import yaml
 
 from tests.harness import ACCOUNT, ROOT, AwsMocks, evaluate
 from tests.iam_policy import Request, allows
+from tests.test_workflows import ENVIRONMENT_JOBS
 
 sys.path.insert(0, str(ROOT / "bootstrap"))
 import access  # noqa: E402  (the bootstrap is a program folder, not a package)
@@ -159,20 +160,7 @@ def test_every_workflow_job_can_assume_its_environments_role_from_main_and_nothi
                     for other in set(access.ROLES) - {environment.role}:
                         assert not assumable(graph, f"ci-lambda-alb-{other}", sub), f"{name}: {other} accepts {sub}"
                 checked.append(f"{path.stem}/{name}/{environment.name}")
-    assert sorted(checked) == sorted(
-        [
-            "pull-request/preview/dev-preview",
-            "pull-request/preview/prod-preview",
-            "deploy/dev/dev",
-            "deploy/plan-prod/prod-read",
-            "deploy/prod/prod",
-            "drift/detect/dev-preview",
-            "drift/detect/prod-read",
-            "review/deploy/review",
-            "review/destroy/review",
-            "review-sweep/sweep/review",
-        ]
-    )
+    assert sorted(checked) == sorted(ENVIRONMENT_JOBS)
 
 
 def test_a_deploy_role_refuses_the_default_subject_without_the_ref(graph):

@@ -15,6 +15,22 @@ WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
 
 
+# Every job that runs in a GitHub environment (and so assumes a role and reads a stack's secrets),
+# as <workflow>/<job>/<environment>, one per matrix entry: tests/test_bootstrap.py checks the same.
+ENVIRONMENT_JOBS = (
+    "pull-request/preview/dev-preview",
+    "pull-request/preview/prod-preview",
+    "deploy/dev/dev",
+    "deploy/plan-prod/prod-read",
+    "deploy/prod/prod",
+    "drift/detect/dev-preview",
+    "drift/detect/prod-read",
+    "review/deploy/review",
+    "review/destroy/review",
+    "review-sweep/sweep/review",
+)
+
+
 def load(name: str) -> dict:
     return yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
 
@@ -255,20 +271,7 @@ def test_no_job_reaches_a_stacks_secrets_outside_that_stacks_environments():
                 assert environment in environments, f"{path.name} {name} reads {secrets} outside an environment"
                 assert environments[environment].stack == stack, f"{path.name} {name}: {environment} is not {stack}'s"
                 reading.append(f"{path.stem}/{name}/{environment}")
-    assert sorted(reading) == sorted(
-        [
-            "pull-request/preview/dev-preview",
-            "pull-request/preview/prod-preview",
-            "deploy/dev/dev",
-            "deploy/plan-prod/prod-read",
-            "deploy/prod/prod",
-            "drift/detect/dev-preview",
-            "drift/detect/prod-read",
-            "review/deploy/review",
-            "review/destroy/review",
-            "review-sweep/sweep/review",
-        ]
-    )
+    assert sorted(reading) == sorted(ENVIRONMENT_JOBS)
 
 
 def test_delivery_md_names_every_environment_with_its_protection():
