@@ -915,8 +915,6 @@ def allowed_on_other_stack(statements: list[dict[str, Any]], attacker: str, vict
     for request in other_stack_requests(statements, attacker, victim):
         if f"{request.action} on *" in ACCEPTED_UNSCOPED:
             continue
-        if request.action == "wafv2:AssociateWebACL" and "/webacl/" in request.resources[0]:
-            continue  # putting the other stack's ACL in front of one's own load balancer does not change the ACL
         checked += 1
         if allows(statements, request):
             allowed.add(f"{request.action}: {request.why}")
