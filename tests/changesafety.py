@@ -481,8 +481,25 @@ def _evaluated(stack: str, config_json: str) -> Graph:
     return evaluate(json.loads(config_json), stack)
 
 
+def before_graph(pair: Pair) -> Graph:
+    """The stack as deployed before the pair's change (evaluated once per stack file)."""
+    before_config, _ = configs(pair)
+    return _evaluated(pair.stack, json.dumps(before_config, sort_keys=True))
+
+
+_RUNS: dict[str, Prediction | str] = {}
+
+
 def run(pair: Pair) -> Prediction | str:
-    """The pair's prediction, or why the stack file after the change is refused (nothing deployed)."""
+    """The pair's prediction, or why the stack file after the change is refused (nothing deployed);
+    each pair is evaluated once per process."""
+    key = json.dumps([pair.name, pair.stack, pair.before, pair.after, pair.after_stack], sort_keys=True)
+    if key not in _RUNS:
+        _RUNS[key] = _run(pair)
+    return _RUNS[key]
+
+
+def _run(pair: Pair) -> Prediction | str:
     import pulumi
 
     from tests.harness import evaluate

@@ -179,3 +179,38 @@ def test_a_change_and_back_again(pair):
         assert any("still holds in AWS" in p for p in problems), f"{pair.name} no longer fails: update the docs"
     else:
         assert problems == []
+
+
+# Deletions the pipeline's deploy role may not make, with what the docs tell a team to do
+# (docs/operations.md, "Upgrading a stack deployed before these changes").
+NEEDS_AN_ADMINISTRATOR = {
+    "monitoring.kmsKeyArn": "the stack's own alarm key is scheduled for deletion: one deploy with administrator "
+    "credentials, or pulumi state delete and a deletion by hand",
+    "monitoring.alarms": "the same key, when the alarms go",
+}
+
+
+def test_what_a_change_deletes_the_pipelines_deploy_role_may_delete():
+    """A deletion the deploy role is refused fails the pipeline's deploy: the role's delete calls for
+    every resource a change deletes (tests/test_permissions.py's derivation) must be allowed, or the
+    change is one the docs hand to an administrator."""
+    from tests.test_permissions import Stack, policy, refused, requests
+
+    needing = {}
+    for pair in ALONE + [p for pairs in BATCHES.values() for p in pairs if p.name in NEEDS_AN_ADMINISTRATOR]:
+        if pair.after_stack or pair.stack != "prod" or pair.name in KNOWN_FAILURES:
+            continue  # a known failure fails before any deletion
+        result = cs.run(pair)
+        assert not isinstance(result, str), result
+        gone = {c.registration.name for c in result.of("delete")} | {c.registration.name for c in result.of("replace")}
+        if not gone:
+            continue
+        before = cs.before_graph(pair)
+        # The deleted resources, and what their ARNs and tags are derived from (function, load balancer).
+        kept = {"aws:lambda/function:Function", "aws:lb/loadBalancer:LoadBalancer"}
+        subset = Graph([r for r in before.registrations if r.name in gone or r.type in kept], {}, [])
+        calls = [r for r in requests(Stack("prod", subset), "delete") if r.why.split(" ")[-1] in gone]
+        if refusals := refused(policy("deploy-prod"), calls):
+            needing[pair.name] = refusals
+    assert sorted(needing) == sorted(NEEDS_AN_ADMINISTRATOR), needing
+    assert all(any(line.startswith("kms:ScheduleKeyDeletion") for line in lines) for lines in needing.values())
