@@ -171,26 +171,8 @@ class Registration:
     custom: bool
     inputs: dict = field(default_factory=dict)
     delete_before_replace: bool = False
-    aliases: tuple[str, ...] = ()  # the URNs the resource was known by before (its aliases)
     replace_with: tuple[str, ...] = ()  # URNs whose replacement replaces it too
     delete_timeout: str = ""  # customTimeouts.delete ("" for the provider's default)
-
-
-def _alias_urns(request: Any, urn: str) -> tuple[str, ...]:
-    """The old URNs a registration's aliases stand for: a full URN, or a spec that changes the
-    name (or the type) of this resource's URN."""
-    urns = list(request.aliasURNs)
-    for alias in request.aliases:
-        if alias.urn:
-            urns.append(alias.urn)
-            continue
-        spec = alias.spec
-        head, _, name = urn.rpartition("::")
-        if spec.type:  # the type is the URN's last type segment (after "$", or after the project's "::")
-            separator = "$" if "$" in head else "::"
-            head = head.rsplit(separator, 1)[0] + separator + spec.type
-        urns.append(f"{head}::{spec.name or name}")
-    return tuple(urns)
 
 
 class RecordingMonitor(MockMonitor):
@@ -218,7 +200,6 @@ class RecordingMonitor(MockMonitor):
                 custom=request.custom,
                 inputs=rpc.deserialize_properties(request.object) if request.custom else {},
                 delete_before_replace=request.deleteBeforeReplace,
-                aliases=_alias_urns(request, response.urn),
                 replace_with=tuple(request.replace_with),
                 delete_timeout=request.customTimeouts.delete,
             )

@@ -163,9 +163,7 @@ def unique_key(registration: Registration, fresh: Iterable[str] = ()) -> tuple[A
 def predict(before: Graph, after: Graph) -> Prediction:
     """Every replacement, deletion and creation of going from ``before`` to ``after``."""
     old, new = _custom(before), _custom(after)
-    # Aliases: a new registration that names an old URN is the same resource, renamed.
-    renamed = {_key(alias): urn for urn, r in new.items() for alias in r.aliases if _key(alias) in old}
-    matched = {urn: urn for urn in old if urn in new} | renamed
+    matched = {urn: urn for urn in old if urn in new}
     prediction = Prediction()
     replaced: dict[str, tuple[str, ...]] = {}
     for old_urn, new_urn in matched.items():

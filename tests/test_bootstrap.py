@@ -389,3 +389,25 @@ def test_the_certificate_a_stack_file_names_is_protected_without_being_listed(gr
     for role in ("ci-lambda-alb-deploy-dev", "ci-lambda-alb-deploy-prod", "ci-lambda-alb-review"):
         denied = next(s for s in policy_of(graph, role)["Statement"] if s["Sid"] == "KeepNamedCertificates")
         assert named[0] in denied["Resource"] and denied["Effect"] == "Deny", role
+
+
+LOG_POLICY = "aws:cloudwatch/logResourcePolicy:LogResourcePolicy"
+
+
+def test_changing_the_bootstrap_config_replaces_none_of_its_new_resources(graph):
+    """The inputs that force a replacement (the Terraform provider's ForceNew): a KMS alias's name,
+    a log resource policy's policy_name, a policy attachment's role and policy_arn. None of them
+    depends on the zones, ACLs, certificates or state bucket, so changing those updates policies
+    in place (a new version of each managed policy) and replaces nothing."""
+
+    def keys(g) -> set[tuple[str, ...]]:
+        return (
+            {("alias", a.inputs["name"]) for a in g.of_type("aws:kms/alias:Alias")}
+            | {("log policy", p.inputs["policyName"]) for p in g.of_type(LOG_POLICY)}
+            | {("attachment", a.inputs["role"], a.inputs["policyArn"])
+               for a in g.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+        )  # fmt: skip
+
+    certificate = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/0000-prod-listener"
+    changed = run(stateBucket="acme-pulumi-state", devHostedZoneId="Z0DEV1", prodCertificateArns=[certificate])
+    assert keys(changed) == keys(graph) and len(keys(graph)) > 10

