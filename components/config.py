@@ -8,22 +8,19 @@ error, not silently ignored. All problems are raised together as one ``pulumi.Ru
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from .declare import CAMEL, Reader, key_of, specs
+from .limits import NAMESPACE, PLACEHOLDER_CERTIFICATE_ARN, known_str
+from .model import CAMEL, fields
 from .settings import (
-    NAMESPACE,
-    PLACEHOLDER_CERTIFICATE_ARN,
     TOP_LEVEL_KEYS,
     FunctionArgs,
     LambdaAlbServiceArgs,
     SettingsError,
-    known_str,
     parse_settings,
     target_group_problems,
 )
@@ -37,7 +34,9 @@ def namespace_keys() -> list[str]:
 
 
 STRING_KEYS = frozenset(
-    key_of(f, CAMEL) for f, spec in specs(LambdaAlbServiceArgs) if (spec.schema or {}).get("type") == "string"
+    field.key(CAMEL)
+    for field in fields(LambdaAlbServiceArgs)
+    if field.kind and field.kind.schema().get("type") == "string"
 )
 
 
@@ -71,16 +70,14 @@ def load_settings(project_dir: Path) -> LambdaAlbServiceArgs:
         problems.extend(exc.problems)
     if settings is not None:
         problems.extend(_certificate_problems(settings))
-        names = Reader(CAMEL)  # the target groups' names, with the keys spelt as in the stack file
         service = settings.service_name or f"{pulumi.get_project()}-{pulumi.get_stack()}"
-        target_group_problems(service, settings.functions, names)
-        problems.extend(names.problems)
+        problems.extend(target_group_problems(service, settings.functions, CAMEL))
         problems.extend(_unencrypted_secret_problems(settings, secret_keys))
         if "function" in secret_keys:
-            settings = replace(settings, function=_with_secret_environment(settings.function))
+            settings = settings.model_copy(update={"function": _with_secret_environment(settings.function)})
         if "functions" in secret_keys:
             secret_functions = {key: _with_secret_environment(fn) for key, fn in settings.functions.items()}
-            settings = replace(settings, functions=secret_functions)
+            settings = settings.model_copy(update={"functions": secret_functions})
     if problems or settings is None:
         stack = pulumi.get_stack()
         listing = "\n".join(f"  - {p}" for p in problems)
@@ -100,7 +97,7 @@ def _with_secret_environment(function: FunctionArgs) -> FunctionArgs:
     """Secret Outputs from here on: encrypted in the state, [secret] in every preview."""
     secret_env = {key: pulumi.Output.secret(value) for key, value in function.environment.items()}
     # The plain settings model types values as str; on the Pulumi side an Output is as good.
-    return replace(function, environment=secret_env)
+    return function.model_copy(update={"environment": secret_env})
 
 
 def _secret_problems(secret_keys: list[str]) -> list[str]:

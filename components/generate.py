@@ -11,7 +11,6 @@ declaration without ``generate`` cannot land.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import sys
@@ -19,25 +18,26 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .declare import (
+from .limits import NAMESPACE
+from .model import (
     CAMEL,
-    Spec,
-    allowed_text,
+    SNAKE,
+    Block,
+    Custom,
+    Flag,
+    Integer,
+    Number,
+    OneOf,
+    Setting,
+    Text,
+    Texts,
     block_schema,
-    default_text,
-    field_schema,
-    key_of,
-    specs,
+    describe,
+    fields,
+    summary,
 )
 from .service import OUTPUTS
-from .settings import (
-    NAMESPACE,
-    FixedResponseArgs,
-    FunctionArgs,
-    LambdaAlbServiceArgs,
-    RedirectArgs,
-    RouteArgs,
-)
+from .settings import FixedResponseArgs, FunctionArgs, LambdaAlbServiceArgs, RedirectArgs, RouteArgs
 
 SCHEMA_PATH = Path("schema/stack.schema.json")
 DOCS_PATH = Path("docs/configuration.md")
@@ -50,7 +50,7 @@ _STACK_FILE_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt", "enviro
 
 def stack_schema() -> dict[str, Any]:
     """The JSON Schema of a stack file: our namespace fully typed, other namespaces (aws:...) free."""
-    ours = {f"{NAMESPACE}:{key_of(f, CAMEL)}": field_schema(f, spec) for f, spec in specs(LambdaAlbServiceArgs)}
+    ours = {f"{NAMESPACE}:{setting.key()}": setting.schema() for setting in fields(LambdaAlbServiceArgs)}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://github.com/lambda-alb/lambda-alb/schema/stack.schema.json",
@@ -88,12 +88,12 @@ def pulumi_yaml_config() -> str:
         "  # The reference, with every field, is docs/configuration.md. A stack's object replaces the",
         "  # default below whole (the Pulumi CLI does not deep-merge objects).",
     ]
-    for f, spec in specs(LambdaAlbServiceArgs):
-        key = key_of(f, CAMEL)
-        kind = (spec.schema or {}).get("type") if spec.kind == "custom" else "object"
+    for setting in fields(LambdaAlbServiceArgs):
+        key = setting.key()
+        kind = setting.kind.schema().get("type") if setting.kind is not None else "object"
         kind = kind if kind in ("array", "string") else "object"
-        fields = [key_of(g, CAMEL) for g, _ in specs(spec.block)] if spec.block else []
-        description = spec.doc + (f" Keys: {', '.join(fields)}." if fields else "")
+        keys = setting.block.keys(CAMEL) if setting.block else ()
+        description = setting.doc + (f" Keys: {', '.join(keys)}." if keys else "")
         description += f" Reference: docs/configuration.md#{key.lower()}."
         lines += [f"  {key}:", f"    type: {kind}"]
         if kind == "array":
@@ -103,34 +103,30 @@ def pulumi_yaml_config() -> str:
     return "\n".join(lines) + "\n"
 
 
-Declared = list[tuple[dataclasses.Field[Any], Spec]]
-
-
-def _rows(declared: Declared, prefix: str = "") -> list[str]:
+def _rows(declared: list[Setting], prefix: str = "") -> list[str]:
     rows = []
-    for f, spec in declared:
-        key = prefix + key_of(f, CAMEL)
-        rows.append(f"| `{key}` | {default_text(f, spec)} | {allowed_text(spec)} | {spec.doc} |")
-        if spec.kind == "block" and spec.block is not None:
-            rows += _rows(specs(spec.block), f"{key}.")
+    for setting in declared:
+        key = prefix + setting.key()
+        rows.append(f"| `{key}` | {setting.default_text()} | {setting.allowed_text()} | {setting.doc} |")
+        if setting.block is not None:
+            rows += _rows(fields(setting.block), f"{key}.")
     return rows
 
 
-def table(declared: Declared) -> str:
+def table(declared: list[Setting]) -> str:
     """A reference table: key, default, allowed values and meaning."""
     return "\n".join(["| key | default | allowed | meaning |", "|---|---|---|---|", *_rows(declared)]) + "\n"
 
 
 def _tables() -> dict[str, str]:
-    top = specs(LambdaAlbServiceArgs)
-    tables = {key_of(f, CAMEL): table(specs(spec.block)) for f, spec in top if spec.block is not None}
-    tables["routes"] = table(specs(RouteArgs))
-    tables["routes.fixedResponse"] = table(specs(FixedResponseArgs))
-    tables["routes.redirect"] = table(specs(RedirectArgs))
-    for name in ("tags", "service_name"):  # the top-level keys that are not blocks of their own
-        tables[key_of(next(f for f, _ in top if f.name == name), CAMEL)] = table(
-            [(f, s) for f, s in top if f.name == name]
-        )
+    """A table per top-level key: a block's fields, or the key itself; the routes' parts below them."""
+    tables = {
+        setting.key(): table(fields(setting.block) if setting.block else [setting])
+        for setting in fields(LambdaAlbServiceArgs)
+    }
+    tables["routes"] = table(fields(RouteArgs))
+    tables["routes.fixedResponse"] = table(fields(FixedResponseArgs))
+    tables["routes.redirect"] = table(fields(RedirectArgs))
     return tables
 
 
@@ -167,8 +163,6 @@ COMPONENT_DOCS_PATH = Path("docs/component.md")
 def component_docs() -> str:
     """``docs/component.md``: the args of ``LambdaAlbService`` in code's spelling, from the same
     declarations (each class's generated docstring, as ``help()`` shows it)."""
-    from . import settings as s
-
     lines = [
         "# LambdaAlbService: the args reference",
         "",
@@ -178,14 +172,8 @@ def component_docs() -> str:
         "checks every known value with the same rules and messages before it registers anything.",
         "",
     ]
-    classes = (
-        s.LambdaAlbServiceArgs, s.FunctionArgs, s.FunctionVpcArgs, s.LoadBalancerArgs, s.HealthCheckArgs,
-        s.RouteArgs, s.FixedResponseArgs, s.RedirectArgs, s.AccessLogsArgs, s.MonitoringArgs, s.WafArgs,
-    )  # fmt: skip
-    for cls in classes:
-        doc = (cls.__doc__ or "").strip()
-        summary, _, fields = doc.partition("Fields:")  # every args class is @describe'd
-        lines += [f"## `{cls.__name__}`", "", " ".join(summary.split()), "", fields.strip().replace("``", "`"), ""]
+    for cls in blocks():
+        lines += [f"## `{cls.__name__}`", "", " ".join(summary(cls).split()), "", describe(cls).replace("``", "`"), ""]
     return "\n".join(lines)
 
 
@@ -225,20 +213,43 @@ def write(root: Path) -> list[str]:
 # --- the multi-language component package ----------------------------------------------------------
 
 PROVIDER_PATH = Path("components/provider.py")
-# What the pulumi-aws Python SDK names a block's TypedDict of inputs.
-_INPUTS = {
-    "LambdaAlbServiceArgs": "LambdaAlbServiceInputs",
-    "FunctionArgs": "FunctionInputs",
-    "FunctionVpcArgs": "FunctionVpcInputs",
-    "LoadBalancerArgs": "LoadBalancerInputs",
-    "HealthCheckArgs": "HealthCheckInputs",
-    "RouteArgs": "RouteInputs",
-    "FixedResponseArgs": "FixedResponseInputs",
-    "RedirectArgs": "RedirectInputs",
-    "AccessLogsArgs": "AccessLogsInputs",
-    "MonitoringArgs": "MonitoringInputs",
-    "WafArgs": "WafInputs",
-}
+
+
+def blocks(cls: type[Block] = LambdaAlbServiceArgs, found: list[type[Block]] | None = None) -> list[type[Block]]:
+    """Every block class reachable from ``cls`` (itself first, then depth first): those the docs
+    describe and the component package declares."""
+    found = [] if found is None else found
+    if cls not in found:
+        found.append(cls)
+        for setting in fields(cls, SNAKE):
+            for inner in _blocks_in(setting.info.annotation):
+                blocks(inner, found)
+    return found
+
+
+def _blocks_in(annotation: Any) -> list[type[Block]]:
+    """The block classes an annotation names, however nested (``Sequence[RouteArgs | Rule]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, Block):
+        return [annotation]
+    return [inner for arg in getattr(annotation, "__args__", ()) for inner in _blocks_in(arg)]
+
+
+def _dependencies_first(cls: type[Block], found: list[type[Block]]) -> list[type[Block]]:
+    """The blocks reachable from ``cls``, each after the blocks it holds."""
+    if cls not in found:
+        for setting in fields(cls, SNAKE):
+            for inner in _blocks_in(setting.info.annotation):
+                _dependencies_first(inner, found)
+        if cls not in found:
+            found.append(cls)
+    return found
+
+
+def inputs_name(cls: type) -> str:
+    """What the component package names a block's TypedDict of inputs (``FunctionArgs`` -> ``FunctionInputs``)."""
+    return cls.__name__.removesuffix("Args") + "Inputs"
+
+
 # Custom settings whose shape JSON Schema alone does not say in Python terms.
 _CUSTOM_TYPES = {
     "default_action": "DefaultActionInputs",
@@ -250,26 +261,25 @@ _CUSTOM_TYPES = {
 }
 
 
-def _python_type(f: dataclasses.Field[Any], spec: Spec) -> str:
+def _python_type(setting: Setting) -> str:
     """The annotation of one setting in the provider's inputs (what the schema is inferred from)."""
-    if f.name in _CUSTOM_TYPES:
-        return _CUSTOM_TYPES[f.name]
-    if spec.kind in ("bool", "int", "float"):
-        return spec.kind
-    if spec.kind == "choice":
-        return type(spec.choices[0]).__name__
-    if spec.kind == "string":
-        return "str"
-    if spec.kind == "strings":
+    kind = setting.kind
+    if setting.name in _CUSTOM_TYPES:
+        return _CUSTOM_TYPES[setting.name]
+    if setting.block is not None:
+        return inputs_name(setting.block)
+    if isinstance(kind, OneOf):
+        return type(kind.choices[0]).__name__
+    if isinstance(kind, Texts):
         return "list[pulumi.Input[str]]"
-    if spec.kind == "block":
-        assert spec.block is not None
-        return _INPUTS[spec.block.__name__]
-    schema = spec.schema or {}
-    kind = schema.get("type")
-    if kind == "array":
+    simple = {Flag: "bool", Integer: "int", Number: "float", Text: "str"}
+    if type(kind) in simple:
+        return simple[type(kind)]
+    assert isinstance(kind, Custom), setting.name
+    schema = kind.schema()
+    if schema.get("type") == "array":
         return f"list[{_json_type(schema['items'])}]"
-    if kind == "object":
+    if schema.get("type") == "object":
         return f"dict[str, pulumi.Input[{_json_type(schema.get('additionalProperties') or {'type': 'string'})}]]"
     return _json_type(schema)
 
@@ -298,11 +308,12 @@ def _docstring(text: str) -> str:
     return '"""' + text.replace("\\", "\\\\").replace('"""', "'''") + '"""'
 
 
-def _block_fields(cls: type) -> list[tuple[str, str, str]]:
+def _block_fields(cls: type[Block]) -> list[tuple[str, str, str]]:
     return [
-        (f.name, _python_type(f, spec), f"{spec.doc} Default: {default_text(f, spec)}. Allowed: {allowed_text(spec)}.")
-        for f, spec in specs(cls, "snake")
-    ]
+        (setting.name, _python_type(setting),
+         f"{setting.doc} Default: {setting.default_text()}. Allowed: {setting.allowed_text()}.")
+        for setting in fields(cls, SNAKE)
+    ]  # fmt: skip
 
 
 def _snake(name: str) -> str:
@@ -313,8 +324,6 @@ def _snake(name: str) -> str:
 def provider_module() -> str:
     """``components/provider.py``: the component as other Pulumi languages see it, with inputs whose
     annotations and docstrings the Pulumi SDK turns into the package's schema."""
-    from . import settings as s
-
     lines = [
         '"""LambdaAlbService for any Pulumi language: the inputs of the component package.',
         "",
@@ -333,28 +342,30 @@ def provider_module() -> str:
         "",
         "",
     ]
-    blocks = [
-        s.FunctionVpcArgs, s.FunctionArgs, s.HealthCheckArgs, s.FixedResponseArgs, s.RedirectArgs,
-    ]  # fmt: skip
-    for cls in blocks:
-        lines += _typed_dict(_INPUTS[cls.__name__], (cls.__doc__ or "").strip().split("\n\n")[0], _block_fields(cls))
-    lines += _typed_dict(
-        "QueryStringInputs",
-        "One pair of a query-string condition; no key means any key.",
-        [("key", "str", "The key (wildcards allowed)."), ("value", "str", "The value (wildcards allowed).")],
-    )
-    lines += _typed_dict(
-        "DefaultActionInputs",
-        "What requests no route matches get: forward (to the one function, or the named one), "
-        "or a fixed response or a redirect.",
-        [
-            ("forward", "str", "The key of the function to forward to (with several functions)."),
-            ("fixed_response", "FixedResponseInputs", "Answer with a fixed response."),
-            ("redirect", "RedirectInputs", "Answer with a redirect."),
-        ],
-    )
-    for cls in (s.RouteArgs, s.LoadBalancerArgs, s.AccessLogsArgs, s.MonitoringArgs, s.WafArgs, s.LambdaAlbServiceArgs):
-        lines += _typed_dict(_INPUTS[cls.__name__], (cls.__doc__ or "").strip().split("\n\n")[0], _block_fields(cls))
+    # Each TypedDict after those it names: the blocks inside first, and the shapes only a custom
+    # setting has (a query-string pair, a default action) just before the first block that uses them.
+    extra = {
+        "QueryStringInputs": _typed_dict(
+            "QueryStringInputs",
+            "One pair of a query-string condition; no key means any key.",
+            [("key", "str", "The key (wildcards allowed)."), ("value", "str", "The value (wildcards allowed).")],
+        ),
+        "DefaultActionInputs": _typed_dict(
+            "DefaultActionInputs",
+            "What requests no route matches get: forward (to the one function, or the named one), "
+            "or a fixed response or a redirect.",
+            [
+                ("forward", "str", "The key of the function to forward to (with several functions)."),
+                ("fixed_response", "FixedResponseInputs", "Answer with a fixed response."),
+                ("redirect", "RedirectInputs", "Answer with a redirect."),
+            ],
+        ),
+    }
+    for cls in _dependencies_first(LambdaAlbServiceArgs, []):
+        declared = _block_fields(cls)
+        for name in [name for name in extra if any(name in annotation for _, annotation, _ in declared)]:
+            lines += extra.pop(name)
+        lines += _typed_dict(inputs_name(cls), summary(cls), declared)
     # The package's outputs are the component's (service.OUTPUTS), in snake case for Python.
     outputs = [(_snake(export), annotation, doc, attribute) for attribute, export, annotation, doc in OUTPUTS]
     lines += [
@@ -372,7 +383,7 @@ def provider_module() -> str:
         "    def __init__(self, name: str, args: LambdaAlbServiceInputs, opts: Optional[pulumi.ResourceOptions] = None) -> None:",  # noqa: E501
         "        # Checked before anything is registered, with the stack config's rules and messages.",
         "        checked, problems = read_args(name, dict(args), Path.cwd())",
-        "        if problems:",
+        "        if problems or checked is None:",
         '            raise problem_report(name, problems, "inputs")',
         '        super().__init__("lambda-alb:index:LambdaAlbService", name, {}, opts)',
         "        service = _Service(name, checked, pulumi.ResourceOptions(parent=self))",

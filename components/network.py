@@ -9,7 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from .settings import LoadBalancerArgs, known, known_str
+from .limits import known, known_str
+from .settings import LoadBalancerArgs
 
 
 def resolve_network(

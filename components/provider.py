@@ -122,15 +122,6 @@ class RedirectInputs(TypedDict, total=False):
     """HTTP_301 or HTTP_302. Default: unset. Allowed: `HTTP_301`, `HTTP_302`."""
 
 
-class QueryStringInputs(TypedDict, total=False):
-    """One pair of a query-string condition; no key means any key."""
-
-    key: pulumi.Input[str]
-    """The key (wildcards allowed)."""
-    value: pulumi.Input[str]
-    """The value (wildcards allowed)."""
-
-
 class DefaultActionInputs(TypedDict, total=False):
     """What requests no route matches get: forward (to the one function, or the named one), or a fixed response or a redirect."""
 
@@ -140,33 +131,6 @@ class DefaultActionInputs(TypedDict, total=False):
     """Answer with a fixed response."""
     redirect: pulumi.Input[RedirectInputs]
     """Answer with a redirect."""
-
-
-class RouteInputs(TypedDict, total=False):
-    """A listener rule: conditions ANDed (values inside one ORed), then forward, a fixed response or a
-    redirect. Read by the routes' own reader (``_parse_routes``), which turns it into a
-    ``components.rules.Rule``; these declarations give its keys, schema and docs."""
-
-    priority: pulumi.Input[int]
-    """Required, unique; lowest first. Default: unset. Allowed: 1-50000."""
-    path_patterns: pulumi.Input[list[pulumi.Input[str]]]
-    """Case-sensitive; `*` (any characters, `/` included) and `?` (one character). Default: `[]`. Allowed: a list of strings."""
-    hosts: pulumi.Input[list[pulumi.Input[str]]]
-    """Host names; case-insensitive; wildcards. Default: `[]`. Allowed: a list of strings."""
-    methods: pulumi.Input[list[pulumi.Input[str]]]
-    """Method names, exact and case-sensitive (GET). Default: `[]`. Allowed: a list of strings."""
-    headers: pulumi.Input[dict[str, pulumi.Input[list[str]]]]
-    """Header names to lists of values; case-insensitive, wildcards; not Host (use hosts). Default: unset. Allowed: `{x-env: [beta]}`."""
-    query_strings: pulumi.Input[list[QueryStringInputs]]
-    """Any pair matches; no key means any key; `\\*` and `\\?` are literal. Default: `[]`. Allowed: a list of `{key?, value}`."""
-    source_ips: pulumi.Input[list[pulumi.Input[str]]]
-    """CIDR blocks of the TCP peer (not X-Forwarded-For). Default: `[]`. Allowed: a list of strings."""
-    function: pulumi.Input[str]
-    """With several functions: the one this route forwards to (not with fixedResponse or redirect). Default: unset. Allowed: a key of `functions`."""
-    fixed_response: pulumi.Input[FixedResponseInputs]
-    """Answer with a fixed response. Default: unset. Allowed: see below."""
-    redirect: pulumi.Input[RedirectInputs]
-    """Answer with a redirect. Default: unset. Allowed: see below."""
 
 
 class LoadBalancerInputs(TypedDict, total=False):
@@ -202,6 +166,42 @@ class LoadBalancerInputs(TypedDict, total=False):
     """The stack issues an ACM certificate for it, serves HTTPS with it and adds an alias record. Default: unset. Allowed: a DNS name inside `hostedZoneName`, e.g. `app.example.com`."""
     hosted_zone_name: pulumi.Input[str]
     """The zone that holds domainName. Default: unset. Allowed: a public Route 53 zone, e.g. `example.com`."""
+
+
+class QueryStringInputs(TypedDict, total=False):
+    """One pair of a query-string condition; no key means any key."""
+
+    key: pulumi.Input[str]
+    """The key (wildcards allowed)."""
+    value: pulumi.Input[str]
+    """The value (wildcards allowed)."""
+
+
+class RouteInputs(TypedDict, total=False):
+    """A listener rule: conditions ANDed (values inside one ORed), then forward, a fixed response or a
+    redirect. Read by the routes' own reader (``read_routes``), which turns it into a
+    ``components.rules.Rule``; these declarations give its keys, schema and docs."""
+
+    priority: pulumi.Input[int]
+    """Required, unique; lowest first. Default: unset. Allowed: 1-50000."""
+    path_patterns: pulumi.Input[list[pulumi.Input[str]]]
+    """Case-sensitive; `*` (any characters, `/` included) and `?` (one character). Default: `[]`. Allowed: a list of strings."""
+    hosts: pulumi.Input[list[pulumi.Input[str]]]
+    """Host names; case-insensitive; wildcards. Default: `[]`. Allowed: a list of strings."""
+    methods: pulumi.Input[list[pulumi.Input[str]]]
+    """Method names, exact and case-sensitive (GET). Default: `[]`. Allowed: a list of strings."""
+    headers: pulumi.Input[dict[str, pulumi.Input[list[str]]]]
+    """Header names to lists of values; case-insensitive, wildcards; not Host (use hosts). Default: unset. Allowed: `{x-env: [beta]}`."""
+    query_strings: pulumi.Input[list[QueryStringInputs]]
+    """Any pair matches; no key means any key; `\\*` and `\\?` are literal. Default: `[]`. Allowed: a list of `{key?, value}`."""
+    source_ips: pulumi.Input[list[pulumi.Input[str]]]
+    """CIDR blocks of the TCP peer (not X-Forwarded-For). Default: `[]`. Allowed: a list of strings."""
+    function: pulumi.Input[str]
+    """With several functions: the one this route forwards to (not with fixedResponse or redirect). Default: unset. Allowed: a key of `functions`."""
+    fixed_response: pulumi.Input[FixedResponseInputs]
+    """Answer with a fixed response. Default: unset. Allowed: see below."""
+    redirect: pulumi.Input[RedirectInputs]
+    """Answer with a redirect. Default: unset. Allowed: see below."""
 
 
 class AccessLogsInputs(TypedDict, total=False):
@@ -266,6 +266,8 @@ class WafInputs(TypedDict, total=False):
 class LambdaAlbServiceInputs(TypedDict, total=False):
     """Everything the component needs: the stack configuration, block by block."""
 
+    service_name: pulumi.Input[str]
+    """Names every resource (function, load balancer, logs...) and its place in the state. Unset: <project>-<stack>. Pin it (the stack files do) and `pulumi stack rename` replaces nothing. Default: unset. Allowed: letters, digits and -, at most 20 characters."""
     function: pulumi.Input[FunctionInputs]
     """The Lambda function. Default: see below. Allowed: an object (its keys below)."""
     functions: pulumi.Input[dict[str, pulumi.Input[FunctionInputs]]]
@@ -280,8 +282,6 @@ class LambdaAlbServiceInputs(TypedDict, total=False):
     """Alarms and a dashboard. Default: see below. Allowed: an object (its keys below)."""
     waf: pulumi.Input[WafInputs]
     """A WAFv2 web ACL. Default: see below. Allowed: an object (its keys below)."""
-    service_name: pulumi.Input[str]
-    """Names every resource (function, load balancer, logs...) and its place in the state. Unset: <project>-<stack>. Pin it (the stack files do) and `pulumi stack rename` replaces nothing. Default: unset. Allowed: letters, digits and -, at most 20 characters."""
     tags: pulumi.Input[dict[str, pulumi.Input[str]]]
     """The team's own tags (cost centre, owner...), on every taggable resource next to the component's. Default: `{}`. Allowed: at most 47; keys up to 128 and values up to 256 characters; no `aws:` prefix; not project, stack or managed-by."""
 
@@ -326,7 +326,7 @@ class LambdaAlbService(pulumi.ComponentResource):
     def __init__(self, name: str, args: LambdaAlbServiceInputs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         # Checked before anything is registered, with the stack config's rules and messages.
         checked, problems = read_args(name, dict(args), Path.cwd())
-        if problems:
+        if problems or checked is None:
             raise problem_report(name, problems, "inputs")
         super().__init__("lambda-alb:index:LambdaAlbService", name, {}, opts)
         service = _Service(name, checked, pulumi.ResourceOptions(parent=self))

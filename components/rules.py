@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .declare import to_camel
+from .model import to_camel
 
 # How a message spells a key: the stack file's camelCase by default, the field name as is
 # (snake_case) for routes built in code; settings.py passes its reader's spelling.

@@ -12,15 +12,15 @@ import pulumi_aws as aws
 
 from . import rules as r
 from .access_logs import create_access_log_bucket
-from .declare import SNAKE, Reader, as_raw
 from .domain import create_alias_record, create_certificate
 from .lambda_function import FunctionParts, create_function, package_code
+from .limits import OWN_TAG_KEYS
 from .listener import ForwardTo, create_listeners, create_rules
+from .model import SNAKE, as_raw
 from .monitoring import Observed, create_alarms, create_dashboard
 from .naming import name_problem
 from .network import create_security_group, resolve_network
 from .settings import (
-    OWN_TAG_KEYS,
     FunctionArgs,
     LambdaAlbServiceArgs,
     LoadBalancerArgs,
@@ -63,15 +63,14 @@ def name_problems(name: object) -> list[str]:
     return [f"name: {problem}"] if problem else []
 
 
-def read_args(name: object, raw: Mapping[str, Any], project_dir: Path) -> tuple[LambdaAlbServiceArgs, list[str]]:
+def read_args(name: object, raw: Mapping[str, Any], project_dir: Path) -> tuple[LambdaAlbServiceArgs | None, list[str]]:
     """The component's arguments from their raw form (snake_case keys), checked with the rules and
     messages of the stack config. Values that are still Outputs are not judged."""
     problems = name_problems(name)
-    rd = Reader(SNAKE, {"project_dir": project_dir}, is_unresolved=_is_unresolved)
-    checked = read_settings(raw, rd)
-    if isinstance(name, str):
-        target_group_problems(name, checked.functions, rd)
-    return checked, problems + rd.problems
+    checked, found = read_settings(raw, SNAKE, {"project_dir": project_dir, "unresolved": _is_unresolved})
+    if isinstance(name, str) and checked is not None:
+        found += target_group_problems(name, checked.functions, SNAKE)
+    return checked, problems + found
 
 
 def validate_args(

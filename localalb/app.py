@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from components import rules as r
-from components.settings import known
+from components.limits import known
 from localalb import alb
 from localalb.accesslog import AccessLog, AccessRecord
 from localalb.config import LocalStack

@@ -11,8 +11,9 @@ from typing import Any
 
 import yaml
 
+from components.limits import NAMESPACE
 from components.naming import name_problem, service_name
-from components.settings import NAMESPACE, FunctionArgs, LambdaAlbServiceArgs, SettingsError, parse_settings
+from components.settings import FunctionArgs, LambdaAlbServiceArgs, SettingsError, parse_settings
 from components.stackfiles import StackFileError, stack_config
 
 DEFAULT_REGION = "us-east-1"

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from components.dependencies import local_dependency_env
+from components.limits import known_str
 from components.packaging import source_files
-from components.settings import known_str
 from localalb.config import LocalFunction, LocalStack
 from localalb.console import escape
 

@@ -334,37 +334,41 @@ COMPANIONS: dict[str, dict[str, Any]] = {
 }
 
 
-def flipped(spec: Any, current: Any, key: str) -> Any:
+def flipped(setting: Any, current: Any, key: str) -> Any:
     """Another valid value of a setting: a flipped bool, the next number, another choice, a sample."""
+    from components.model import Flag, Integer, Number, OneOf
+
+    kind = setting.kind
     if key in SAMPLES:
         return SAMPLES[key]
-    if spec.kind == "bool":
+    if isinstance(kind, Flag):
         return not current
-    if spec.kind in ("int", "float"):
-        value = current if current is not None else (spec.lo or 1)
-        bumped = value + 1 if spec.hi is None or value + 1 <= spec.hi else value - 1
-        return int(bumped) if spec.kind == "int" else float(bumped)
-    if spec.kind == "choice":
-        return next(c for c in spec.choices if c != current)
-    raise KeyError(f"{key}: no sample value for a {spec.kind} setting; add one to SAMPLES")
+    if isinstance(kind, Integer | Number):
+        value = current if current is not None else (kind.lo or 1)
+        high = getattr(kind, "hi", None)
+        bumped = value + 1 if high is None or value + 1 <= high else value - 1
+        return int(bumped) if isinstance(kind, Integer) else float(bumped)
+    if isinstance(kind, OneOf):
+        return next(c for c in kind.choices if c != current)
+    raise KeyError(f"{key}: no sample value for a {type(kind).__name__} setting; add one to SAMPLES")
 
 
 def setting_keys() -> list[tuple[str, Any]]:
-    """Every stack-file setting below the blocks, ``block.key`` or ``block.sub.key``, with its spec."""
-    from components.declare import specs
+    """Every stack-file setting below the blocks, ``block.key`` or ``block.sub.key``, with its declaration."""
+    from components.model import fields
     from components.settings import LambdaAlbServiceArgs
 
     found = []
-    for top, top_spec in specs(LambdaAlbServiceArgs):
-        if top_spec.kind != "block":
-            found.append((camel(top.name), top_spec))
+    for top in fields(LambdaAlbServiceArgs):
+        if top.block is None:
+            found.append((top.key(), top))
             continue
-        for f, spec in specs(top_spec.block):
-            key = f"{camel(top.name)}.{camel(f.name)}"
-            if spec.kind == "block" and key not in SAMPLES:
-                found += [(f"{key}.{camel(g.name)}", s) for g, s in specs(spec.block)]
+        for setting in fields(top.block):
+            key = f"{top.key()}.{setting.key()}"
+            if setting.block is not None and key not in SAMPLES:
+                found += [(f"{key}.{inner.key()}", inner) for inner in fields(setting.block)]
             else:
-                found.append((key, spec))
+                found.append((key, setting))
     return found
 
 

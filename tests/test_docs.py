@@ -5,7 +5,8 @@ from pathlib import Path
 
 import yaml
 
-from components import settings
+from components import limits, settings
+from components.model import CAMEL
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -14,13 +15,13 @@ CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()
 
 def test_the_configuration_reference_documents_every_key():
     keys = (
-        list(settings.FUNCTION_KEYS)
-        + list(settings.LOAD_BALANCER_KEYS)
-        + [f"healthCheck.{k}" for k in settings.HEALTH_CHECK_KEYS]
-        + list(settings.ROUTE_KEYS)
-        + list(settings.ACCESS_LOG_KEYS)
-        + list(settings.MONITORING_KEYS)
-        + list(settings.WAF_KEYS)
+        list(settings.FunctionArgs.keys())
+        + list(settings.LoadBalancerArgs.keys())
+        + [f"healthCheck.{k}" for k in settings.HealthCheckArgs.keys(CAMEL)]
+        + list(settings.RouteArgs.keys())
+        + list(settings.AccessLogsArgs.keys())
+        + list(settings.MonitoringArgs.keys())
+        + list(settings.WafArgs.keys())
     )
     missing = [k for k in keys + list(settings.TOP_LEVEL_KEYS) if k != "healthCheck" and f"`{k}`" not in CONFIGURATION]
     assert not missing
@@ -28,12 +29,12 @@ def test_the_configuration_reference_documents_every_key():
 
 def test_the_configuration_reference_states_the_code_defaults():
     for value in (
-        settings.DEFAULT_RUNTIME,
-        settings.DEFAULT_SSL_POLICY,
-        f"`{settings.DEFAULT_MEMORY_MB}`",
-        f"`{settings.DEFAULT_TIMEOUT_S}`",
-        f"`{settings.DEFAULT_LOG_RETENTION_DAYS}`",
-        f"`{settings.DEFAULT_LOG_EXPIRATION_DAYS}`",
+        limits.DEFAULT_RUNTIME,
+        limits.DEFAULT_SSL_POLICY,
+        f"`{limits.DEFAULT_MEMORY_MB}`",
+        f"`{limits.DEFAULT_TIMEOUT_S}`",
+        f"`{limits.DEFAULT_LOG_RETENTION_DAYS}`",
+        f"`{limits.DEFAULT_LOG_EXPIRATION_DAYS}`",
     ):
         assert value in CONFIGURATION
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import subprocess
@@ -13,7 +12,7 @@ import jsonschema
 import pytest
 
 from components import generate
-from components.declare import CAMEL, key_of, specs
+from components.model import Custom, Flag, Integer, OneOf, Texts, fields
 from components.settings import NAMESPACE, LambdaAlbServiceArgs, SettingsError, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,39 +59,40 @@ def schema_validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
 
 
-def bad_values(spec) -> list:
+def bad_values(setting) -> list:
     """Values the declaration refuses, derived from its kind and range."""
-    if spec.kind == "int":
-        out = [spec.lo - 1, "7"]
-        return out + ([spec.hi + 1] if spec.hi is not None else [])
-    if spec.kind == "choice":
+    kind = setting.kind
+    if isinstance(kind, Integer):
+        out = [kind.lo - 1, "7"]
+        return out + ([kind.hi + 1] if kind.hi is not None else [])
+    if isinstance(kind, OneOf):
         return ["not-a-choice"]
-    if spec.kind == "bool":
+    if isinstance(kind, Flag):
         return ["yes"]
-    if spec.kind == "strings":
+    if isinstance(kind, Texts):
         return ["not-a-list"]
     return []
 
 
 def declared_leaves():
-    for top, top_spec in specs(LambdaAlbServiceArgs):
-        if top_spec.block is None:
+    for top in fields(LambdaAlbServiceArgs):
+        if top.block is None:
             continue
-        for f, spec in specs(top_spec.block):
-            yield key_of(top, CAMEL), key_of(f, CAMEL), f, spec
+        for setting in fields(top.block):
+            yield top.key(), setting.key(), setting
 
 
-@pytest.mark.parametrize(("block", "key", "field", "spec"), list(declared_leaves()), ids=lambda v: str(v)[:30])
-def test_the_schema_and_the_reader_refuse_the_same_bad_values(block, key, field, spec):
+@pytest.mark.parametrize(("block", "key", "setting"), list(declared_leaves()), ids=lambda v: str(v)[:30])
+def test_the_schema_and_the_reader_refuse_the_same_bad_values(block, key, setting):
     validator = schema_validator()
-    for bad in bad_values(spec):
+    for bad in bad_values(setting):
         document = {"config": {f"{NAMESPACE}:{block}": {key: bad}}}
         assert list(validator.iter_errors(document)), f"the schema accepts {block}.{key}: {bad!r}"
         with pytest.raises(SettingsError) as info:
             parse_settings({block: {key: bad}})
         assert any(p.startswith(f"{block}.{key}") for p in info.value.problems), info.value.problems
-    default = field.default if field.default is not dataclasses.MISSING else None
-    if default is not None and not dataclasses.is_dataclass(default) and spec.kind != "custom":
+    default = setting.default
+    if default is not None and setting.block is None and not isinstance(setting.kind, Custom):
         value = list(default) if isinstance(default, tuple) else default
         errors = list(validator.iter_errors({"config": {f"{NAMESPACE}:{block}": {key: value}}}))
         assert not errors, f"the schema refuses the default of {block}.{key}: {errors[0].message}"

@@ -12,8 +12,8 @@ from pulumi.provider.experimental.analyzer import Analyzer
 from pulumi.provider.experimental.schema import generate_schema
 
 from components import provider
-from components.declare import SNAKE, specs
-from components.generate import _INPUTS
+from components.generate import inputs_name
+from components.model import SNAKE, Integer, fields
 from components.settings import FunctionArgs, LoadBalancerArgs, WafArgs
 from tests.harness import ROOT, AwsMocks, RecordingMonitor, evaluate
 
@@ -29,7 +29,7 @@ def schema() -> dict:
 
 
 def type_of(schema: dict, cls: type) -> dict:
-    return schema["types"][f"lambda-alb:index:{_INPUTS[cls.__name__]}"]["properties"]
+    return schema["types"][f"lambda-alb:index:{inputs_name(cls)}"]["properties"]
 
 
 def test_every_input_and_output_is_in_the_schema_and_described(schema):
@@ -45,11 +45,11 @@ def test_every_input_and_output_is_in_the_schema_and_described(schema):
 def test_every_declared_field_is_an_input_of_its_type_and_integers_stay_integers(schema):
     for cls in (FunctionArgs, LoadBalancerArgs, WafArgs):
         properties = type_of(schema, cls)
-        for f, spec in specs(cls, SNAKE):
-            camel = f.name.split("_")[0] + "".join(p.title() for p in f.name.split("_")[1:])
-            assert camel in properties, f"{cls.__name__}.{f.name}"
-            if spec.kind == "int":
-                assert properties[camel]["type"] == "integer", f"{cls.__name__}.{f.name}"
+        for setting in fields(cls, SNAKE):
+            camel = setting.name.split("_")[0] + "".join(p.title() for p in setting.name.split("_")[1:])
+            assert camel in properties, f"{cls.__name__}.{setting.name}"
+            if isinstance(setting.kind, Integer):
+                assert properties[camel]["type"] == "integer", f"{cls.__name__}.{setting.name}"
 
 
 @pytest.mark.parametrize(

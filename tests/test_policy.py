@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from google.protobuf import json_format, struct_pb2
 
-from components.settings import SUPPORTED_RUNTIMES
+from components.limits import SUPPORTED_RUNTIMES
 from policy import pack, rules
 from policy.rules import Resource, check_all
 from policy.taggable import takes_tags
