@@ -131,3 +131,41 @@ def test_every_aws_module_the_program_uses_is_type_checked():
         used |= {f"pulumi_aws.{name}" for name in re.findall(r"(?<![\w.])aws\.(get_[a-z0-9_]+?)(?:_output)?\(", text)}
     assert "pulumi_aws.lb" in used  # the scan sees the program's imports
     assert sorted(used - followed) == []
+
+
+# What `pulumi up`, the local ALB and the smoke check import: they run from requirements.txt alone.
+RUNTIME_CODE = ("__main__.py", "components", "localalb", "smoke")
+
+
+def third_party_imports(paths: tuple[str, ...]) -> dict[str, str]:
+    """Every top-level module the code imports that is neither the standard library nor ours,
+    with one file that imports it."""
+    import ast
+    import sys
+
+    ours = {path.name.removesuffix(".py") for path in ROOT.iterdir()} | {"lambda_alb"}
+    found: dict[str, str] = {}
+    files = [p for name in paths for p in ([ROOT / name] if name.endswith(".py") else (ROOT / name).rglob("*.py"))]
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in ours:
+                    found.setdefault(top, str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_package_the_program_imports_is_in_the_lock_pulumi_installs():
+    from importlib.metadata import packages_distributions
+
+    distributions = packages_distributions()
+    runtime = read_lock("requirements.txt")
+    missing = [
+        f"{module} (imported by {where})"
+        for module, where in sorted(third_party_imports(RUNTIME_CODE).items())
+        if not any(canonicalize_name(d) in runtime for d in distributions.get(module, [module]))
+    ]
+    assert not missing, f"not in requirements.txt, so `pulumi up` would fail to import them: {missing}"
