@@ -2,9 +2,10 @@
 its preview role and its deploy role; the account's log resource policy for WAF. Run once per
 account, by an administrator.
 
-What each role may do, and why, is in ``access.py`` and docs/delivery.md; tests/test_permissions.py
-checks the policies against every call the provider makes for each stack, and tests/test_attacks.py
-tries the paths from one stack, or a pull request, to the other.
+What each role may do, and why, is in ``access.py`` (and the modules it gathers) and
+docs/delivery.md; tests/test_permissions.py checks the policies against every call the provider
+makes for each stack, and tests/test_attacks.py tries the paths from one stack, or a pull request,
+to the other.
 """
 
 import json
