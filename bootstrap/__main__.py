@@ -9,11 +9,17 @@ to the other.
 """
 
 import json
+import sys
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
-from access import (
+
+# The CLI runs this file from the bootstrap's folder; its modules import as the `bootstrap` package
+# (as the policy pack's do as `policy`), which is how the tests import them too.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bootstrap.access import (  # noqa: E402
     AUDIENCE,
     GITHUB_OIDC_URL,
     REVIEW,

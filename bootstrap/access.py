@@ -26,7 +26,8 @@ administers a key or a policy. The few actions AWS cannot scope at all are liste
 every name a deploy role may touch.
 
 The bootstrap's program (``__main__.py``) and the tests import everything from here; each part
-lives in a module of its own, which imports its siblings by name as the Pulumi CLI runs this folder:
+lives in a module of its own, importing its siblings as the ``bootstrap`` package (``__main__.py``
+puts the repository's folder on the path, as the policy pack's entry point does):
 
 - ``scopes.py``: the stacks, the roles, and the names and ``stack`` tag conditions that scope them;
 - ``trust.py``: the GitHub environments and each role's OIDC trust policy;
@@ -39,12 +40,12 @@ lives in a module of its own, which imports its siblings by name as the Pulumi C
 
 from __future__ import annotations
 
-from boundaries import (
+from bootstrap.boundaries import (
     function_boundary_policy,
     stack_key_policy,
     waf_log_resource_policy,
 )
-from iam_actions import (
+from bootstrap.iam_actions import (
     CERTIFICATE_CHANGES,
     FUNCTION_READ_ACTIONS,
     FUNCTION_ROLE_ACTIONS,
@@ -53,7 +54,7 @@ from iam_actions import (
     TAGGING_ACTIONS,
     UNSCOPABLE,
 )
-from role_policies import (
+from bootstrap.role_policies import (
     MANAGED_POLICIES_PER_ROLE,
     MANAGED_POLICY_CHARACTERS,
     compact_length,
@@ -62,7 +63,7 @@ from role_policies import (
     preview_policy,
     state_paths,
 )
-from scopes import (
+from bootstrap.scopes import (
     PROJECT_TAG,
     REVIEW,
     REVIEW_STACKS,
@@ -79,12 +80,12 @@ from scopes import (
     stack_condition,
     stack_values,
 )
-from stack_inputs import (
+from bootstrap.stack_inputs import (
     StackInputs,
     check_inputs,
     stack_file_certificates,
 )
-from trust import (
+from bootstrap.trust import (
     AUDIENCE,
     ENVIRONMENTS,
     GITHUB_OIDC_HOST,

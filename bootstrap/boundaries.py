@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from scopes import Statement, exact_names, stack_condition
+from bootstrap.scopes import Statement, exact_names, stack_condition
 
 
 def function_boundary_policy(account: str, prefix: str, stack: str, key_arn: str = "") -> str:

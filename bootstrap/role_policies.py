@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from iam_actions import (
+from bootstrap.iam_actions import (
     CERTIFICATE_CHANGES,
     FUNCTION_READ_ACTIONS,
     FUNCTION_ROLE_ACTIONS,
@@ -17,8 +17,8 @@ from iam_actions import (
     TAGGING_ACTIONS,
     UNSCOPABLE,
 )
-from scopes import STACK_TAG, Statement, child_names, exact_names, stack_condition, stack_values
-from stack_inputs import StackInputs
+from bootstrap.scopes import STACK_TAG, Statement, child_names, exact_names, stack_condition, stack_values
+from bootstrap.stack_inputs import StackInputs
 
 
 def _statement(

@@ -234,12 +234,7 @@ def test_pull_requests_price_base_and_head_of_both_stacks_side_by_side_in_one_co
 
 
 def _bootstrap_access():
-    # Its modules import one another by name, as the Pulumi CLI runs the bootstrap from its folder.
-    sys.path.insert(0, str(ROOT / "bootstrap"))
-    try:
-        return _module("bootstrap/access.py", "bootstrap_access")
-    finally:
-        sys.path.remove(str(ROOT / "bootstrap"))
+    return _module("bootstrap/access.py", "bootstrap_access")
 
 
 def _job_runs(job: dict) -> list[tuple[str, str]]:
