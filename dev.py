@@ -8,7 +8,8 @@ python3 dev.py test [pytest arguments]
                        e.g. python3 dev.py test -m "not integration"   or   -k stacks -x   or   -n 3
 python3 dev.py lint    setup, then ruff (check and format) on the files git tracks
 python3 dev.py typecheck
-                       setup, then mypy as `pulumi up` runs it (Pulumi.yaml: typechecker)
+                       setup, then mypy as `pulumi up` runs it (Pulumi.yaml: typechecker), and
+                       again on the tests (their settings: tests/mypy.toml)
 python3 dev.py lock [pip-compile arguments]
                        rewrite requirements.txt and requirements-dev.txt from pyproject.toml,
                        with hashes; e.g. --upgrade-package boto3, or --upgrade for everything
@@ -92,9 +93,24 @@ def lint() -> int:
     return check or formatted
 
 
+# The tests' mypy settings; pyproject.toml's are the program's, which `pulumi up` reads.
+TESTS_MYPY_CONFIG = "tests/mypy.toml"
+
+
+def test_files() -> list[str]:
+    """The tests' Python files: those git tracks (as for lint), or every one outside a git checkout."""
+    files = python_files()
+    if files == ["."]:
+        return sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "tests").rglob("*.py"))
+    return [name for name in files if name.startswith("tests/")]
+
+
 def typecheck() -> int:
-    """mypy exactly as the Pulumi CLI runs it before a preview or update (its config is in pyproject.toml)."""
-    return _run(str(PYTHON), "-m", "mypy", "--exclude", ".venv", ".")
+    """mypy exactly as the Pulumi CLI runs it before a preview or update (its config is in
+    pyproject.toml), then on the tests, which that run leaves out; both run, the worse exit status."""
+    program = _run(str(PYTHON), "-m", "mypy", "--exclude", ".venv", ".")
+    tests = _run(str(PYTHON), "-m", "mypy", "--config-file", TESTS_MYPY_CONFIG, *test_files())
+    return program or tests
 
 
 MAX_WORKERS = 8
