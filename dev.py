@@ -16,6 +16,9 @@ python3 dev.py lock [pip-compile arguments]
 python3 dev.py generate
                        setup, then rewrite what is generated from the settings declarations
                        (schema/stack.schema.json, Pulumi.yaml's config, docs/configuration.md)
+python3 dev.py check-generated
+                       setup, then fail, naming them, when generated files differ from what
+                       `generate` would write (the test suite's check, alone; writes nothing)
 python3 dev.py bench   setup, then print the foundation and dependency benchmarks' numbers
 python3 dev.py bench-local
                        setup, then the local ALB against serverless-offline (needs wrk and npm)
@@ -166,6 +169,15 @@ def generate() -> None:
     _check(str(PYTHON), "-m", "components.generate")
 
 
+# The suite's check that every generated file is up to date; check-generated runs it alone.
+GENERATED_TEST = "tests/test_generated.py::test_every_generated_file_is_up_to_date"
+
+
+def check_generated() -> int:
+    """The generated files' check, as the test suite makes it, without writing anything."""
+    return _run(str(PYTHON), "-m", "pytest", "--no-header", GENERATED_TEST)
+
+
 def bench() -> None:
     setup()
     _check(str(PYTHON), "benchmarks/foundation.py")
@@ -200,6 +212,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "typecheck": _then_exit(typecheck),
     "lock": lock,
     "generate": generate,
+    "check-generated": _then_exit(check_generated),
     "bench": bench,
     "bench-local": bench_local,
     "serve": serve,
