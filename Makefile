@@ -1,6 +1,6 @@
 # Shortcuts for `python3 dev.py <command>`, which is all a fresh machine needs.
-.PHONY: setup test fast lint typecheck lock generate bench bench-local serve
-setup test lint typecheck lock generate bench bench-local:
+.PHONY: setup test fast lint typecheck lock generate check-generated bench bench-local serve
+setup test lint typecheck lock generate check-generated bench bench-local:
 	python3 dev.py $@
 
 # The quick loop: everything but the tests that start servers or processes.

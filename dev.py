@@ -8,13 +8,17 @@ python3 dev.py test [pytest arguments]
                        e.g. python3 dev.py test -m "not integration"   or   -k stacks -x   or   -n 3
 python3 dev.py lint    setup, then ruff (check and format) on the files git tracks
 python3 dev.py typecheck
-                       setup, then mypy as `pulumi up` runs it (Pulumi.yaml: typechecker)
+                       setup, then mypy as `pulumi up` runs it (Pulumi.yaml: typechecker), and
+                       again on the tests (their settings: tests/mypy.toml)
 python3 dev.py lock [pip-compile arguments]
                        rewrite requirements.txt and requirements-dev.txt from pyproject.toml,
                        with hashes; e.g. --upgrade-package boto3, or --upgrade for everything
 python3 dev.py generate
                        setup, then rewrite what is generated from the settings declarations
                        (schema/stack.schema.json, Pulumi.yaml's config, docs/configuration.md)
+python3 dev.py check-generated
+                       setup, then fail, naming them, when generated files differ from what
+                       `generate` would write (the test suite's check, alone; writes nothing)
 python3 dev.py bench   setup, then print the foundation and dependency benchmarks' numbers
 python3 dev.py bench-local
                        setup, then the local ALB against serverless-offline (needs wrk and npm)
@@ -92,9 +96,24 @@ def lint() -> int:
     return check or formatted
 
 
+# The tests' mypy settings; pyproject.toml's are the program's, which `pulumi up` reads.
+TESTS_MYPY_CONFIG = "tests/mypy.toml"
+
+
+def test_files() -> list[str]:
+    """The tests' Python files: those git tracks (as for lint), or every one outside a git checkout."""
+    files = python_files()
+    if files == ["."]:
+        return sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "tests").rglob("*.py"))
+    return [name for name in files if name.startswith("tests/")]
+
+
 def typecheck() -> int:
-    """mypy exactly as the Pulumi CLI runs it before a preview or update (its config is in pyproject.toml)."""
-    return _run(str(PYTHON), "-m", "mypy", "--exclude", ".venv", ".")
+    """mypy exactly as the Pulumi CLI runs it before a preview or update (its config is in
+    pyproject.toml), then on the tests, which that run leaves out; both run, the worse exit status."""
+    program = _run(str(PYTHON), "-m", "mypy", "--exclude", ".venv", ".")
+    tests = _run(str(PYTHON), "-m", "mypy", "--config-file", TESTS_MYPY_CONFIG, *test_files())
+    return program or tests
 
 
 MAX_WORKERS = 8
@@ -150,6 +169,15 @@ def generate() -> None:
     _check(str(PYTHON), "-m", "components.generate")
 
 
+# The suite's check that every generated file is up to date; check-generated runs it alone.
+GENERATED_TEST = "tests/test_generated.py::test_every_generated_file_is_up_to_date"
+
+
+def check_generated() -> int:
+    """The generated files' check, as the test suite makes it, without writing anything."""
+    return _run(str(PYTHON), "-m", "pytest", "--no-header", GENERATED_TEST)
+
+
 def bench() -> None:
     setup()
     _check(str(PYTHON), "benchmarks/foundation.py")
@@ -184,6 +212,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "typecheck": _then_exit(typecheck),
     "lock": lock,
     "generate": generate,
+    "check-generated": _then_exit(check_generated),
     "bench": bench,
     "bench-local": bench_local,
     "serve": serve,

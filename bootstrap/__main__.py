@@ -2,17 +2,24 @@
 its preview role and its deploy role; the account's log resource policy for WAF. Run once per
 account, by an administrator.
 
-What each role may do, and why, is in ``access.py`` and docs/delivery.md; tests/test_permissions.py
-checks the policies against every call the provider makes for each stack, and tests/test_attacks.py
-tries the paths from one stack, or a pull request, to the other.
+What each role may do, and why, is in ``access.py`` (and the modules it gathers) and
+docs/delivery.md; tests/test_permissions.py checks the policies against every call the provider
+makes for each stack, and tests/test_attacks.py tries the paths from one stack, or a pull request,
+to the other.
 """
 
 import json
+import sys
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
-from access import (
+
+# The CLI runs this file from the bootstrap's folder; its modules import as the `bootstrap` package
+# (as the policy pack's do as `policy`), which is how the tests import them too.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bootstrap.access import (  # noqa: E402
     AUDIENCE,
     GITHUB_OIDC_URL,
     REVIEW,

@@ -61,7 +61,7 @@ def _wire_properties() -> Mapping[str, Any]:
 def _schema(defaults: Mapping[str, Any]) -> pulumi_policy.PolicyConfigSchema | None:
     if not defaults:
         return None
-    kinds = {
+    kinds: dict[type, dict[str, Any]] = {
         list: {"type": "array"},
         int: {"type": "integer"},
         bool: {"type": "boolean"},

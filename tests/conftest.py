@@ -4,6 +4,7 @@ each test's kind, given by its file, so that ``-m "not integration"`` is the fas
 from __future__ import annotations
 
 from fnmatch import fnmatch
+from typing import Any
 
 import pytest
 
@@ -93,7 +94,10 @@ def _load_hypothesis_profile(config):
     from hypothesis import HealthCheck, settings
 
     # Examples that start processes or talk HTTP are slow by unit-test standards: no deadline.
-    common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]}
+    common: dict[str, Any] = {
+        "deadline": None,
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    }
     settings.register_profile("default", max_examples=60, **common)
     settings.register_profile("fuzz", max_examples=3000, **common)
     settings.load_profile("fuzz" if config.getoption("--fuzz") else "default")

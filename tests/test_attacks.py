@@ -370,7 +370,7 @@ def test_the_accepted_claim_stays_off_named_and_tagged_certificates():
     claim = Request("acm:AddTagsToCertificate", (UNTAGGED["acm"][0],), DEV_TAGS)
     assert allows(policy("deploy-dev"), claim)
     assert decide(policy("deploy-dev"), Request(claim.action, (PROD_CERTIFICATE,), DEV_TAGS)) == "denied"
-    tagged = claim.context | resource_tags(standard_tags("prod"))
+    tagged = dict(claim.context) | resource_tags(standard_tags("prod"))
     assert not allows(policy("deploy-dev"), Request(claim.action, claim.resources, tagged))
 
 

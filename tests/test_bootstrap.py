@@ -2,20 +2,16 @@
 
 import fnmatch
 import json
-import sys
+from typing import Any
 
 import pulumi
 import pytest
 import yaml
 
+from bootstrap import access
 from tests.harness import ACCOUNT, ROOT, AwsMocks, evaluate
 from tests.iam_policy import Request, allows
 from tests.test_workflows import ENVIRONMENT_JOBS
-
-sys.path.insert(0, str(ROOT / "bootstrap"))
-import access  # noqa: E402  (the bootstrap is a program folder, not a package)
-
-sys.path.remove(str(ROOT / "bootstrap"))
 
 BOOTSTRAP = ROOT / "bootstrap"
 REPO = "acme/lambda-alb"
@@ -115,7 +111,7 @@ def matrix_entries(job: dict) -> list[dict]:
 def refs_of(workflow: dict) -> set[str]:
     """The refs a workflow's jobs run on: a pull request's merge ref, main, and, for a manual run,
     any branch (a feature branch stands for them)."""
-    events = workflow.get("on", workflow.get(True))  # YAML 1.1 reads the key `on` as True
+    events: Any = workflow.get("on", workflow.get(True))  # YAML 1.1 reads the key `on` as True
     events = [events] if isinstance(events, str) else list(events)
     refs = set()
     for event in events:

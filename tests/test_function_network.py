@@ -141,7 +141,9 @@ def test_the_functions_security_group_waits_for_lambda_to_release_it_and_the_dep
     graph = evaluate(with_("dev", function=function), "dev")
     group = next(r for r in graph.of_type("aws:ec2/securityGroup:SecurityGroup") if r.name.endswith("-fn-sg"))
     assert group.delete_timeout == VPC_RELEASE_TIMEOUT
-    minutes = int(re.fullmatch(r"(\d+)m", VPC_RELEASE_TIMEOUT).group(1))
+    timeout = re.fullmatch(r"(\d+)m", VPC_RELEASE_TIMEOUT)
+    assert timeout, VPC_RELEASE_TIMEOUT
+    minutes = int(timeout.group(1))
     assert minutes >= 45
     jobs = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())["jobs"]
     assert all(jobs[stack]["timeout-minutes"] >= minutes + 15 for stack in ("dev", "prod"))

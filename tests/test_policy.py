@@ -108,7 +108,7 @@ def broken(graph: Graph, name: str, change: Callable[[dict], Any]) -> list[Resou
     """The graph's resources with ``change`` applied to the properties of the resource ``name``."""
     items = []
     for r in resources(graph):
-        props = copy.deepcopy(r.props)
+        props = dict(copy.deepcopy(r.props))
         if r.name == name:
             change(props)
         items.append(Resource(r.type, r.name, props, r.urn, r.dependencies))

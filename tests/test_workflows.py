@@ -161,6 +161,7 @@ def test_drift_runs_daily_and_on_demand_a_refresh_preview_per_stack_with_the_pre
 def _module(path: str, name: str):
     """A script of the repository, loaded as a module (registered, so dataclasses find it)."""
     spec = importlib.util.spec_from_file_location(name, ROOT / path)
+    assert spec is not None and spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
