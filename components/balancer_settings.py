@@ -10,6 +10,7 @@ from pydantic import Field
 from . import readers
 from . import rules as r
 from .function_settings import InputList, InputStr
+from .kinds import Custom, Flag, Integer, OneOf, Text, Texts
 from .limits import (
     CERT_ARN_RE,
     DEFAULT_ALLOWED_CIDRS,
@@ -33,7 +34,7 @@ from .limits import (
     matcher_problem,
     must_match,
 )
-from .model import Block, Custom, Flag, Integer, OneOf, Report, Text, Texts
+from .model import Block, Report
 from .route_settings import DEFAULT_ACTION_SCHEMA, FixedResponseArgs, RedirectArgs, read_default_action
 
 

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from . import readers
 from . import rules as r
+from .kinds import Custom, Flag, Integer, OneOf, Text, Texts
 from .limits import (
     ARCHITECTURES,
     DEFAULT_ARCHITECTURE,
@@ -35,7 +36,7 @@ from .limits import (
     each_must_match,
     must_match,
 )
-from .model import Block, Custom, Flag, Integer, OneOf, Report, Text, Texts
+from .model import Block, Report
 
 if TYPE_CHECKING:
     import pulumi

@@ -18,24 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .kinds import Custom, Flag, Integer, Number, OneOf, Text, Texts
 from .limits import NAMESPACE
-from .model import (
-    CAMEL,
-    SNAKE,
-    Block,
-    Custom,
-    Flag,
-    Integer,
-    Number,
-    OneOf,
-    Setting,
-    Text,
-    Texts,
-    block_schema,
-    describe,
-    fields,
-    summary,
-)
+from .model import CAMEL, SNAKE, Block, Setting, block_schema, describe, fields, summary
 from .service import OUTPUTS
 from .settings import FixedResponseArgs, FunctionArgs, LambdaAlbServiceArgs, RedirectArgs, RouteArgs
 

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .kinds import Problem, Problems, did_you_mean
 from .limits import (
     DOMAIN_RE,
     ENV_KEY_RE,
@@ -25,7 +26,7 @@ from .limits import (
     VERSION_RE,
     WAF_RULE_ACTIONS,
 )
-from .model import CAMEL, Problem, Problems, did_you_mean
+from .model import CAMEL
 from .naming import MAX_NAME_LENGTH, NAME_RE
 
 Context = Mapping[str, Any]

@@ -10,28 +10,15 @@ five condition values, one action...). Its messages name other routes, so they a
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any
 
 from pydantic import Field
 
 from . import rules as r
+from .kinds import HERE, Custom, Integer, OneOf, Problem, Problems, Text, Texts, as_given, did_you_mean
 from .limits import FUNCTION_KEY_PATTERN, FUNCTION_KEY_RE, MAX_ROUTES
-from .model import (
-    HERE,
-    Block,
-    Custom,
-    Integer,
-    OneOf,
-    Problem,
-    Problems,
-    Text,
-    Texts,
-    as_given,
-    as_raw,
-    did_you_mean,
-    to_camel,
-)
+from .model import Block, as_raw, to_camel
 
 # As the reader takes them (components/rules.py): a fixed response's status is 2XX, 4XX or 5XX; a
 # redirect's port a number or a string of one, or the placeholder.
@@ -123,15 +110,13 @@ class RouteArgs(Block):
         default=None, description="Required, unique; lowest first."
     )
 
-    path_patterns: Annotated[tuple[str, ...], Texts()] = Field(
+    path_patterns: Annotated[Sequence[str], Texts()] = Field(
         default=(), description="Case-sensitive; `*` (any characters, `/` included) and `?` (one character)."
     )
 
-    hosts: Annotated[tuple[str, ...], Texts()] = Field(
-        default=(), description="Host names; case-insensitive; wildcards."
-    )
+    hosts: Annotated[Sequence[str], Texts()] = Field(default=(), description="Host names; case-insensitive; wildcards.")
 
-    methods: Annotated[tuple[str, ...], Texts()] = Field(
+    methods: Annotated[Sequence[str], Texts()] = Field(
         default=(), description="Method names, exact and case-sensitive (GET)."
     )
 
@@ -147,7 +132,7 @@ class RouteArgs(Block):
         Custom(reader=as_given, json_schema=QUERY_SCHEMA, allowed_text="a list of `{key?, value}`"),
     ] = Field(default=(), description="Any pair matches; no key means any key; `\\*` and `\\?` are literal.")
 
-    source_ips: Annotated[tuple[str, ...], Texts()] = Field(
+    source_ips: Annotated[Sequence[str], Texts()] = Field(
         default=(), description="CIDR blocks of the TCP peer (not X-Forwarded-For)."
     )
 

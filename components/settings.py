@@ -26,6 +26,7 @@ from . import readers
 from . import rules as r
 from .balancer_settings import HealthCheckArgs, LoadBalancerArgs
 from .function_settings import FunctionArgs, FunctionVpcArgs, InputStr
+from .kinds import Custom, Flag, Integer, Number, OneOf, Text, did_you_mean
 from .limits import (
     DEFAULT_LOG_EXPIRATION_DAYS,
     DEFAULT_LOG_PREFIX,
@@ -46,7 +47,7 @@ from .limits import (
     WEB_ACL_ARN_RE,
     must_match,
 )
-from .model import CAMEL, Block, Custom, Flag, Integer, Number, OneOf, Report, Text, did_you_mean, read
+from .model import CAMEL, Block, Report, read
 from .naming import MAX_NAME_LENGTH
 from .route_settings import FixedResponseArgs, RedirectArgs, RouteArgs, read_routes
 

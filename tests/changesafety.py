@@ -336,7 +336,7 @@ COMPANIONS: dict[str, dict[str, Any]] = {
 
 def flipped(setting: Any, current: Any, key: str) -> Any:
     """Another valid value of a setting: a flipped bool, the next number, another choice, a sample."""
-    from components.model import Flag, Integer, Number, OneOf
+    from components.kinds import Flag, Integer, Number, OneOf
 
     kind = setting.kind
     if key in SAMPLES:

@@ -39,10 +39,10 @@ def test_the_public_api_imports_from_the_package_root():
 
 
 def test_every_args_field_is_documented_with_its_default_and_allowed_values():
-    doc = FunctionArgs.__doc__
+    doc = FunctionArgs.__doc__ or ""
     assert "``memory_size`` (`256`; 128-10240 (MB)):" in doc
     assert "``code`` (unset; a `pulumi.Archive`):" in doc
-    assert "``allowed_cidrs`` (`[0.0.0.0/0]`;" in LoadBalancerArgs.__doc__
+    assert "``allowed_cidrs`` (`[0.0.0.0/0]`;" in (LoadBalancerArgs.__doc__ or "")
 
 
 def test_bad_args_in_code_are_one_run_error_naming_each_argument_and_nothing_is_registered():

@@ -7,12 +7,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 
 from components import generate
-from components.model import Custom, Flag, Integer, OneOf, Texts, fields
+from components.kinds import Custom, Flag, Integer, OneOf, Texts
+from components.model import fields
 from components.settings import NAMESPACE, LambdaAlbServiceArgs, SettingsError, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,7 +128,7 @@ def test_every_default_the_schema_offers_passes_its_own_schema():
 
 def test_route_actions_in_the_schema_refuse_and_accept_what_the_reader_does():
     route = {"priority": 1, "pathPatterns": ["/x"]}
-    cases = [
+    cases: list[tuple[dict[str, Any], bool]] = [
         ({"fixedResponse": {"statusCode": 302}}, False),  # ALB's fixed responses are 2XX, 4XX or 5XX
         ({"fixedResponse": {"statusCode": 404, "body": ""}}, True),
         ({"redirect": {"statusCode": "HTTP_301", "port": 8443}}, True),

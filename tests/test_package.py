@@ -13,7 +13,8 @@ from pulumi.provider.experimental.schema import generate_schema
 
 from components import provider
 from components.generate import inputs_name
-from components.model import SNAKE, Integer, fields
+from components.kinds import Integer
+from components.model import SNAKE, fields
 from components.settings import FunctionArgs, LoadBalancerArgs, WafArgs
 from tests.harness import ROOT, AwsMocks, RecordingMonitor, evaluate
 
