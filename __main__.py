@@ -5,7 +5,7 @@ from pathlib import Path
 import pulumi
 
 from components.config import load_settings
-from components.service import OUTPUTS, LambdaAlbService
+from components.service import LambdaAlbService, outputs
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
@@ -14,5 +14,5 @@ settings = load_settings(PROJECT_DIR)
 name = settings.service_name or f"{pulumi.get_project()}-{pulumi.get_stack()}"
 service = LambdaAlbService(name, settings, project_dir=PROJECT_DIR)
 
-for attribute, export, _, _ in OUTPUTS:
-    pulumi.export(export, getattr(service, attribute))
+for output in outputs():
+    pulumi.export(output.export, getattr(service, output.attribute))

@@ -21,7 +21,7 @@ from typing import Any
 from .kinds import Custom, Flag, Integer, Number, OneOf, Text, Texts
 from .limits import NAMESPACE
 from .model import CAMEL, SNAKE, Block, Setting, block_schema, describe, fields, summary
-from .service import OUTPUTS
+from .service import outputs as service_outputs
 from .settings import FixedResponseArgs, FunctionArgs, LambdaAlbServiceArgs, RedirectArgs, RouteArgs
 
 SCHEMA_PATH = Path("schema/stack.schema.json")
@@ -351,8 +351,8 @@ def provider_module() -> str:
         for name in [name for name in extra if any(name in annotation for _, annotation, _ in declared)]:
             lines += extra.pop(name)
         lines += _typed_dict(inputs_name(cls), summary(cls), declared)
-    # The package's outputs are the component's (service.OUTPUTS), in snake case for Python.
-    outputs = [(_snake(export), annotation, doc, attribute) for attribute, export, annotation, doc in OUTPUTS]
+    # The package's outputs are the component's (service.outputs()), in snake case for Python.
+    outputs = [(_snake(o.export), o.annotation, o.doc, o.attribute) for o in service_outputs()]
     lines += [
         "class LambdaAlbService(pulumi.ComponentResource):",
         '    """A Python Lambda function behind an Application Load Balancer, secure by default.',

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
 import pulumi_aws as aws
@@ -16,7 +16,7 @@ from .domain import create_alias_record, create_certificate
 from .lambda_function import FunctionParts, create_function, package_code
 from .limits import OWN_TAG_KEYS
 from .listener import ForwardTo, create_listeners, create_rules
-from .model import SNAKE, as_raw
+from .model import SNAKE, as_raw, to_camel
 from .monitoring import Observed, create_alarms, create_dashboard
 from .naming import name_problem
 from .network import create_security_group, resolve_network
@@ -30,28 +30,6 @@ from .settings import (
 from .waf import create_waf
 
 TYPE_TOKEN = "lambda-alb:components:LambdaAlbService"
-
-# Every output, once: (attribute, the stack's export and the package schema's name, its type in the
-# package, its meaning). The component registers these, __main__.py exports them, and the component
-# package (components/provider.py, generated) declares them.
-OUTPUTS: tuple[tuple[str, str, str, str], ...] = (
-    ("url", "url", "str", "The service's URL."),
-    ("alb_dns_name", "albDnsName", "str", "The load balancer's DNS name."),
-    ("alb_arn", "albArn", "str", "The load balancer's ARN."),
-    ("listener_arns", "listenerArns", "list[str]", "Every listener's ARN (port 80 first)."),
-    ("target_group_arn", "targetGroupArn", "str", "The target group of the default action's function."),
-    ("function_name", "functionName", "str", "The default action's function."),
-    ("function_arn", "functionArn", "str", "Its ARN."),
-    ("log_group_name", "logGroupName", "str", "Its log group."),
-    ("access_logs_bucket", "accessLogsBucket", "Optional[str]", "The access-log bucket (none when logs are off)."),
-    ("function_version", "functionVersion", "str", "Its newest published version."),
-    ("live_alias_arn", "liveAliasArn", "str", "Its live alias, what the load balancer invokes."),
-    ("web_acl_arn", "webAclArn", "Optional[str]", "The web ACL on the load balancer (with waf.enabled)."),
-    ("alarm_topic_arn", "alarmTopicArn", "Optional[str]", "The SNS topic the alarms notify (with monitoring.alarms)."),
-    ("dashboard_url", "dashboardUrl", "Optional[str]", "The CloudWatch dashboard (with monitoring.dashboard)."),
-    ("functions_output", "functions", "dict[str, dict[str, str]]",
-     "Per function: functionName, functionArn, liveAliasArn, logGroupName, targetGroupArn."),
-)  # fmt: skip
 
 
 def name_problems(name: object) -> list[str]:
@@ -102,11 +80,8 @@ class LambdaAlbService(pulumi.ComponentResource):
     one ``pulumi.RunError``. ``project_dir`` (a path or string, default the working directory) is
     where ``function.code_dir`` is found.
 
-    Outputs (also the stack's exports): ``url``, ``alb_dns_name``, ``alb_arn``, ``listener_arns``,
-    ``target_group_arn``, ``function_name``, ``function_arn``, ``log_group_name``,
-    ``access_logs_bucket`` (None when access logs are disabled), ``function_version``,
-    ``live_alias_arn``, ``functions_output`` (the ``functions`` export: each function's names and
-    ARNs by key), and, when configured, ``web_acl_arn``, ``alarm_topic_arn`` and ``dashboard_url``.
+    Outputs (also the stack's exports, in camelCase): the ``pulumi.Output`` attributes below, each
+    documented where it is declared; ``functions_output`` is exported as ``functions``.
 
     Children, to build on (an alarm, a rule, a policy of your own): ``load_balancer``,
     ``listeners`` (port 80 first), ``serving_listener`` (where routes go), ``security_group``,
@@ -116,21 +91,39 @@ class LambdaAlbService(pulumi.ComponentResource):
     function), as ``ServiceFunction``.
     """
 
+    # The outputs, each once: its annotation (the type in the component package) and its meaning.
+    # The component registers them, __main__.py exports them (camelCase) and the package declares
+    # them (components/provider.py): all from these lines (``outputs()`` below).
     url: pulumi.Output[str]
+    """The service's URL."""
     alb_dns_name: pulumi.Output[str]
+    """The load balancer's DNS name."""
     alb_arn: pulumi.Output[str]
+    """The load balancer's ARN."""
     listener_arns: pulumi.Output[list[str]]
+    """Every listener's ARN (port 80 first)."""
     target_group_arn: pulumi.Output[str]
+    """The target group of the default action's function."""
     function_name: pulumi.Output[str]
+    """The default action's function."""
     function_arn: pulumi.Output[str]
+    """Its ARN."""
     log_group_name: pulumi.Output[str]
+    """Its log group."""
     access_logs_bucket: pulumi.Output[str] | None
+    """The access-log bucket (none when logs are off)."""
     function_version: pulumi.Output[str]
+    """Its newest published version."""
     live_alias_arn: pulumi.Output[str]
+    """Its live alias, what the load balancer invokes."""
     web_acl_arn: pulumi.Output[str] | None
+    """The web ACL on the load balancer (with waf.enabled)."""
     alarm_topic_arn: pulumi.Output[str] | None
+    """The SNS topic the alarms notify (with monitoring.alarms)."""
     dashboard_url: pulumi.Output[str] | None
-    functions_output: pulumi.Output[dict[str, dict[str, str]]]
+    """The CloudWatch dashboard (with monitoring.dashboard)."""
+    functions_output: Annotated[pulumi.Output[dict[str, dict[str, str]]], Export("functions")]
+    """Per function: functionName, functionArn, liveAliasArn, logGroupName, targetGroupArn."""
 
     def __init__(
         self,
@@ -266,7 +259,7 @@ class LambdaAlbService(pulumi.ComponentResource):
         }
         summaries: dict[str, Any] = {key: child.summary() for key, child in self.functions.items()}
         self.functions_output = pulumi.Output.from_input(summaries)
-        self.register_outputs({export: getattr(self, attribute) for attribute, export, _, _ in OUTPUTS})
+        self.register_outputs({output.export: getattr(self, output.attribute) for output in outputs()})
 
     def _target(
         self,
@@ -380,3 +373,47 @@ def _health_check_args(lb_settings: LoadBalancerArgs) -> aws.lb.TargetGroupHealt
         unhealthy_threshold=check.unhealthy_threshold,
         matcher=check.matcher,
     )
+
+
+@dataclass(frozen=True)
+class Export:
+    """An output exported under another name than its attribute's camelCase."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class ServiceOutput:
+    """One output of the component, as its class declares it."""
+
+    attribute: str
+    export: str  # the stack's export and the package schema's name
+    annotation: str  # its type in the component package
+    doc: str
+
+
+def outputs() -> tuple[ServiceOutput, ...]:
+    """The component's outputs: its ``pulumi.Output`` annotations, each with the docstring under it."""
+    import ast
+    import inspect
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(LambdaAlbService)))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    found = []
+    for node, after in zip(body, [*body[1:], None], strict=True):
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+            continue
+        annotation = node.annotation
+        export = to_camel(node.target.id)
+        if isinstance(annotation, ast.Subscript) and ast.unparse(annotation.value) == "Annotated":
+            inner, marker = annotation.slice.elts  # type: ignore[attr-defined]
+            annotation, export = inner, ast.literal_eval(marker.args[0])
+        optional = isinstance(annotation, ast.BinOp)  # pulumi.Output[X] | None
+        output = annotation.left if optional else annotation  # type: ignore[attr-defined]
+        if not (isinstance(output, ast.Subscript) and ast.unparse(output.value) == "pulumi.Output"):
+            continue
+        kind = ast.unparse(output.slice)
+        doc = after.value.value if isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant) else ""
+        found.append(ServiceOutput(node.target.id, export, f"Optional[{kind}]" if optional else kind, str(doc)))
+    return tuple(found)

@@ -69,13 +69,17 @@ def test_validation_in_code_and_in_yaml_say_the_same_with_the_callers_spelling()
     assert problems == ["function.timeout: 901 is outside 1-900 seconds"]
 
 
-def test_every_output_is_typed_and_named_in_the_class_doc():
-    from components.service import OUTPUTS, LambdaAlbService
+def test_every_output_is_declared_once_with_its_type_and_meaning():
+    from components.service import LambdaAlbService, outputs
 
-    annotations = LambdaAlbService.__annotations__
-    for attribute, _, _, _ in OUTPUTS:
-        assert attribute in annotations, attribute
-        assert f"``{attribute}``" in (LambdaAlbService.__doc__ or ""), attribute
+    found = outputs()
+    assert [o.attribute for o in found][:3] == ["url", "alb_dns_name", "alb_arn"]
+    assert {o.export for o in found} >= {"url", "albDnsName", "functions", "webAclArn", "dashboardUrl"}
+    for output in found:
+        assert output.doc, output.attribute
+        assert output.attribute in LambdaAlbService.__annotations__, output.attribute
+    optional = {o.attribute: o.annotation for o in found if o.annotation.startswith("Optional[")}
+    assert set(optional) == {"access_logs_bucket", "web_acl_arn", "alarm_topic_arn", "dashboard_url"}
 
 
 def test_an_unknown_top_level_key_from_code_is_named_in_codes_spelling_with_a_suggestion():

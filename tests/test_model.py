@@ -19,7 +19,7 @@ def unresolved(value: object) -> bool:
 
 
 def test_a_block_built_in_code_keeps_what_it_was_given_for_the_component_to_judge():
-    function = FunctionArgs(memory_size=1, timeout="x")
+    function = FunctionArgs(memory_size=1, timeout="x")  # type: ignore[arg-type]  # judged later, as in code
     assert (function.memory_size, function.timeout) == (1, "x")
     assert function.model_fields_set == {"memory_size", "timeout"}
     assert as_raw(LambdaAlbServiceArgs(function=function), SNAKE) == {"function": {"memory_size": 1, "timeout": "x"}}
@@ -36,7 +36,7 @@ def test_reading_a_stack_file_validates_it_without_calling_the_code_constructor(
 
 def test_an_unknown_keyword_in_code_is_a_type_error_naming_it():
     with pytest.raises(TypeError, match="'memroy_size'"):
-        FunctionArgs(memroy_size=512)
+        FunctionArgs(memroy_size=512)  # type: ignore[call-arg]
 
 
 def test_a_value_not_known_yet_passes_every_kind_unjudged():
