@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .kinds import Custom, Flag, Integer, Number, OneOf, Text, Texts
+from .kinds import Flag, Integer, Number, OneOf, Text, Texts
 from .limits import NAMESPACE
 from .model import CAMEL, SNAKE, Block, Setting, block_schema, describe, fields, summary
 from .service import outputs as service_outputs
@@ -260,8 +260,10 @@ def _python_type(setting: Setting) -> str:
     simple = {Flag: "bool", Integer: "int", Number: "float", Text: "str"}
     if type(kind) in simple:
         return simple[type(kind)]
-    assert isinstance(kind, Custom), setting.name
+    assert kind is not None, setting.name
     schema = kind.schema()
+    if schema.get("type") == "array" and schema["items"].get("type") == "string":
+        return "list[pulumi.Input[str]]"
     if schema.get("type") == "array":
         return f"list[{_json_type(schema['items'])}]"
     if schema.get("type") == "object":

@@ -102,39 +102,6 @@ def render_action(action: r.Action, forwards: Forwards, classes: _ActionClasses)
     )
 
 
-def render_condition(condition: r.Condition) -> aws.lb.ListenerRuleConditionArgs:
-    """One condition as ``ListenerRuleConditionArgs`` (each holds exactly one condition type)."""
-    if isinstance(condition, r.PathPattern):
-        return aws.lb.ListenerRuleConditionArgs(
-            path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(condition.values))
-        )
-    if isinstance(condition, r.HostHeader):
-        return aws.lb.ListenerRuleConditionArgs(
-            host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=list(condition.values))
-        )
-    if isinstance(condition, r.HttpHeader):
-        return aws.lb.ListenerRuleConditionArgs(
-            http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
-                http_header_name=condition.name, values=list(condition.values)
-            )
-        )
-    if isinstance(condition, r.RequestMethod):
-        return aws.lb.ListenerRuleConditionArgs(
-            http_request_method=aws.lb.ListenerRuleConditionHttpRequestMethodArgs(values=list(condition.values))
-        )
-    if isinstance(condition, r.QueryString):
-        return aws.lb.ListenerRuleConditionArgs(
-            query_strings=[
-                aws.lb.ListenerRuleConditionQueryStringArgs(key=key, value=value) for key, value in condition.pairs
-            ]
-        )
-    if isinstance(condition, r.SourceIp):
-        return aws.lb.ListenerRuleConditionArgs(
-            source_ip=aws.lb.ListenerRuleConditionSourceIpArgs(values=list(condition.values))
-        )
-    raise TypeError(f"unknown condition {condition!r}")
-
-
 @dataclass
 class Listeners:
     """The serving listener (HTTPS with a certificate, else HTTP) and all listeners."""
@@ -206,7 +173,7 @@ def create_rules(
             f"{name}-rule-{rule.priority}",
             listener_arn=listener.arn,
             priority=rule.priority,
-            conditions=[render_condition(c) for c in rule.conditions],
+            conditions=[c.listener_condition() for c in rule.conditions],
             actions=[render_action(rule.action, forwards, _RULE)],
             tags=tags,
             opts=pulumi.ResourceOptions(parent=parent, depends_on=waits_for(rule.action, forwards)),

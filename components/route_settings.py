@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import Field
 
 from . import rules as r
-from .kinds import HERE, Custom, Integer, OneOf, Problem, Problems, Text, Texts, as_given, did_you_mean
+from .kinds import HERE, Custom, Integer, Kind, OneOf, Problem, Problems, Text, as_given, did_you_mean
 from .limits import FUNCTION_KEY_PATTERN, FUNCTION_KEY_RE, MAX_ROUTES
 from .model import Block, as_raw, to_camel
 
@@ -33,17 +34,6 @@ PORT_SCHEMA = {
     ]
 }
 
-HEADERS_SCHEMA = {
-    "type": "object",
-    "minProperties": 1,
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-}
-QUERY_SCHEMA = {
-    "type": "array",
-    "items": {"type": "object", "additionalProperties": False, "required": ["value"],
-              "properties": {"key": {"type": "string"}, "value": {"type": "string"}}},
-}  # fmt: skip
-
 DEFAULT_ACTION_SCHEMA = {
     "oneOf": [
         {"const": "forward"},
@@ -53,6 +43,22 @@ DEFAULT_ACTION_SCHEMA = {
          "properties": {"fixedResponse": {"$ref": "#/$defs/fixedResponse"}, "redirect": {"$ref": "#/$defs/redirect"}}},
     ]
 }  # fmt: skip
+
+
+@dataclass
+class RouteCondition(Kind):
+    """A route's condition key: described by its condition class, read with the whole route."""
+
+    condition: type[r.ConditionBase] = r.ConditionBase
+
+    def read(self, value: Any, context: Mapping[str, Any]) -> Any:
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return self.condition.schema()
+
+    def allowed(self) -> str:
+        return self.condition.allowed
 
 
 class FixedResponseArgs(Block):
@@ -110,31 +116,22 @@ class RouteArgs(Block):
         default=None, description="Required, unique; lowest first."
     )
 
-    path_patterns: Annotated[Sequence[str], Texts()] = Field(
-        default=(), description="Case-sensitive; `*` (any characters, `/` included) and `?` (one character)."
+    # The conditions: each is a class of components/rules.py (reading, checks, schema, meaning, and
+    # what it becomes in AWS); its line here is its place among the route's keys.
+    path_patterns: Annotated[Sequence[str], RouteCondition(r.PathPattern)] = Field(
+        default=(), description=r.PathPattern.meaning
     )
-
-    hosts: Annotated[Sequence[str], Texts()] = Field(default=(), description="Host names; case-insensitive; wildcards.")
-
-    methods: Annotated[Sequence[str], Texts()] = Field(
-        default=(), description="Method names, exact and case-sensitive (GET)."
+    hosts: Annotated[Sequence[str], RouteCondition(r.HostHeader)] = Field(default=(), description=r.HostHeader.meaning)
+    methods: Annotated[Sequence[str], RouteCondition(r.RequestMethod)] = Field(
+        default=(), description=r.RequestMethod.meaning
     )
-
-    headers: Annotated[
-        Mapping[str, tuple[str, ...]] | None,
-        Custom(reader=as_given, json_schema=HEADERS_SCHEMA, allowed_text="`{x-env: [beta]}`"),
-    ] = Field(
-        default=None, description="Header names to lists of values; case-insensitive, wildcards; not Host (use hosts)."
+    headers: Annotated[Mapping[str, Sequence[str]] | None, RouteCondition(r.HttpHeader)] = Field(
+        default=None, description=r.HttpHeader.meaning
     )
-
-    query_strings: Annotated[
-        tuple[tuple[str | None, str], ...],
-        Custom(reader=as_given, json_schema=QUERY_SCHEMA, allowed_text="a list of `{key?, value}`"),
-    ] = Field(default=(), description="Any pair matches; no key means any key; `\\*` and `\\?` are literal.")
-
-    source_ips: Annotated[Sequence[str], Texts()] = Field(
-        default=(), description="CIDR blocks of the TCP peer (not X-Forwarded-For)."
+    query_strings: Annotated[Sequence[tuple[str | None, str]], RouteCondition(r.QueryString)] = Field(
+        default=(), description=r.QueryString.meaning
     )
+    source_ips: Annotated[Sequence[str], RouteCondition(r.SourceIp)] = Field(default=(), description=r.SourceIp.meaning)
 
     function: Annotated[str | None, Text(pattern=FUNCTION_KEY_PATTERN, allowed_text="a key of `functions`")] = Field(
         default=None,
@@ -229,49 +226,13 @@ def _parse_action(raw: Mapping[str, Any], rd: Collector, path: str) -> r.Action:
 
 
 def _parse_conditions(d: Mapping[str, Any], rd: Collector, path: str) -> tuple[r.Condition, ...]:
+    """Each condition key of the route, read by its condition class."""
     conditions: list[r.Condition] = []
-    simple = (
-        (rd.key("path_patterns"), r.PathPattern, "/api/*"),
-        ("hosts", r.HostHeader, "api.example.com"),
-        ("methods", r.RequestMethod, "GET"),
-        (rd.key("source_ips"), r.SourceIp, "203.0.113.0/24"),
-    )
-    for key, cls, example in simple:
+    for condition in r.CONDITIONS:
+        key = rd.key(condition.field)
         if key in d:
-            conditions.append(cls(values=rd.strings(d[key], f"{path}.{key}", example)))
-    if "headers" in d:
-        headers = d["headers"]
-        if not isinstance(headers, dict) or not headers:
-            rd.add(f"{path}.headers: {headers!r} is not a map of header names to value lists, e.g. {{x-env: [beta]}}")
-        else:
-            for name, values in headers.items():
-                conditions.append(
-                    r.HttpHeader(name=str(name), values=rd.strings(values, f"{path}.headers.{name}", "beta"))
-                )
-    query = rd.key("query_strings")
-    if query in d:
-        conditions.append(r.QueryString(pairs=_parse_query_pairs(d[query], rd, f"{path}.{query}")))
+            conditions += condition.read(d[key], rd, f"{path}.{key}")
     return tuple(conditions)
-
-
-def _parse_query_pairs(raw: Any, rd: Collector, path: str) -> tuple[tuple[str | None, str], ...]:
-    if not isinstance(raw, list | tuple):
-        rd.add(f"{path}: {raw!r} is not a list of {{key?, value}} pairs")
-        return ()
-    pairs = []
-    for i, item in enumerate(raw):
-        if isinstance(item, tuple) and len(item) == 2:  # (key, value) as code writes it
-            item = {"key": item[0], "value": item[1]} if item[0] is not None else {"value": item[1]}
-        d = rd.obj(item, f"{path}[{i}]", ("key", "value"))
-        key, value = d.get("key"), d.get("value")
-        if key is not None and not isinstance(key, str):
-            rd.add(f"{path}[{i}].key: {key!r} is not a string")
-            key = None
-        if not isinstance(value, str):
-            rd.add(f"{path}[{i}].value: {value!r} is not a string; every pair needs a value")
-            value = "?"
-        pairs.append((key, value))
-    return tuple(pairs)
 
 
 def _read_routes(raw: Any, rd: Collector, path: str) -> tuple[r.Rule, ...]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
 
 from .model import to_camel
 
@@ -127,19 +128,90 @@ def _empty_problem(path: str, values: tuple[object, ...]) -> list[str]:
 # --- conditions -------------------------------------------------------------------------------
 
 
+class RouteReader(Protocol):
+    """What a condition reads its route key with (components/route_settings.py's reader)."""
+
+    def add(self, message: str) -> None: ...
+    def obj(self, raw: Any, path: str, known: Iterable[str]) -> dict[str, Any]: ...
+    def strings(self, raw: Any, path: str, example: str) -> tuple[str, ...]: ...
+
+
+# Every condition a route can have, in the order routes are read and messages list them: each class
+# below registers itself.
+CONDITIONS: list[type[ConditionBase]] = []
+
+
+class ConditionBase:
+    """A listener-rule condition, whole in one class: how its route key is read (``read``) and
+    described (``schema``, ``allowed``, ``meaning``), what ALB refuses in it (``problems``), how a
+    request matches it (``matches``, for the local ALB) and what it becomes in AWS
+    (``listener_condition``, for the program)."""
+
+    kind: ClassVar[str]  # ALB's name of the condition
+    field: ClassVar[str]  # the route's key for it, in code's spelling
+    meaning: ClassVar[str]  # the configuration reference's words
+    allowed: ClassVar[str] = "a list of strings"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "field" in cls.__dict__:
+            CONDITIONS.append(cls)
+
+    @classmethod
+    def read(cls, raw: Any, reader: RouteReader, path: str) -> tuple[Condition, ...]:
+        raise NotImplementedError
+
+    @classmethod
+    def schema(cls) -> dict[str, Any]:
+        return {"type": "array", "items": {"type": "string"}}
+
+    def value_count(self) -> int:
+        raise NotImplementedError
+
+    def wildcard_count(self) -> int:
+        raise NotImplementedError
+
+    def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
+        raise NotImplementedError
+
+    def matches(self, request: Request) -> bool:
+        raise NotImplementedError
+
+    def listener_condition(self) -> Any:
+        """The ``aws.lb.ListenerRuleConditionArgs`` of this condition (pulumi_aws is imported here,
+        by the program only: the local ALB never asks)."""
+        raise NotImplementedError
+
+
+Condition = ConditionBase
+
+
 @dataclass(frozen=True)
-class PathPattern:
-    """``path-pattern``: case-sensitive wildcards on the path (never the query string)."""
+class ValuesCondition(ConditionBase):
+    """A condition that is a list of values, any of which matches."""
 
     values: tuple[str, ...]
-    kind = "path-pattern"
-    field = "path_patterns"
+    example: ClassVar[str]  # shown when the key is not a list of strings
+
+    @classmethod
+    def read(cls, raw: Any, reader: RouteReader, path: str) -> tuple[Condition, ...]:
+        return (cls(values=reader.strings(raw, path, cls.example)),)
 
     def value_count(self) -> int:
         return len(self.values)
 
     def wildcard_count(self) -> int:
         return sum(count_wildcards(v) for v in self.values)
+
+
+@dataclass(frozen=True)
+class PathPattern(ValuesCondition):
+    """``path-pattern``: case-sensitive wildcards on the path (never the query string)."""
+
+    kind = "path-pattern"
+    field = "path_patterns"
+    example = "/api/*"
+    meaning = "Case-sensitive; `*` (any characters, `/` included) and `?` (one character)."
 
     def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
         out = _empty_problem(path, self.values) + _length_problems(path, self.values)
@@ -156,20 +228,22 @@ class PathPattern:
     def matches(self, request: Request) -> bool:
         return any(wildcard_regex(v, False).fullmatch(request.path) for v in self.values)
 
+    def listener_condition(self) -> Any:
+        import pulumi_aws as aws
+
+        return aws.lb.ListenerRuleConditionArgs(
+            path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(self.values))
+        )
+
 
 @dataclass(frozen=True)
-class HostHeader:
+class HostHeader(ValuesCondition):
     """``host-header``: case-insensitive wildcards on the host name."""
 
-    values: tuple[str, ...]
     kind = "host-header"
     field = "hosts"
-
-    def value_count(self) -> int:
-        return len(self.values)
-
-    def wildcard_count(self) -> int:
-        return sum(count_wildcards(v) for v in self.values)
+    example = "api.example.com"
+    meaning = "Host names; case-insensitive; wildcards."
 
     def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
         out = _empty_problem(path, self.values) + _length_problems(path, self.values)
@@ -184,15 +258,76 @@ class HostHeader:
         host = request.host
         return any(wildcard_regex(v, True).fullmatch(host) for v in self.values)
 
+    def listener_condition(self) -> Any:
+        import pulumi_aws as aws
+
+        return aws.lb.ListenerRuleConditionArgs(
+            host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=list(self.values))
+        )
+
 
 @dataclass(frozen=True)
-class HttpHeader:
+class RequestMethod(ValuesCondition):
+    """``http-request-method``: exact, case-sensitive method names."""
+
+    kind = "http-request-method"
+    field = "methods"
+    example = "GET"
+    meaning = "Method names, exact and case-sensitive (GET)."
+
+    def wildcard_count(self) -> int:
+        return 0
+
+    def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
+        out = _empty_problem(path, self.values)
+        for i, value in enumerate(self.values):
+            if not _METHOD_RE.match(value) or len(value) > MAX_METHOD_LENGTH:
+                hint = f" (did you mean {value.upper()!r}?)" if _METHOD_RE.match(value.upper()) else ""
+                out.append(
+                    f"{path}[{i}]: {value!r} is not a method name ALB accepts; use A-Z, - and _, "
+                    f"at most {MAX_METHOD_LENGTH} characters, case-sensitive{hint}"
+                )
+        return out
+
+    def matches(self, request: Request) -> bool:
+        return request.method in self.values
+
+    def listener_condition(self) -> Any:
+        import pulumi_aws as aws
+
+        return aws.lb.ListenerRuleConditionArgs(
+            http_request_method=aws.lb.ListenerRuleConditionHttpRequestMethodArgs(values=list(self.values))
+        )
+
+
+@dataclass(frozen=True)
+class HttpHeader(ConditionBase):
     """``http-header``: one header name (case-insensitive), values with wildcards, case-insensitive."""
 
     name: str
     values: tuple[str, ...]
     kind = "http-header"
     field = "headers"
+    meaning = "Header names to lists of values; case-insensitive, wildcards; not Host (use hosts)."
+    allowed = "`{x-env: [beta]}`"
+
+    @classmethod
+    def read(cls, raw: Any, reader: RouteReader, path: str) -> tuple[Condition, ...]:
+        """A map of header names to value lists: a condition per header."""
+        if not isinstance(raw, dict) or not raw:
+            reader.add(f"{path}: {raw!r} is not a map of header names to value lists, e.g. {{x-env: [beta]}}")
+            return ()
+        return tuple(
+            cls(name=str(name), values=reader.strings(values, f"{path}.{name}", "beta")) for name, values in raw.items()
+        )
+
+    @classmethod
+    def schema(cls) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        }
 
     def value_count(self) -> int:
         return len(self.values)
@@ -216,38 +351,16 @@ class HttpHeader:
         sent = request.header_values(self.name)
         return any(wildcard_regex(v, True).fullmatch(s) for v in self.values for s in sent)
 
+    def listener_condition(self) -> Any:
+        import pulumi_aws as aws
 
-@dataclass(frozen=True)
-class RequestMethod:
-    """``http-request-method``: exact, case-sensitive method names."""
-
-    values: tuple[str, ...]
-    kind = "http-request-method"
-    field = "methods"
-
-    def value_count(self) -> int:
-        return len(self.values)
-
-    def wildcard_count(self) -> int:
-        return 0
-
-    def problems(self, path: str, key: Spelling = to_camel) -> list[str]:
-        out = _empty_problem(path, self.values)
-        for i, value in enumerate(self.values):
-            if not _METHOD_RE.match(value) or len(value) > MAX_METHOD_LENGTH:
-                hint = f" (did you mean {value.upper()!r}?)" if _METHOD_RE.match(value.upper()) else ""
-                out.append(
-                    f"{path}[{i}]: {value!r} is not a method name ALB accepts; use A-Z, - and _, "
-                    f"at most {MAX_METHOD_LENGTH} characters, case-sensitive{hint}"
-                )
-        return out
-
-    def matches(self, request: Request) -> bool:
-        return request.method in self.values
+        return aws.lb.ListenerRuleConditionArgs(
+            http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(http_header_name=self.name, values=list(self.values))
+        )
 
 
 @dataclass(frozen=True)
-class QueryString:
+class QueryString(ConditionBase):
     """``query-string``: ``(key or None, value)`` pairs, case-insensitive, wildcards.
 
     Any one pair present in the request is a match; a pair without a key matches any key.
@@ -256,6 +369,35 @@ class QueryString:
     pairs: tuple[tuple[str | None, str], ...]
     kind = "query-string"
     field = "query_strings"
+    meaning = "Any pair matches; no key means any key; `\\*` and `\\?` are literal."
+    allowed = "a list of `{key?, value}`"
+
+    @classmethod
+    def read(cls, raw: Any, reader: RouteReader, path: str) -> tuple[Condition, ...]:
+        """A list of ``{key?, value}`` (or ``(key, value)`` tuples, as code writes them)."""
+        if not isinstance(raw, list | tuple):
+            reader.add(f"{path}: {raw!r} is not a list of {{key?, value}} pairs")
+            return (cls(pairs=()),)
+        pairs = []
+        for i, item in enumerate(raw):
+            if isinstance(item, tuple) and len(item) == 2:
+                item = {"key": item[0], "value": item[1]} if item[0] is not None else {"value": item[1]}
+            given = reader.obj(item, f"{path}[{i}]", ("key", "value"))
+            key, value = given.get("key"), given.get("value")
+            if key is not None and not isinstance(key, str):
+                reader.add(f"{path}[{i}].key: {key!r} is not a string")
+                key = None
+            if not isinstance(value, str):
+                reader.add(f"{path}[{i}].value: {value!r} is not a string; every pair needs a value")
+                value = "?"
+            pairs.append((key, value))
+        return (cls(pairs=tuple(pairs)),)
+
+    @classmethod
+    def schema(cls) -> dict[str, Any]:
+        pair = {"type": "object", "additionalProperties": False, "required": ["value"],
+                "properties": {"key": {"type": "string"}, "value": {"type": "string"}}}  # fmt: skip
+        return {"type": "array", "items": pair}
 
     def value_count(self) -> int:
         return len(self.pairs)
@@ -286,17 +428,24 @@ class QueryString:
                     return True
         return False
 
+    def listener_condition(self) -> Any:
+        import pulumi_aws as aws
+
+        return aws.lb.ListenerRuleConditionArgs(
+            query_strings=[
+                aws.lb.ListenerRuleConditionQueryStringArgs(key=key, value=value) for key, value in self.pairs
+            ]
+        )
+
 
 @dataclass(frozen=True)
-class SourceIp:
+class SourceIp(ValuesCondition):
     """``source-ip``: CIDR blocks (IPv4 or IPv6) of the TCP peer."""
 
-    values: tuple[str, ...]
     kind = "source-ip"
     field = "source_ips"
-
-    def value_count(self) -> int:
-        return len(self.values)
+    example = "203.0.113.0/24"
+    meaning = "CIDR blocks of the TCP peer (not X-Forwarded-For)."
 
     def wildcard_count(self) -> int:
         return 0
@@ -316,10 +465,16 @@ class SourceIp:
             return False
         return any(peer in ipaddress.ip_network(v, strict=False) for v in self.values)
 
+    def listener_condition(self) -> Any:
+        import pulumi_aws as aws
 
-Condition = PathPattern | HostHeader | HttpHeader | RequestMethod | QueryString | SourceIp
+        return aws.lb.ListenerRuleConditionArgs(
+            source_ip=aws.lb.ListenerRuleConditionSourceIpArgs(values=list(self.values))
+        )
+
+
 # The route keys of the conditions, in the order messages list them.
-CONDITION_FIELDS = tuple(c.field for c in (PathPattern, HostHeader, RequestMethod, HttpHeader, QueryString, SourceIp))
+CONDITION_FIELDS = tuple(c.field for c in CONDITIONS)
 
 
 def cidr_problem(value: object) -> str | None:

@@ -78,3 +78,31 @@ def test_conditions_are_anded_and_rules_run_in_priority_order():
 def test_default_redirect_parts_keep_the_request_own():
     assert r.Redirect("HTTP_301").is_self_redirect()
     assert not r.Redirect("HTTP_301", path="/new").is_self_redirect()
+
+
+def test_every_condition_is_one_class_declared_once_among_the_route_keys():
+    from components.model import SNAKE, fields
+    from components.route_settings import RouteArgs, RouteCondition
+
+    declared = {s.name: s.kind.condition for s in fields(RouteArgs, SNAKE) if isinstance(s.kind, RouteCondition)}
+    assert declared == {condition.field: condition for condition in r.CONDITIONS}
+
+
+def test_every_condition_becomes_the_listener_rule_condition_of_its_kind():
+    import pulumi_aws as aws
+
+    samples = {
+        r.PathPattern: r.PathPattern(("/a",)),
+        r.HostHeader: r.HostHeader(("a.example.com",)),
+        r.RequestMethod: r.RequestMethod(("GET",)),
+        r.HttpHeader: r.HttpHeader("x-env", ("beta",)),
+        r.QueryString: r.QueryString((("v", "2"),)),
+        r.SourceIp: r.SourceIp(("10.0.0.0/8",)),
+    }
+    assert set(samples) == set(r.CONDITIONS)
+    for condition in samples.values():
+        rendered = condition.listener_condition()
+        assert isinstance(rendered, aws.lb.ListenerRuleConditionArgs)
+        names = ("path_pattern", "host_header", "http_request_method", "http_header", "query_strings", "source_ip")
+        given = [name for name in names if rendered.__dict__.get(name) is not None]
+        assert given == [condition.kind.replace("-", "_").replace("query_string", "query_strings")], condition
