@@ -124,6 +124,10 @@ class FunctionArgs(Block):
         default=DEFAULT_MEMORY_MB, description="Memory in MB; CPU is allotted in proportion."
     )
 
+    ephemeral_storage: Annotated[int | None, Integer(lo=512, hi=10240, unit=" MB")] = Field(
+        default=None, description="Size of /tmp in MB; above 512 it is billed. Unset: Lambda's 512 MB."
+    )
+
     timeout: Annotated[int, Integer(lo=TIMEOUT_RANGE_S[0], hi=TIMEOUT_RANGE_S[1], unit=" seconds")] = Field(
         default=DEFAULT_TIMEOUT_S,
         description="How long one invocation may run; the load balancer answers 502 after it.",

@@ -237,6 +237,9 @@ def create_function(
         code=code,
         source_code_hash=code_hash,
         memory_size=fs.memory_size,
+        ephemeral_storage=aws.lambda_.FunctionEphemeralStorageArgs(size=fs.ephemeral_storage)
+        if fs.ephemeral_storage is not None
+        else None,
         timeout=fs.timeout,
         reserved_concurrent_executions=fs.reserved_concurrency,
         tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode=fs.tracing),

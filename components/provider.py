@@ -38,6 +38,8 @@ class FunctionInputs(TypedDict, total=False):
     """The processor the function runs on. Default: `arm64`. Allowed: `arm64`, `x86_64`."""
     memory_size: pulumi.Input[int]
     """Memory in MB; CPU is allotted in proportion. Default: `256`. Allowed: 128-10240 (MB)."""
+    ephemeral_storage: pulumi.Input[int]
+    """Size of /tmp in MB; above 512 it is billed. Unset: Lambda's 512 MB. Default: unset. Allowed: 512-10240 (MB)."""
     timeout: pulumi.Input[int]
     """How long one invocation may run; the load balancer answers 502 after it. Default: `10`. Allowed: 1-900 (seconds)."""
     reserved_concurrency: pulumi.Input[int]

@@ -392,3 +392,10 @@ def test_a_forwarding_listener_waits_for_the_registration_and_a_redirecting_one_
     for listener in graph.of_type("aws:lb/listener:Listener"):
         forwards = listener.inputs["defaultActions"][0]["type"] == "forward"
         assert graph.depends_on(listener, attachment) == forwards, listener.name
+
+
+def test_ephemeral_storage_is_sent_only_when_set():
+    graph = evaluate(_with("dev", "function", ephemeralStorage=2048))
+    assert graph.one("aws:lambda/function:Function").inputs["ephemeralStorage"] == {"size": 2048}
+    default = evaluate(load_stack("dev"))
+    assert "ephemeralStorage" not in default.one("aws:lambda/function:Function").inputs
