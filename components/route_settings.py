@@ -192,123 +192,125 @@ def _collected(read: Callable[[Any, Collector, str], Any]) -> Callable[[Any, Map
     return reader
 
 
-def _parse_action(raw: Mapping[str, Any], rd: Collector, path: str) -> r.Action:
+def _parse_action(raw: Mapping[str, Any], reader: Collector, path: str) -> r.Action:
     """``fixedResponse`` / ``redirect`` objects; the caller has checked there is at most one."""
-    k = rd.key
-    fixed, status = k("fixed_response"), k("status_code")
+    key_of = reader.key
+    fixed, status = key_of("fixed_response"), key_of("status_code")
     if fixed in raw:
         apath = f"{path}.{fixed}"
-        d = rd.obj(as_raw(raw[fixed], rd.style), apath, FixedResponseArgs.keys(rd.style))
-        if status not in d:
-            rd.add(f"{apath}.{status}: missing; give an integer 2XX, 4XX or 5XX such as 403")
+        given = reader.obj(as_raw(raw[fixed], reader.style), apath, FixedResponseArgs.keys(reader.style))
+        if status not in given:
+            reader.add(f"{apath}.{status}: missing; give an integer 2XX, 4XX or 5XX such as 403")
         return r.FixedResponse(
-            status_code=d.get(status, 503),
-            content_type=d.get(k("content_type"), "text/plain"),
-            body=d.get("body", ""),
+            status_code=given.get(status, 503),
+            content_type=given.get(key_of("content_type"), "text/plain"),
+            body=given.get("body", ""),
         )
     if "redirect" in raw:
         apath = f"{path}.redirect"
-        d = rd.obj(as_raw(raw["redirect"], rd.style), apath, RedirectArgs.keys(rd.style))
-        if status not in d:
-            rd.add(f"{apath}.{status}: missing; use HTTP_301 or HTTP_302")
+        given = reader.obj(as_raw(raw["redirect"], reader.style), apath, RedirectArgs.keys(reader.style))
+        if status not in given:
+            reader.add(f"{apath}.{status}: missing; use HTTP_301 or HTTP_302")
         texts = {}
         for key in ("protocol", "host", "port", "path", "query"):
-            if key in d:
-                value = d[key]
+            if key in given:
+                value = given[key]
                 if key == "port" and isinstance(value, int) and not isinstance(value, bool):
                     value = str(value)
                 if not isinstance(value, str):
-                    rd.add(f"{apath}.{key}: {value!r} is not a string")
+                    reader.add(f"{apath}.{key}: {value!r} is not a string")
                     continue
                 texts[key] = value
-        return r.Redirect(status_code=d.get(status, "HTTP_301"), **texts)
+        return r.Redirect(status_code=given.get(status, "HTTP_301"), **texts)
     return r.Forward()
 
 
-def _parse_conditions(d: Mapping[str, Any], rd: Collector, path: str) -> tuple[r.Condition, ...]:
+def _parse_conditions(given: Mapping[str, Any], reader: Collector, path: str) -> tuple[r.Condition, ...]:
     """Each condition key of the route, read by its condition class."""
     conditions: list[r.Condition] = []
     for condition in r.CONDITIONS:
-        key = rd.key(condition.field)
-        if key in d:
-            conditions += condition.read(d[key], rd, f"{path}.{key}")
+        key = reader.key(condition.field)
+        if key in given:
+            conditions += condition.read(given[key], reader, f"{path}.{key}")
     return tuple(conditions)
 
 
-def _read_routes(raw: Any, rd: Collector, path: str) -> tuple[r.Rule, ...]:
+def _read_routes(raw: Any, reader: Collector, path: str) -> tuple[r.Rule, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list | tuple):
-        rd.add(f"{path}: {raw!r} is not a list of routes")
+        reader.add(f"{path}: {raw!r} is not a list of routes")
         return ()
     if len(raw) > MAX_ROUTES:
-        rd.add(f"{path}: {len(raw)} routes; a load balancer allows at most {MAX_ROUTES} rules (default quota)")
+        reader.add(f"{path}: {len(raw)} routes; a load balancer allows at most {MAX_ROUTES} rules (default quota)")
     parsed = []
     seen: dict[int, int] = {}
     for i, item in enumerate(raw):
         where = f"{path}[{i}]"
         if isinstance(item, RouteArgs):
-            item = as_raw(item, rd.style)
+            item = as_raw(item, reader.style)
         if isinstance(item, r.Rule):
             rule = item
-            rd.problems.extend(rule.problems(where, rd.key))
+            reader.problems.extend(rule.problems(where, reader.key))
         elif not isinstance(item, dict):
-            rd.add(f"{where}: {item!r} is not an object with a priority and conditions")
+            reader.add(f"{where}: {item!r} is not an object with a priority and conditions")
             continue
         else:
-            route = rd.obj(item, where, RouteArgs.keys(rd.style))
+            route = reader.obj(item, where, RouteArgs.keys(reader.style))
             if "priority" not in route:
-                rd.add(f"{where}.priority: missing; give a unique integer {r.PRIORITY_MIN}-{r.PRIORITY_MAX}")
-            fixed = rd.key("fixed_response")
+                reader.add(f"{where}.priority: missing; give a unique integer {r.PRIORITY_MIN}-{r.PRIORITY_MAX}")
+            fixed = reader.key("fixed_response")
             actions = [k for k in (fixed, "redirect") if k in route]
             if len(actions) > 1:
-                rd.add(f"{where}: has both {fixed} and redirect; give at most one (neither means forward)")
+                reader.add(f"{where}: has both {fixed} and redirect; give at most one (neither means forward)")
             rule = r.Rule(
                 priority=route.get("priority", 0),
-                conditions=_parse_conditions(route, rd, where),
-                action=_parse_action({k: route[k] for k in actions[:1]}, rd, where),
+                conditions=_parse_conditions(route, reader, where),
+                action=_parse_action({k: route[k] for k in actions[:1]}, reader, where),
             )
             if "function" in route:
                 target = route["function"]
                 if actions:
-                    rd.add(f"{where}.function: only a route that forwards names a function; remove it or {actions[0]}")
+                    reader.add(
+                        f"{where}.function: only a route that forwards names a function; remove it or {actions[0]}"
+                    )
                 elif not isinstance(target, str) or not FUNCTION_KEY_RE.match(target):
-                    rd.add(f"{where}.function: {target!r} is not a function's key")
+                    reader.add(f"{where}.function: {target!r} is not a function's key")
                 else:
                     rule = dataclasses.replace(rule, action=r.Forward(function=target))
-            found = rule.problems(where, rd.key)
+            found = rule.problems(where, reader.key)
             if "priority" not in route:
                 found = [p for p in found if not p.startswith(f"{where}.priority")]
-            rd.problems.extend(found)
+            reader.problems.extend(found)
         prio = rule.priority
         if isinstance(prio, int) and prio in seen:
-            rd.add(f"{where}.priority: {prio} is already used by {path}[{seen[prio]}]; priorities must be unique")
+            reader.add(f"{where}.priority: {prio} is already used by {path}[{seen[prio]}]; priorities must be unique")
         elif isinstance(prio, int):
             seen[prio] = i
         parsed.append(rule)
     return tuple(parsed)
 
 
-def _read_default_action(raw: Any, rd: Collector, path: str) -> r.Action:
+def _read_default_action(raw: Any, reader: Collector, path: str) -> r.Action:
     if raw is None or raw == "forward":
         return r.Forward()
     if isinstance(raw, FixedResponseArgs | RedirectArgs):
-        raw = {rd.key("fixed_response") if isinstance(raw, FixedResponseArgs) else "redirect": raw}
+        raw = {reader.key("fixed_response") if isinstance(raw, FixedResponseArgs) else "redirect": raw}
     if isinstance(raw, r.Forward | r.FixedResponse | r.Redirect):
-        rd.problems.extend(raw.problems(path, rd.key))
+        reader.problems.extend(raw.problems(path, reader.key))
         return raw
     if isinstance(raw, dict) and set(raw) == {"forward"}:
         target = raw["forward"]
         if not isinstance(target, str) or not FUNCTION_KEY_RE.match(target):
-            rd.add(f"{path}.forward: {target!r} is not a function's key; name one of the functions")
+            reader.add(f"{path}.forward: {target!r} is not a function's key; name one of the functions")
             return r.Forward()
         return r.Forward(function=target)
-    if isinstance(raw, dict) and len(raw) == 1 and set(raw) <= {rd.key("fixed_response"), "redirect"}:
-        action = _parse_action(raw, rd, path)
-        rd.problems.extend(action.problems(f"{path}.{next(iter(raw))}", rd.key))
+    if isinstance(raw, dict) and len(raw) == 1 and set(raw) <= {reader.key("fixed_response"), "redirect"}:
+        action = _parse_action(raw, reader, path)
+        reader.problems.extend(action.problems(f"{path}.{next(iter(raw))}", reader.key))
         return action
-    fixed = rd.key("fixed_response")
-    rd.add(
+    fixed = reader.key("fixed_response")
+    reader.add(
         f"{path}: {raw!r} is not allowed; use forward, {{forward: <function>}}, {{{fixed}: {{...}}}} "
         "or {redirect: {...}}"
     )
