@@ -120,7 +120,7 @@ TAGGING_ACTIONS = [
 
 # Actions AWS cannot scope to a stack (no resource type and no condition key that would tell one
 # stack's call from another's), with the reason they are granted anyway. docs/delivery.md lists
-# them; tests/test_permissions.py fails on any other unscoped destructive grant.
+# them; tests/test_permissions_isolation.py fails on any other unscoped destructive grant.
 UNSCOPABLE = {
     "logs:CreateLogDelivery": (
         "WAF log delivery, checked with the caller's permission; no resource type, no condition key"

@@ -37,6 +37,8 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test_package.py", ("stacks",)),
     ("test_policy.py", ("stacks",)),
     ("test_permissions.py", ("stacks",)),
+    ("test_permissions_isolation.py", ("stacks",)),
+    ("test_permissions_reference.py", ("stacks",)),
     ("test_attacks.py", ("stacks",)),
     ("test_change_safety.py", ("stacks",)),
     ("test_review_stacks.py", ("stacks",)),

@@ -10,7 +10,7 @@ must be refused. Three kinds:
 - sweeps derived from the policies and the program: every non-read action a deploy role holds on
   untagged resources of the account (resources the program does not create), and every request the
   program makes with each stack-pinning condition key set to the other stack's value (the sweep over
-  the other stack's own resources is in tests/test_permissions.py);
+  the other stack's own resources is in tests/test_permissions_isolation.py);
 - the few paths AWS leaves open, asserted as open (so the docs' list of accepted risks stays true).
 
 Not modelled: service control policies, resource policies other than those shown here (the topic
@@ -26,10 +26,10 @@ from typing import Any
 
 import pytest
 
-from tests.harness import evaluate, load_stack
+from bootstrap import access
+from tests.harness import ACCOUNT, evaluate, load_stack
 from tests.iam_policy import Request, allows, decide, granted_actions
-from tests.test_permissions import (
-    ACCOUNT,
+from tests.permissions import (
     BOUNDARIES,
     KEYS,
     OPERATIONS,
@@ -41,7 +41,6 @@ from tests.test_permissions import (
     SUFFIX,
     VARIANTS,
     ZONE_NAMES,
-    access,
     is_read,
     policy,
     requests,
@@ -374,7 +373,7 @@ def test_the_accepted_claim_stays_off_named_and_tagged_certificates():
     assert not allows(policy("deploy-dev"), Request(claim.action, claim.resources, tagged))
 
 
-# The condition keys that pin a request to its stack by value (tags are swept in test_permissions).
+# The condition keys that pin a request to its stack by value (tags are swept in test_permissions_isolation).
 PINNING_KEYS = (
     "cloudwatch:AlarmActions",
     "wafv2:LogDestinationResource",
@@ -448,7 +447,7 @@ def test_a_pinning_condition_removed_lets_the_sweep_fail():
 
 def attack_counts() -> dict[str, int]:
     """How many requests the attack tests decide per role (the review's, the untagged sweep and the
-    pinning sweep; the other stack's resources are swept by tests/test_permissions.py)."""
+    pinning sweep; the other stack's resources are swept by tests/test_permissions_isolation.py)."""
     counts: dict[str, int] = {}
     for _, role, _ in REVIEW:
         counts[role] = counts.get(role, 0) + 1

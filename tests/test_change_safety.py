@@ -192,9 +192,9 @@ NEEDS_AN_ADMINISTRATOR = {
 
 def test_what_a_change_deletes_the_pipelines_deploy_role_may_delete():
     """A deletion the deploy role is refused fails the pipeline's deploy: the role's delete calls for
-    every resource a change deletes (tests/test_permissions.py's derivation) must be allowed, or the
+    every resource a change deletes (tests/permissions.py's derivation) must be allowed, or the
     change is one the docs hand to an administrator."""
-    from tests.test_permissions import Stack, policy, refused, requests
+    from tests.permissions import Stack, policy, refused, requests
 
     needing = {}
     for pair in ALONE + [p for pairs in BATCHES.values() for p in pairs if p.name in NEEDS_AN_ADMINISTRATOR]:
