@@ -212,34 +212,37 @@ class LoadBalancerArgs(Block):
 
     def cross_check(self, report: Report, given: frozenset[str]) -> None:
         """Subnets, VPC, CIDRs, certificate, TLS policy and domain agree with each other and with AWS."""
-        path = report.path
-        k = report.key
         subnets, cidrs = self.subnet_ids, self.allowed_cidrs
         distinct = 0 if report.unresolved(subnets) else len(set(known(subnets)))
-        if k("subnet_ids") in given - report.bad and not report.unresolved(subnets) and distinct < 2:
+        if report.key("subnet_ids") in given - report.bad and not report.unresolved(subnets) and distinct < 2:
             report.add(
-                f"{path}.{k('subnet_ids')}: {distinct} distinct subnet(s); an Application Load Balancer "
+                f"{report.at('subnet_ids')}: {distinct} distinct subnet(s); an Application Load Balancer "
                 "needs at least two, in different availability zones (or remove the key to use the default VPC's)"
             )
-        if k("vpc_id") in given and self.vpc_id is not None and k("subnet_ids") not in given:
+        if report.key("vpc_id") in given and self.vpc_id is not None and report.key("subnet_ids") not in given:
             report.add(
-                f"{path}.{k('subnet_ids')}: required when {path}.{k('vpc_id')} is set; list at least two subnets of "
-                f"that VPC in different availability zones (or remove {k('vpc_id')} to use the default VPC)"
+                f"{report.at('subnet_ids')}: required when {report.at('vpc_id')} is set; list at least two subnets of "
+                f"that VPC in different availability zones (or remove {report.key('vpc_id')} to use the default VPC)"
             )
-        if k("allowed_cidrs") in given - report.bad and not report.unresolved(cidrs) and not cidrs:
+        if report.key("allowed_cidrs") in given - report.bad and not report.unresolved(cidrs) and not cidrs:
             report.add(
-                f"{path}.{k('allowed_cidrs')}: empty; nobody could reach the load balancer. Give at least one CIDR"
+                f"{report.at('allowed_cidrs')}: empty; nobody could reach the load balancer. Give at least one CIDR"
             )
         self._check_domain(report, given)
-        certificate_given = k("certificate_arn") in given
-        if self.http_redirect is True and k("http_redirect") in given and not self.https and not certificate_given:
+        certificate_given = report.key("certificate_arn") in given
+        if (
+            self.http_redirect is True
+            and report.key("http_redirect") in given
+            and not self.https
+            and not certificate_given
+        ):
             report.add(
-                f"{path}.{k('http_redirect')}: true needs {path}.{k('certificate_arn')} "
+                f"{report.at('http_redirect')}: true needs {report.at('certificate_arn')} "
                 "(there is no HTTPS listener to redirect to)"
             )
-        if k("ssl_policy") in given and not self.https and not certificate_given:
+        if report.key("ssl_policy") in given and not self.https and not certificate_given:
             report.add(
-                f"{path}.{k('ssl_policy')}: set, but without {path}.{k('certificate_arn')} "
+                f"{report.at('ssl_policy')}: set, but without {report.at('certificate_arn')} "
                 "there is no HTTPS listener to use it"
             )
         if not report.unresolved(cidrs):
@@ -247,15 +250,13 @@ class LoadBalancerArgs(Block):
             rules_needed = len(cidrs) * len(self.listener_ports())
             if rules_needed > MAX_SG_RULES:
                 report.add(
-                    f"{path}.{k('allowed_cidrs')}: {len(cidrs)} CIDRs x {len(self.listener_ports())} ports = "
+                    f"{report.at('allowed_cidrs')}: {len(cidrs)} CIDRs x {len(self.listener_ports())} ports = "
                     f"{rules_needed} security-group rules; at most {MAX_SG_RULES} are allowed"
                 )
 
     def _check_domain(self, report: Report, given: frozenset[str]) -> None:
         """domainName and hostedZoneName come together, name a public DNS name inside that zone, and
         replace certificateArn (the certificate is then issued and validated by the stack)."""
-        path = report.path
-        k = report.key
         domain, zone = self.domain_name, self.hosted_zone_name
         if domain is None and zone is None:
             return
@@ -263,17 +264,19 @@ class LoadBalancerArgs(Block):
             if value is None:
                 other = "hosted_zone_name" if name == "domain_name" else "domain_name"
                 report.add(
-                    f"{path}.{k(name)}: missing; {path}.{k(other)} needs it (the certificate is validated in that zone)"
+                    f"{report.at(name)}: missing; {report.at(other)} needs it "
+                    "(the certificate is validated in that zone)"
                 )
             elif not isinstance(value, str) or not DOMAIN_RE.match(value):
-                report.add(f"{path}.{k(name)}: {value!r} is not a DNS name such as app.example.com")
+                report.add(f"{report.at(name)}: {value!r} is not a DNS name such as app.example.com")
         both_valid = all(isinstance(v, str) and DOMAIN_RE.match(v) for v in (domain, zone))
         if both_valid and domain != zone and not str(domain).endswith(f".{zone}"):
             report.add(
-                f"{path}.{k('domain_name')}: {domain!r} is outside the zone {zone!r}; use a name that ends with .{zone}"
+                f"{report.at('domain_name')}: {domain!r} is outside the zone {zone!r}; "
+                f"use a name that ends with .{zone}"
             )
-        if k("certificate_arn") in given and domain is not None:
+        if report.key("certificate_arn") in given and domain is not None:
             report.add(
-                f"{path}.{k('certificate_arn')}: set with {path}.{k('domain_name')}; give one "
+                f"{report.at('certificate_arn')}: set with {report.at('domain_name')}; give one "
                 "(the domain gets its own certificate)"
             )

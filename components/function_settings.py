@@ -94,18 +94,20 @@ class FunctionVpcArgs(Block):
 
     def cross_check(self, report: Report, given: frozenset[str]) -> None:
         """Subnets are required; the egress keys shape only the group the component creates."""
-        path = report.path
-        k = report.key
-        if not report.unresolved(self.subnet_ids) and not self.subnet_ids and k("subnet_ids") not in report.bad:
-            report.add(f"{path}.{k('subnet_ids')}: missing; list the private subnets the function runs in")
-        own = [key for key in (k("egress_cidrs"), k("egress_ports")) if key in given]
-        if k("security_group_ids") in given and own:
-            report.add(f"{path}.{k('security_group_ids')}: given with {', '.join(own)}, which shape only the group the "
-                   "component creates; put those rules in your groups instead")  # fmt: skip
-        elif k("security_group_ids") not in given and k("egress_cidrs") not in given:
+        if (
+            not report.unresolved(self.subnet_ids)
+            and not self.subnet_ids
+            and report.key("subnet_ids") not in report.bad
+        ):
+            report.add(f"{report.at('subnet_ids')}: missing; list the private subnets the function runs in")
+        own = [key for key in (report.key("egress_cidrs"), report.key("egress_ports")) if key in given]
+        if report.key("security_group_ids") in given and own:
+            report.add(f"{report.at('security_group_ids')}: given with {', '.join(own)}, which shape only the "
+                       "group the component creates; put those rules in your groups instead")  # fmt: skip
+        elif report.key("security_group_ids") not in given and report.key("egress_cidrs") not in given:
             report.add(
-                f"{path}.{k('egress_cidrs')}: missing; list where the function connects (e.g. the database's "
-                f"subnets), or give {k('security_group_ids')}"
+                f"{report.at('egress_cidrs')}: missing; list where the function connects (e.g. the database's "
+                f"subnets), or give {report.key('security_group_ids')}"
             )
 
 
@@ -261,46 +263,50 @@ class FunctionArgs(Block):
 
     def cross_check(self, report: Report, given: frozenset[str]) -> None:
         """The code directory and handler module exist; a canary has its stable version and no pin."""
-        path = report.path
-        k = report.key
         project_dir = report.context.get("project_dir")
         bad = report.bad
-        if project_dir is not None and self.code is None and k("code_dir") not in bad and k("handler") not in bad:
+        if (
+            project_dir is not None
+            and self.code is None
+            and report.key("code_dir") not in bad
+            and report.key("handler") not in bad
+        ):
             code_path = Path(project_dir) / self.code_dir
             if not code_path.resolve().is_relative_to(Path(project_dir).resolve()):
                 report.add(
-                    f"{path}.{k('code_dir')}: {self.code_dir!r} is outside the project; "
+                    f"{report.at('code_dir')}: {self.code_dir!r} is outside the project; "
                     f"use a directory under {project_dir}"
                 )
             elif not code_path.is_dir():
-                report.add(f"{path}.{k('code_dir')}: {self.code_dir!r} is not a directory under {project_dir}")
+                report.add(f"{report.at('code_dir')}: {self.code_dir!r} is not a directory under {project_dir}")
             else:
                 module = self.handler.rsplit(".", 1)[0]
                 if not (code_path / (module.replace(".", "/") + ".py")).is_file():
                     report.add(
-                        f"{path}.{k('handler')}: {self.handler!r} names module {module!r}, but {self.code_dir}/"
+                        f"{report.at('handler')}: {self.handler!r} names module {module!r}, but {self.code_dir}/"
                         f"{module.replace('.', '/')}.py does not exist"
                     )
         reserved, provisioned = self.reserved_concurrency, self.provisioned_concurrency
         if isinstance(reserved, int) and isinstance(provisioned, int) and provisioned > reserved:
             report.add(
-                f"{path}.{k('provisioned_concurrency')}: {provisioned} is more than {path}.{k('reserved_concurrency')} "
-                f"({reserved}); Lambda cannot keep more instances ready than the function may run"
+                f"{report.at('provisioned_concurrency')}: {provisioned} is more than "
+                f"{report.at('reserved_concurrency')} ({reserved}); Lambda cannot keep more instances ready than "
+                "the function may run"
             )
         weight, stable = self.canary_weight, self.stable_version
-        if weight and stable is None and k("stable_version") not in bad:
+        if weight and stable is None and report.key("stable_version") not in bad:
             report.add(
-                f"{path}.{k('canary_weight')}: {weight} needs {path}.{k('stable_version')}, the version that serves "
+                f"{report.at('canary_weight')}: {weight} needs {report.at('stable_version')}, the version that serves "
                 f"the other {100 - weight} percent (the functionVersion output before this release)"
             )
-        if stable is not None and not weight and k("canary_weight") not in given:
+        if stable is not None and not weight and report.key("canary_weight") not in given:
             report.add(
-                f"{path}.{k('stable_version')}: set without {path}.{k('canary_weight')}; "
+                f"{report.at('stable_version')}: set without {report.at('canary_weight')}; "
                 "give the canary's percentage (1-100)"
             )
         if weight and self.live_version is not None:
             report.add(
-                f"{path}.{k('live_version')}: set during a canary, where live serves {path}.{k('stable_version')} "
-                f"and routes {weight} percent to the new version; remove {k('live_version')} (or the canary keys, "
-                "to roll back)"
+                f"{report.at('live_version')}: set during a canary, where live serves {report.at('stable_version')} "
+                f"and routes {weight} percent to the new version; remove {report.key('live_version')} "
+                "(or the canary keys, to roll back)"
             )

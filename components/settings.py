@@ -108,10 +108,9 @@ class AccessLogsArgs(Block):
 
     def cross_check(self, report: Report, given: frozenset[str]) -> None:
         """A protected bucket is kept on destroy: it cannot also be emptied and deleted."""
-        path = report.path
         if self.force_destroy and self.protect:
             report.add(
-                f"{path}.{report.key('force_destroy')}: true conflicts with {path}.{report.key('protect')}: true; a "
+                f"{report.at('force_destroy')}: true conflicts with {report.at('protect')}: true; a "
                 "protected bucket is kept on destroy, so set protect: false to allow deleting it with its logs"
             )
 
@@ -175,13 +174,10 @@ class MonitoringArgs(Block):
         """An e-mail address is only written to by alarms."""
         path = report.path
         if self.kms_key_arn is not None and not self.alarms:
-            report.add(
-                f"{path}.{report.key('kms_key_arn')}: set while {path}.alarms is off; there is no topic to encrypt"
-            )
+            report.add(f"{report.at('kms_key_arn')}: set while {path}.alarms is off; there is no topic to encrypt")
         if self.alarm_email is not None and not self.alarms:
             report.add(
-                f"{path}.{report.key('alarm_email')}: set while {path}.alarms is off; nothing would be sent "
-                "(set alarms: true)"
+                f"{report.at('alarm_email')}: set while {path}.alarms is off; nothing would be sent (set alarms: true)"
             )
 
 
@@ -263,24 +259,24 @@ class WafArgs(Block):
     def cross_check(self, report: Report, given: frozenset[str]) -> None:
         """An existing ACL keeps its own rules; hosting providers are set one way only."""
         path = report.path
-        k = report.key
-        own = [key for key in map(k, ("rate_limit", "log_retention_days", "rule_overrides", "block_hosting_providers",
-                                      "large_bodies"))
-               if key in given]  # fmt: skip
+        own_rules = ("rate_limit", "log_retention_days", "rule_overrides", "block_hosting_providers", "large_bodies")
+        own = [key for key in map(report.key, own_rules) if key in given]
         if self.web_acl_arn and own:
             report.add(
-                f"{path}.{k('web_acl_arn')}: an existing web ACL keeps its own rules and logging; "
+                f"{report.at('web_acl_arn')}: an existing web ACL keeps its own rules and logging; "
                 f"remove {', '.join(own)}"
             )
         group, rule = HOSTING_PROVIDER_RULE
-        if k("block_hosting_providers") in given and any((g, n) == (group, rule) for g, n, _ in self.rule_overrides):
+        if report.key("block_hosting_providers") in given and any(
+            (g, n) == (group, rule) for g, n, _ in self.rule_overrides
+        ):
             report.add(
-                f"{path}.{k('block_hosting_providers')}: set together with "
-                f"{path}.{k('rule_overrides')}.{group}.{rule}; give one of them"
+                f"{report.at('block_hosting_providers')}: set together with "
+                f"{report.at('rule_overrides')}.{group}.{rule}; give one of them"
             )
         if self.web_acl_arn and not self.enabled:
             report.add(
-                f"{path}.{k('web_acl_arn')}: set while {path}.enabled is false; set enabled: true to associate it"
+                f"{report.at('web_acl_arn')}: set while {path}.enabled is false; set enabled: true to associate it"
             )
 
 
