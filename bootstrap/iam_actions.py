@@ -87,6 +87,7 @@ FUNCTION_READ_ACTIONS = [
     "lambda:GetFunctionConfiguration",
     "lambda:GetPolicy",
     "lambda:GetProvisionedConcurrencyConfig",
+    "lambda:ListAliases",  # the version pruning's (components/pruning.py), to keep what aliases serve
     "lambda:ListTags",
     "lambda:ListVersionsByFunction",
 ]

@@ -223,6 +223,12 @@ class FunctionArgs(Block):
         Custom(reader=readers.version, json_schema=readers.VERSION_SCHEMA, allowed_text="a published version number"),
     ] = Field(default=None, description="The version live keeps serving the rest of the traffic with during a canary.")
 
+    keep_versions: Annotated[int, Integer(lo=2, hi=1000)] = Field(
+        default=10,
+        description="Published versions kept: each deploy deletes the older ones, never one an alias serves or "
+        "routes to nor a pinned liveVersion or stableVersion (Lambda's code storage is 75 GB per region).",
+    )
+
     vpc: FunctionVpcArgs | None = Field(
         default=None,
         description="Runs the function in your VPC's private subnets, to reach something private (a database).",

@@ -13,6 +13,7 @@ import pulumi_aws as aws
 from .dependencies import DependencyError, Target, build_function_package
 from .network import holds_output, port_rules, vpc_of_subnets
 from .packaging import write_package
+from .pruning import VersionPruning
 from .settings import FunctionArgs
 
 BUILD_DIR = ".build"
@@ -138,6 +139,7 @@ class FunctionParts:
     live: aws.lambda_.Alias  # what the load balancer invokes
     security_group: aws.ec2.SecurityGroup | None = None  # in a VPC, the group the component made
     provisioned: aws.lambda_.ProvisionedConcurrencyConfig | None = None
+    pruning: VersionPruning | None = None  # deletes the versions nothing refers to
 
 
 def environment_args(fs: FunctionArgs) -> aws.lambda_.FunctionEnvironmentArgs | None:
@@ -283,8 +285,18 @@ def create_function(
             provisioned_concurrent_executions=fs.provisioned_concurrency,
             opts=opts,
         )
+    # After live has moved (and its warm instances with it): the versions nothing refers to any more.
+    pinned = [v for v in (fs.live_version, fs.stable_version) if v is not None]
+    pruning = VersionPruning(
+        f"{name}-versions",
+        function_name=function.name,
+        version=function.version,
+        keep=fs.keep_versions,
+        pinned=pinned,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[live] + ([provisioned] if provisioned else [])),
+    )
     return FunctionParts(
-        function, role, log_group, policy, live, network.security_group if network else None, provisioned
+        function, role, log_group, policy, live, network.security_group if network else None, provisioned, pruning
     )
 
 

@@ -66,6 +66,8 @@ class FunctionInputs(TypedDict, total=False):
     """Percent of live's traffic routed to the newest version during a canary; needs stableVersion. Default: `0`. Allowed: 0-100 (percent)."""
     stable_version: pulumi.Input[str]
     """The version live keeps serving the rest of the traffic with during a canary. Default: unset. Allowed: a published version number."""
+    keep_versions: pulumi.Input[int]
+    """Published versions kept: each deploy deletes the older ones, never one an alias serves or routes to nor a pinned liveVersion or stableVersion (Lambda's code storage is 75 GB per region). Default: `10`. Allowed: 2-1000."""
     vpc: pulumi.Input[FunctionVpcInputs]
     """Runs the function in your VPC's private subnets, to reach something private (a database). Default: unset. Allowed: see `vpc.*`."""
     provisioned_concurrency: pulumi.Input[int]

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.harness import Graph, Registration
+from tests.own_calls import DYNAMIC
 
 DATA = Path(__file__).parent / "data" / "replacements"
 TYPES = Path(__file__).parent / "data" / "iam" / "types.json"
@@ -60,6 +61,12 @@ def forcenew() -> dict[str, dict[str, Any]]:
 @cache
 def terraform_types() -> dict[str, str]:
     return json.loads(TYPES.read_text())["resources"]
+
+
+def terraform_type(token: str) -> str:
+    """The Terraform type behind a Pulumi type; our own dynamic resources (components/pruning.py)
+    are their own: their diff never asks for a replacement and they hold nothing in AWS."""
+    return token if token == DYNAMIC else terraform_types()[token]
 
 
 def camel(snake: str) -> str:
@@ -146,7 +153,7 @@ def unique_key(registration: Registration, fresh: Iterable[str] = ()) -> tuple[A
     """The values AWS keeps unique for this resource, or None when they cannot clash: its name is
     autonamed (a replacement gets a new one), or a value names a resource being replaced (``fresh``
     holds their marks: the new one has a new ID and ARN)."""
-    tf = terraform_types()[registration.type]
+    tf = terraform_type(registration.type)
     spec = forcenew().get(tf, {})
     keys = spec.get("unique_key") or []
     if not keys:
@@ -167,7 +174,7 @@ def predict(before: Graph, after: Graph) -> Prediction:
     prediction = Prediction()
     replaced: dict[str, tuple[str, ...]] = {}
     for old_urn, new_urn in matched.items():
-        tf = terraform_types()[new[new_urn].type]
+        tf = terraform_type(new[new_urn].type)
         reasons = tuple(
             attribute
             for attribute in forcenew().get(tf, {}).get("force_new", [])
@@ -183,7 +190,7 @@ def predict(before: Graph, after: Graph) -> Prediction:
         for new_urn in matched.values():
             if new_urn in replaced:
                 continue
-            registration, tf = new[new_urn], terraform_types()[new[new_urn].type]
+            registration, tf = new[new_urn], terraform_type(new[new_urn].type)
             via = [u for u in registration.replace_with if _key(u) in replaced]
             referring = [
                 a

@@ -42,6 +42,7 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test_attacks.py", ("stacks",)),
     ("test_change_safety.py", ("stacks",)),
     ("test_review_stacks.py", ("stacks",)),
+    ("test_pruning.py", ("stacks", "integration")),  # moto, the program under mocks, a process
     ("test_*.py", ("unit",)),
 )
 

@@ -22,6 +22,7 @@ from bootstrap import access
 from components.stackfiles import REVIEW_STACK_RE
 from tests.harness import ACCOUNT, Graph, Registration, evaluate, load_stack
 from tests.iam_policy import Request, allows, decide
+from tests.own_calls import DYNAMIC, pruner_actions
 
 DATA = Path(__file__).parent / "data" / "iam"
 PROJECT = "lambda-alb"
@@ -429,6 +430,18 @@ def actions_for(reg: Registration, tf: str, operation: str) -> set[str]:
     return actions
 
 
+def own_code_requests(stack: Stack, reg: Registration, operation: str, tags: Mapping[str, str]) -> Iterator[Request]:
+    """A version pruning's calls (made when it is created or updated, none on delete or refresh): on
+    its function and that function's versions."""
+    if operation not in ("create", "update"):
+        return
+    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{reg.inputs['function_name']}"
+    for action in sorted(pruner_actions()):
+        resources = (f"{function}:7",) if action == "lambda:DeleteFunction" else (function,)
+        ctx = context(action, operation, tags, False, stack.stack, reg.inputs)
+        yield Request(action, resources, ctx, f"{operation} {reg.name} (our own code)")
+
+
 def requests(stack: Stack, operation: str) -> Iterator[Request]:
     """Every IAM request ``operation`` of each resource of the stack makes, and the lookups.
 
@@ -438,6 +451,9 @@ def requests(stack: Stack, operation: str) -> Iterator[Request]:
     parent_tags = next(r.inputs["tags"] for r in stack.graph.of_type("aws:lambda/function:Function"))
     for reg in stack.graph.registrations:
         if not reg.custom or reg.type.startswith("pulumi:providers:"):
+            continue
+        if reg.type == DYNAMIC:  # our own code (components/pruning.py): the calls recorded under moto
+            yield from own_code_requests(stack, reg, operation, parent_tags)
             continue
         tf = types()["resources"][reg.type]
         if operation == "delete" and (reg.retain_on_delete or reg.protect):

@@ -28,7 +28,10 @@ WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 
 @cache
 def takes_tags(type_token: str) -> bool:
-    """Whether the pulumi-aws resource class behind ``type_token`` accepts ``tags`` (read from the SDK)."""
+    """Whether the pulumi-aws resource class behind ``type_token`` accepts ``tags`` (read from the SDK);
+    our own dynamic resources (components/pruning.py) make nothing in AWS that could carry one."""
+    if not type_token.startswith("aws:"):
+        return False
     _, module, name = type_token.split(":")
     package = module.split("/")[0]
     package = "lambda_" if package == "lambda" else package
