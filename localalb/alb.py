@@ -189,11 +189,14 @@ class HttpResponse:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    # Header names are tokens and values free of control characters: checked as a function's
+    # result is (response.py), or fixed here. Such a response is written without uvicorn's checks.
+    checked: bool = False
 
 
 def parse_lambda_response(payload: bytes, multi_value: bool) -> HttpResponse:
     """Validate the function's result (its JSON) as ALB does; ``AlbError(502, ...)`` for every invalid shape."""
-    return HttpResponse(*check_lambda_response(payload, multi_value))
+    return HttpResponse(*check_lambda_response(payload, multi_value), checked=True)
 
 
 def fixed_response(action: r.FixedResponse) -> HttpResponse:
@@ -261,4 +264,4 @@ def error_response(status: int) -> HttpResponse:
         f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
         f"<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
     )
-    return HttpResponse(status, (("content-type", "text/html"), ("server", "awselb/2.0")), page.encode())
+    return HttpResponse(status, (("content-type", "text/html"), ("server", "awselb/2.0")), page.encode(), checked=True)

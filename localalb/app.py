@@ -260,7 +260,10 @@ class LocalAlbApp:
             record.elb_status = CLIENT_GONE  # nothing is sent: the client is gone
         else:
             record.elb_status = response.status
-            await self._send(send, response, record)
+            if response.checked and connection is not None:
+                record.sent_bytes = await connection.respond(scope, response.status, response.headers, response.body)
+            else:
+                await self._send(send, response, record)
         record.response_time = 0.0
         self.access_log.write(record)
         if not self.quiet:
@@ -341,7 +344,7 @@ class LocalAlbApp:
             record.error_reason = reason
             self.say(f"  [{outcome.request_id}] {reason}: {shorten(detail)}")
             return alb.error_response(status)
-        response = alb.HttpResponse(*outcome.response)
+        response = alb.HttpResponse(*outcome.response, checked=True)
         record.target_status = response.status
         return response
 

@@ -28,6 +28,7 @@ class RecordingTransport(asyncio.Transport):
         super().__init__()
         self.writes: list[bytes] = []
         self.closed = False
+        self.closed_by_server = False  # closed before the client went away (set by ``exchange``)
         self.aborted = False
 
     def get_extra_info(self, name, default=None):
@@ -70,7 +71,9 @@ def connect(app: LocalAlbApp) -> tuple[AlbProtocol, RecordingTransport]:
     """A new connection to the app's listener (inside a running event loop), as uvicorn makes it."""
     config = uvicorn.Config(app, http=protocol_for(app), lifespan="off", log_level="error")
     config.load()
-    protocol = config.http_protocol_class(config=config, server_state=ServerState(), app_state={})  # type: ignore[call-arg]
+    state = ServerState()
+    state.default_headers = [(b"date", b"Sun, 06 Dec 2026 02:00:00 GMT")]  # as uvicorn's server sets it each second
+    protocol = config.http_protocol_class(config=config, server_state=state, app_state={})  # type: ignore[call-arg]
     assert isinstance(protocol, AlbProtocol)
     transport = RecordingTransport()
     protocol.connection_made(transport)
@@ -86,6 +89,7 @@ def exchange(app: LocalAlbApp, *chunks: bytes) -> RecordingTransport:
             protocol.data_received(chunk)
             for _ in range(20):  # the request's task and the next pipelined one
                 await asyncio.sleep(0)
+        transport.closed_by_server = transport.closed
         protocol.connection_lost(None)
         return transport
 
@@ -186,7 +190,7 @@ def test_uvicorn_passes_an_unparsable_request_to_send_400_response(app):
     assert len(transport.writes) == 1
     assert transport.writes[0].startswith(b"HTTP/1.1 400 Bad Request\r\n")
     assert b"server: awselb/2.0\r\n" in transport.writes[0]  # ALB's page, not uvicorn's text/plain one
-    assert transport.closed
+    assert transport.closed_by_server
     assert [(r["status"], r["reason"]) for r in refusals] == [(400, "malformed HTTP request")]
 
 
@@ -223,7 +227,7 @@ def test_the_http_version_comes_from_the_parser_at_headers_complete(app):
     transport = exchange(app, b"GET /maintenance HTTP/1.0\r\nHost: x\r\n\r\n")
     assert transport.writes[0].startswith(b"HTTP/1.1 503 ")
     assert b"connection: close\r\n" in transport.writes[0]
-    assert transport.closed
+    assert transport.closed_by_server
 
 
 def test_the_scope_uvicorn_builds_carries_the_connection_to_the_app(app):
@@ -310,3 +314,66 @@ def test_connection_lost_tells_the_running_request_its_client_left(app):
 
     _, transport = asyncio.run(run())
     assert transport.writes == []
+
+
+# --- the response written without uvicorn's send (AlbProtocol.respond) -----------------------
+# ALB's own pages and a function's checked results are written by protocol.py from uvicorn's
+# cycle state; these pin that state: default_headers, keep_alive, the method in the scope,
+# response_started/response_complete, message_event, on_response, and the flow's write_paused.
+
+
+def test_an_alb_page_is_written_whole_with_uvicorns_default_headers(app):
+    transport = exchange(app, b"TRACE /maintenance HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert len(transport.writes) == 1
+    head, _, body = transport.writes[0].partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 405 Method Not Allowed"
+    assert lines[1] == b"date: Sun, 06 Dec 2026 02:00:00 GMT"  # uvicorn's default headers come first
+    assert b"server: awselb/2.0" in lines
+    assert f"content-length: {len(body)}".encode() in lines
+    assert b"<h1>405 Method Not Allowed</h1>" in body
+    assert not transport.closed_by_server  # kept alive, as uvicorn's cycle decided
+
+
+def test_a_written_response_completes_uvicorns_cycle_so_the_next_request_runs(app):
+    """Two pipelined requests answered through ``respond``: the cycle is marked complete and
+    ``on_response`` starts the queued one."""
+    transport = exchange(
+        app, b"TRACE /a HTTP/1.1\r\nHost: x\r\n\r\nTRACE /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    assert len(transport.writes) == 2
+    assert all(write.startswith(b"HTTP/1.1 405 ") for write in transport.writes)
+    assert b"connection: close\r\n" not in transport.writes[0]
+    assert b"connection: close\r\n" in transport.writes[1]  # uvicorn's keep_alive, from the request
+    assert transport.closed_by_server
+
+
+def test_a_written_response_to_head_has_its_length_and_no_body(app):
+    forwarded = ", ".join(f"10.0.0.{n}" for n in range(31))
+    transport = exchange(app, f"HEAD /a HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {forwarded}\r\n\r\n".encode())
+    assert len(transport.writes) == 1
+    head, _, body = transport.writes[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 463 ")
+    assert b"content-length: " in head and not head.endswith(b"content-length: 0")
+    assert body == b""
+
+
+def test_a_written_response_waits_while_uvicorns_flow_control_has_writing_paused(app):
+    """``cycle.flow.write_paused`` (the client is not reading): the response waits for
+    ``flow.drain()`` as uvicorn's ``send`` does, then goes out when writing resumes."""
+
+    async def run() -> tuple[list[bytes], RecordingTransport]:
+        protocol, transport = connect(app)
+        protocol.pause_writing()
+        protocol.data_received(b"TRACE /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        for _ in range(20):
+            await asyncio.sleep(0)
+        waiting = list(transport.writes)
+        protocol.resume_writing()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        return waiting, transport
+
+    waiting, transport = asyncio.run(run())
+    assert waiting == []
+    assert len(transport.writes) == 1 and transport.writes[0].startswith(b"HTTP/1.1 405 ")
