@@ -52,7 +52,7 @@ class Throttled(Exception):
     """Every allowed execution environment is busy."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Invocation:
     """The outcome of one invocation, as the load balancer sees it."""
 
