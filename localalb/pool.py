@@ -164,7 +164,7 @@ def decode_response(payload: bytes) -> Checked:
     """A result the worker checked (``worker.encode_response``): status, headers, body."""
     status, size = RESPONSE.unpack_from(payload)
     end = RESPONSE.size + size
-    fields = payload[RESPONSE.size : end].decode("utf-8", "surrogatepass").split("\0") if size else []
+    fields = payload[RESPONSE.size : end].decode("utf-8").split("\0") if size else []
     return status, tuple(zip(fields[::2], fields[1::2], strict=False)), payload[end:]
 
 

@@ -37,15 +37,20 @@ class AlbError(Exception):
         self.detail = detail
 
 
-def check_lambda_response(payload: bytes, multi_value: bool) -> Checked:
-    """Validate the function's result (its JSON) as ALB does; ``AlbError(502, ...)`` for every
-    invalid shape."""
+def check_lambda_response(payload: bytes, multi_value: bool, result: Any = None) -> Checked:
+    """Validate the function's result (its JSON, ``payload``) as ALB does; ``AlbError(502, ...)``
+    for every invalid shape.
+
+    ``result``, the object ``payload`` was encoded from (a worker has it), spares decoding the
+    JSON again when decoding could not change anything the checks read (``_plain``).
+    """
     if len(payload) > MAX_BODY_BYTES:
         raise AlbError(502, "LambdaResponseTooLarge", "response over 1 MB")
-    try:
-        result = json.loads(payload)
-    except ValueError:
-        raise AlbError(502, "LambdaInvalidResponse", "response is not JSON") from None
+    if not _plain(result, multi_value):
+        try:
+            result = json.loads(payload)
+        except ValueError:
+            raise AlbError(502, "LambdaInvalidResponse", "response is not JSON") from None
     if not isinstance(result, dict):
         raise AlbError(502, "LambdaInvalidResponse", f"response is a {type(result).__name__}, not an object")
     status = result.get("statusCode")
@@ -62,6 +67,31 @@ def check_lambda_response(payload: bytes, multi_value: bool) -> Checked:
     if not typed:
         headers.append(("content-type", "application/octet-stream"))
     return status, tuple(headers), body
+
+
+def _plain(result: Any, multi_value: bool) -> bool:
+    """Whether ``result`` reads as its JSON would, wherever the checks look: a dict with string
+    keys whose statusCode, body, isBase64Encoded and headers (in the target group's mode) are
+    exactly int, str, bool and a dict of strings (or of lists of strings), no subclasses. A JSON
+    round trip changes only what this excludes (tuples, subclasses, non-string keys, floats)."""
+    if type(result) is not dict or not all(type(key) is str for key in result):
+        return False
+    if type(result.get("statusCode")) is not int or type(result.get("body", "")) is not str:
+        return False
+    if type(result.get("isBase64Encoded", False)) is not bool:
+        return False
+    headers = result.get("multiValueHeaders" if multi_value else "headers", {})
+    if type(headers) is not dict:
+        return False
+    for name, value in headers.items():
+        if type(name) is not str:
+            return False
+        if multi_value:
+            if type(value) is not list or not all(type(item) is str for item in value):
+                return False
+        elif type(value) is not str:
+            return False
+    return True
 
 
 def _response_headers(result: dict[str, Any], multi_value: bool) -> tuple[list[tuple[str, str]], int, bool]:

@@ -189,7 +189,7 @@ class _Channel:
 def encode_response(status: int, headers: Sequence[tuple[str, str]], body: bytes) -> bytes:
     """A checked result as it crosses to the server (read by ``pool.decode_response``): plain
     fields, so the server decodes nothing a function could make unsafe to decode."""
-    fields = "\0".join(f"{name}\0{value}" for name, value in headers).encode("utf-8", "surrogatepass")
+    fields = "\0".join(f"{name}\0{value}" for name, value in headers).encode("utf-8")
     return RESPONSE.pack(status, len(fields)) + fields + body
 
 
@@ -297,7 +297,8 @@ def main() -> None:
         try:
             context = _Context(request_id, time.time() * 1000 + timeout_ms)
             event = marshal.loads(encoded_event)  # noqa: S302 - written by the server, on a socket only it holds
-            kind, payload = RESULT, _encode(handler(event, context)).encode()
+            result = handler(event, context)
+            kind, payload = RESULT, _encode(result).encode()
         except Exception as exc:  # noqa: BLE001 - an unhandled function error, as Lambda reports it
             print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}), file=sys.stderr)
             kind, payload = ERROR, json.dumps(_error(type(exc).__name__, exc)).encode()
@@ -309,7 +310,7 @@ def main() -> None:
             # ALB's checks, here rather than in the server: the server's one process serves every
             # request, and this one has just encoded the JSON they apply to.
             try:
-                payload = encode_response(*check(payload, multi_value))
+                payload = encode_response(*check(payload, multi_value, result))
             except refused as exc:
                 kind, payload = INVALID, json.dumps([exc.status, exc.reason, exc.detail]).encode()
             except Exception as exc:  # noqa: BLE001 - a body ALB cannot send, such as a lone surrogate
