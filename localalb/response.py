@@ -24,6 +24,18 @@ HOP_BY_HOP = frozenset(
 _TOKEN_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
+_TOKENS: set[str] = set()  # header names already found valid: a function sends the same few each time
+
+
+def _token(name: str) -> bool:
+    if not _TOKEN_RE.match(name):
+        return False
+    if len(_TOKENS) > 256:
+        _TOKENS.clear()
+    _TOKENS.add(name)
+    return True
+
+
 Checked = tuple[int, tuple[tuple[str, str], ...], bytes]  # status, headers passed on, body
 
 
@@ -107,13 +119,14 @@ def _response_headers(result: dict[str, Any], multi_value: bool) -> tuple[list[t
         values = value if multi_value else [value]
         if multi_value and not isinstance(value, list):
             raise AlbError(502, "LambdaInvalidResponse", f"multiValueHeaders[{name!r}] is not a list")
-        if not _TOKEN_RE.match(name):
+        if name not in _TOKENS and not _token(name):
             raise AlbError(502, "LambdaInvalidResponse", f"{name!r} is not a header name")
         lower = name.lower()
         for item in values:
             if not isinstance(item, str):
                 raise AlbError(502, "LambdaInvalidResponse", f"header {name!r} has a non-string value {item!r}")
-            if _CONTROL_RE.search(item):
+            # isprintable() is true only without control characters: the regex only for the rest.
+            if not item.isprintable() and _CONTROL_RE.search(item):
                 raise AlbError(502, "LambdaInvalidResponse", f"header {name!r} has a control character")
             if lower not in HOP_BY_HOP:
                 headers.append((name, item))
