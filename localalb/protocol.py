@@ -296,21 +296,21 @@ class _OneWrite:
         """The response as uvicorn's cycle writes it (status line, its default headers such as
         date, names lower-cased, content-length, connection: close when the connection ends, no
         body for HEAD), and the cycle's state after it, in one write; see ``AlbProtocol.respond``."""
-        cycle = self._cycle
-        if cycle.flow.write_paused and not cycle.disconnected:
-            await cycle.flow.drain()
-        if cycle.disconnected:
-            return 0
-        if cycle.response_started:
-            raise RuntimeError("the response has already started")
-        cycle.response_started = True
-        cycle.waiting_for_100_continue = False
         fields = "".join([f"{name.lower()}: {value}\r\n" for name, value in headers])
         if status in NO_BODY_STATUSES:
             body = b""  # dropped, as HTTP requires: the next response on the connection stays framed
         else:
             fields += f"content-length: {len(body)}\r\n"
         encoded = fields.encode()
+        cycle = self._cycle
+        if cycle.flow.write_paused and not cycle.disconnected:
+            await cycle.flow.drain()
+        if cycle.disconnected:
+            return len(encoded) + len(body)  # counted as uvicorn's send would have been
+        if cycle.response_started:
+            raise RuntimeError("the response has already started")
+        cycle.response_started = True
+        cycle.waiting_for_100_continue = False
         head = [STATUS_LINES[status]]
         for name, value in cycle.default_headers:
             head += (name, b": ", value, b"\r\n")

@@ -30,11 +30,14 @@ class RecordingTransport(asyncio.Transport):
         self.closed = False
         self.closed_by_server = False  # closed before the client went away (set by ``exchange``)
         self.aborted = False
+        self.late: list[bytes] = []  # writes attempted after close
 
     def get_extra_info(self, name, default=None):
         return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 40000)}.get(name, default)
 
     def write(self, data) -> None:
+        if self.closed:
+            self.late.append(bytes(data))  # seen by a test even when the app swallows the error
         assert not self.closed, "written after close"
         self.writes.append(bytes(data))
 
@@ -377,3 +380,23 @@ def test_a_written_response_waits_while_uvicorns_flow_control_has_writing_paused
     waiting, transport = asyncio.run(run())
     assert waiting == []
     assert len(transport.writes) == 1 and transport.writes[0].startswith(b"HTTP/1.1 405 ")
+
+
+def test_a_response_waiting_on_flow_control_is_dropped_when_the_client_leaves(app):
+    """The client stops reading, then goes: uvicorn's ``connection_lost`` marks the cycle
+    ``disconnected`` and resumes writing; the waiting response is not written to a closed
+    connection."""
+
+    async def run() -> RecordingTransport:
+        protocol, transport = connect(app)
+        protocol.pause_writing()
+        protocol.data_received(b"TRACE /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        for _ in range(20):
+            await asyncio.sleep(0)
+        protocol.connection_lost(None)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        return transport
+
+    transport = asyncio.run(run())
+    assert transport.writes == [] and transport.late == []
