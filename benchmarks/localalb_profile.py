@@ -68,14 +68,19 @@ SERVER_STAGES: Stages = (
     ("the hand-off: frame written to the worker", lambda f: f[1] == "_Worker.send"),
     ("the hand-off: request id, answer read, pool", lambda f: f[0] in ("pool.py", "uuid.py")),
     (
+        # Since the checks moved to the workers, only the fields they send are decoded here.
         "the response: validation (JSON, shape)",
         lambda f: (
-            f[0] == "decoder.py" or f[1] in ("loads", "parse_lambda_response", "_response_headers", "_response_body")
+            f[0] in ("decoder.py", "response.py")
+            or f[1] in ("loads", "parse_lambda_response", "decode_response", "_response_headers", "_response_body")
         ),
     ),
     (
         "the response: headers, write to the client",
-        lambda f: f[1] in ("LocalAlbApp._send", "RequestResponseCycle.send") or f[1].startswith("_OneWrite"),
+        lambda f: (
+            f[1] in ("LocalAlbApp._send", "RequestResponseCycle.send", "AlbProtocol.respond")
+            or f[1].startswith("_OneWrite")
+        ),
     ),
     ("the event: construction, limits, rules", lambda f: f[0] in ("alb.py", "rules.py")),
     (
@@ -87,8 +92,10 @@ SERVER_STAGES: Stages = (
 WORKER_STAGES: Stages = (
     ("output: print, tagged lines", lambda f: f[1].startswith("_TaggedStream")),
     ("request read (recv, frame)", lambda f: f[1] in ("_Channel.receive", "_Channel._fill")),
-    ("answer written (send)", lambda f: f[1] == "_Channel.send"),
-    ("event decode (JSON, then marshal)", lambda f: f[0] == "decoder.py" or f[1] == "loads" or "marshal" in f[2]),
+    ("answer written (send)", lambda f: f[1] in ("_Channel.send", "encode_response")),
+    ("event decode (marshal)", lambda f: "marshal" in f[2]),
+    # The only JSON a worker decodes is its result's, in ALB's checks (localalb/response.py).
+    ("ALB's checks on the result (response.py)", lambda f: f[0] in ("response.py", "decoder.py") or f[1] == "loads"),
     ("JSON encoding: the result, the handler's log line", lambda f: f[0] == "encoder.py" or f[1] == "dumps"),
     ("the handler (function/app.py)", lambda f: f[0] == "app.py"),
     ("deadline timer, context", lambda f: f[1] in ("_deadline", "_Context.__init__")),

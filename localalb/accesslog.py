@@ -42,7 +42,7 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}" if value >= 0 else "-1"
 
 
-@dataclass
+@dataclass(slots=True)
 class AccessRecord:
     """What one request contributes to its log line; missing values are written as ``-``."""
 

@@ -6,9 +6,7 @@ Facts from docs/alb-behaviour.md sections 1-3 and 7. No I/O here, so every rule 
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
-import json
 import os
 import re
 import time
@@ -16,31 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from components import rules as r
+from localalb.response import MAX_BODY_BYTES as MAX_BODY_BYTES  # re-exported: the request limit too
+from localalb.response import AlbError as AlbError
+from localalb.response import check_lambda_response
 
-MAX_BODY_BYTES = 1024 * 1024  # request body, and the function's response JSON
 MAX_HEADER_LINE = 16 * 1024  # request line or one header
 MAX_HEADERS_TOTAL = 64 * 1024
-MAX_RESPONSE_HEADERS = 32 * 1024
 MAX_FORWARDED_FOR = 30
 TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml")
-# Connection-level headers the load balancer never passes on (RFC 9110 7.6.1), plus the length
-# it computes itself.
-HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length"}
-)
 
 
-class AlbError(Exception):
-    """The load balancer answers ``status`` itself; ``reason`` goes to the access log."""
-
-    def __init__(self, status: int, reason: str, detail: str = ""):
-        super().__init__(detail or reason)
-        self.status = status
-        self.reason = reason
-        self.detail = detail
-
-
-@dataclass(frozen=True)
+# Not frozen: one is made per request in the server's one process, and a frozen dataclass sets
+# each field through object.__setattr__ (four times the cost). Nothing changes one once made.
+@dataclass(slots=True)
 class HttpRequest:
     """One client request as the listener sees it (header names lower-cased, values raw bytes)."""
 
@@ -65,8 +51,6 @@ class HttpRequest:
         )
 
 
-_TOKEN_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 NO_BODY_STATUSES = (204, 304)  # a response with these never carries a body or a length
 TRACE_ID_RE = re.compile(rb"^Root=1-[0-9a-f]{8}-[0-9a-f]{24}(;.*)?$")
 
@@ -207,75 +191,14 @@ class HttpResponse:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    # Header names are tokens and values free of control characters: checked as a function's
+    # result is (response.py), or fixed here. Such a response is written without uvicorn's checks.
+    checked: bool = False
 
 
 def parse_lambda_response(payload: bytes, multi_value: bool) -> HttpResponse:
-    """Validate the function's result as ALB does; ``AlbError(502, ...)`` for every invalid shape."""
-    if len(payload) > MAX_BODY_BYTES:
-        raise AlbError(502, "LambdaResponseTooLarge", "response over 1 MB")
-    try:
-        result = json.loads(payload)
-    except ValueError:
-        raise AlbError(502, "LambdaInvalidResponse", "response is not JSON") from None
-    if not isinstance(result, dict):
-        raise AlbError(502, "LambdaInvalidResponse", f"response is a {type(result).__name__}, not an object")
-    status = result.get("statusCode")
-    # 1xx would change the connection's protocol state; ALB answers a final status only.
-    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
-        raise AlbError(502, "LambdaInvalidResponse", f"statusCode {status!r} is not an integer status")
-    for key in ("body", "statusDescription", "headers", "multiValueHeaders", "isBase64Encoded"):
-        if key in result and result[key] is None:
-            raise AlbError(502, "LambdaInvalidResponse", f"{key} is null")
-    headers, size, typed = _response_headers(result, multi_value)
-    body = _response_body(result)
-    if size > MAX_RESPONSE_HEADERS:
-        raise AlbError(502, "LambdaInvalidResponse", "response headers over 32 KB")
-    if not typed:
-        headers.append(("content-type", "application/octet-stream"))
-    return HttpResponse(status, tuple(headers), body)
-
-
-def _response_headers(result: dict[str, Any], multi_value: bool) -> tuple[list[tuple[str, str]], int, bool]:
-    """The headers passed on, their size as ALB counts it, and whether one is Content-Type."""
-    # ALB reads only the header field of the target group's mode; the other is ignored.
-    field = "multiValueHeaders" if multi_value else "headers"
-    raw = result.get(field, {})
-    if not isinstance(raw, dict):
-        raise AlbError(502, "LambdaInvalidResponse", f"{field} is not an object")
-    headers = []
-    size, typed = 0, False
-    for name, value in raw.items():
-        values = value if multi_value else [value]
-        if multi_value and not isinstance(value, list):
-            raise AlbError(502, "LambdaInvalidResponse", f"multiValueHeaders[{name!r}] is not a list")
-        if not _TOKEN_RE.match(name):
-            raise AlbError(502, "LambdaInvalidResponse", f"{name!r} is not a header name")
-        lower = name.lower()
-        for item in values:
-            if not isinstance(item, str):
-                raise AlbError(502, "LambdaInvalidResponse", f"header {name!r} has a non-string value {item!r}")
-            if _CONTROL_RE.search(item):
-                raise AlbError(502, "LambdaInvalidResponse", f"header {name!r} has a control character")
-            if lower not in HOP_BY_HOP:
-                headers.append((name, item))
-                size += len(name) + len(item) + 4
-                typed = typed or lower == "content-type"
-    return headers, size, typed
-
-
-def _response_body(result: dict[str, Any]) -> bytes:
-    body = result.get("body", "")
-    if not isinstance(body, str):
-        raise AlbError(502, "LambdaInvalidResponse", "body is not a string")
-    encoded = result.get("isBase64Encoded", False)
-    if not isinstance(encoded, bool):
-        raise AlbError(502, "LambdaInvalidResponse", "isBase64Encoded is not a boolean")
-    if not encoded:
-        return body.encode("utf-8")
-    try:
-        return base64.b64decode(body, validate=True)  # line breaks are invalid, as on ALB
-    except (binascii.Error, ValueError):
-        raise AlbError(502, "LambdaInvalidResponse", "body is not valid base64") from None
+    """Validate the function's result (its JSON) as ALB does; ``AlbError(502, ...)`` for every invalid shape."""
+    return HttpResponse(*check_lambda_response(payload, multi_value), checked=True)
 
 
 def fixed_response(action: r.FixedResponse) -> HttpResponse:
@@ -343,4 +266,4 @@ def error_response(status: int) -> HttpResponse:
         f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
         f"<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
     )
-    return HttpResponse(status, (("content-type", "text/html"), ("server", "awselb/2.0")), page.encode())
+    return HttpResponse(status, (("content-type", "text/html"), ("server", "awselb/2.0")), page.encode(), checked=True)

@@ -171,7 +171,7 @@ class LocalAlbApp:
         except Throttled:
             passed, detail = False, "throttled"
         else:
-            passed, detail = _health_verdict(outcome, self.multi_value, check.matcher)
+            passed, detail = _health_verdict(outcome, check.matcher)
         last, count = self._streak
         self._streak = (passed, count + 1 if last == passed else 1)
         needed = check.healthy_threshold if passed else check.unhealthy_threshold
@@ -260,7 +260,10 @@ class LocalAlbApp:
             record.elb_status = CLIENT_GONE  # nothing is sent: the client is gone
         else:
             record.elb_status = response.status
-            await self._send(send, response, record)
+            if response.checked and connection is not None:
+                record.sent_bytes = await connection.respond(scope, response.status, response.headers, response.body)
+            else:
+                await self._send(send, response, record)
         record.response_time = 0.0
         self.access_log.write(record)
         if not self.quiet:
@@ -335,12 +338,13 @@ class LocalAlbApp:
             record.error_reason = "LambdaUnhandled"
             self.say(f"  [{outcome.request_id}] {_describe_error(outcome.error)}")
             return alb.error_response(502)
-        try:
-            response = alb.parse_lambda_response(outcome.payload or b"", self.multi_value)
-        except alb.AlbError as exc:
-            record.error_reason = exc.reason
-            self.say(f"  [{outcome.request_id}] {exc.reason}: {shorten(exc.detail)}")
-            return alb.error_response(exc.status)
+        if outcome.refused is not None or outcome.response is None:
+            # The worker applied ALB's checks to the result (localalb/response.py).
+            status, reason, detail = outcome.refused or (502, "LambdaInvalidResponse", "no response")
+            record.error_reason = reason
+            self.say(f"  [{outcome.request_id}] {reason}: {shorten(detail)}")
+            return alb.error_response(status)
+        response = alb.HttpResponse(*outcome.response, checked=True)
         record.target_status = response.status
         return response
 
@@ -383,19 +387,18 @@ class LocalAlbApp:
         )
 
 
-def _health_verdict(outcome: Invocation, multi_value: bool, matcher: str) -> tuple[bool, str]:
+def _health_verdict(outcome: Invocation, matcher: str) -> tuple[bool, str]:
     """Did a health-check invocation pass: a valid response whose status the matcher accepts."""
     if outcome.failure == "timeout":
         return False, "Target.Timeout"
     if outcome.failure or outcome.error is not None:
         return False, "Target.FailedHealthChecks: the function failed"
-    try:
-        response = alb.parse_lambda_response(outcome.payload or b"", multi_value)
-    except alb.AlbError as exc:
-        return False, f"Target.FailedHealthChecks: {exc.detail}"
-    if not alb.matcher_accepts(matcher, response.status):
-        return False, f"Target.ResponseCodeMismatch: {response.status} not in {matcher}"
-    return True, f"{response.status}"
+    if outcome.refused is not None or outcome.response is None:
+        return False, f"Target.FailedHealthChecks: {outcome.refused[2] if outcome.refused else 'no response'}"
+    status = outcome.response[0]
+    if not alb.matcher_accepts(matcher, status):
+        return False, f"Target.ResponseCodeMismatch: {status} not in {matcher}"
+    return True, f"{status}"
 
 
 def _describe_error(error: dict[str, Any]) -> str:

@@ -30,12 +30,14 @@ from components.limits import known_str
 from components.packaging import source_files
 from localalb.config import LocalFunction, LocalStack
 from localalb.console import escape
+from localalb.response import Checked
 
 REQUEST = struct.Struct(">I36sI")  # event length, request id, timeout (ms); see worker.py
 # The event crosses to the worker in marshal's format: both ends run this Python, and it is the
 # standard library's fastest encoding of a dict of strings (a ninth of JSON's time, here).
 ANSWER = struct.Struct(">BdI")  # kind, duration (ms), payload length
-READY, INIT_ERROR, RESULT, ERROR = range(4)
+RESPONSE = struct.Struct(">HI")  # a checked result: status, length of the headers; see worker.py
+READY, INIT_ERROR, RESULT, ERROR, INVALID = range(5)
 Answer = tuple[int, float, bytes]  # kind, duration (ms), payload
 WORKER_SCRIPT = Path(__file__).resolve().parent / "worker.py"
 INIT_ALLOWANCE_S = 10.0  # Lambda's init phase has its own 10-second limit
@@ -50,12 +52,13 @@ class Throttled(Exception):
     """Every allowed execution environment is busy."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Invocation:
     """The outcome of one invocation, as the load balancer sees it."""
 
     request_id: str
-    payload: bytes | None = None  # the handler's result, JSON-encoded
+    response: Checked | None = None  # the handler's result, checked by ALB's rules: status, headers, body
+    refused: tuple[int, str, str] | None = None  # or why ALB refuses it: status, reason, detail
     error: dict[str, Any] | None = None  # errorType, errorMessage, stackTrace
     failure: str | None = None  # "timeout" or "crash": the environment is gone
     cold: bool = False
@@ -157,6 +160,14 @@ def _request_id() -> str:
     return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
 
 
+def decode_response(payload: bytes) -> Checked:
+    """A result the worker checked (``worker.encode_response``): status, headers, body."""
+    status, size = RESPONSE.unpack_from(payload)
+    end = RESPONSE.size + size
+    fields = payload[RESPONSE.size : end].decode("utf-8").split("\0") if size else []
+    return status, tuple(zip(fields[::2], fields[1::2], strict=False)), payload[end:]
+
+
 def _expire(waiter: asyncio.Future[Answer]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())
@@ -213,6 +224,8 @@ class WorkerPool:
                 "PYTHONUNBUFFERED": "1",
                 # The load balancer invokes the `live` alias, as the deployed stack does.
                 "LOCALALB_FUNCTION_ARN": f"{function.arn}:live",
+                # The header mode the worker checks the function's results in (it removes this).
+                "LOCALALB_MULTI_VALUE": "1" if stack.settings.load_balancer.multi_value_headers else "0",
             }
         )
         return env
@@ -341,8 +354,11 @@ class WorkerPool:
                 return outcome
             if kind == ERROR:
                 outcome.error = json.loads(payload)
+            elif kind == INVALID:
+                status, reason, detail = json.loads(payload)
+                outcome.refused = (int(status), str(reason), str(detail))
             else:
-                outcome.payload = payload
+                outcome.response = decode_response(payload)
             if worker.generation != self.generation:
                 self._discard(worker)  # the code changed while it ran
             else:

@@ -10,6 +10,8 @@ line for every request it refuses, malformed ones included.
 from __future__ import annotations
 
 import asyncio
+import http
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -23,6 +25,19 @@ if TYPE_CHECKING:
 # request (16 KB line, 64 KB of headers), so more bytes are never buffered.
 MAX_HEAD_BYTES = alb.MAX_HEADER_LINE + alb.MAX_HEADERS_TOTAL
 HTTP_VERSIONS = ("1.0", "1.1")
+NO_BODY_STATUSES = (204, 304)  # never a body or a length (alb.NO_BODY_STATUSES)
+
+
+def _status_line(status: int) -> bytes:
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    return f"HTTP/1.1 {status} {phrase}\r\n".encode("latin-1")
+
+
+# The status lines uvicorn writes (its table, built the same way).
+STATUS_LINES = {status: _status_line(status) for status in range(100, 600)}
 
 
 class _Refusal(Exception):
@@ -144,7 +159,7 @@ class AlbProtocol(HttpToolsProtocol):
         previous = self.cycle
         super().on_headers_complete()
         if self.cycle is not None and self.cycle is not previous:
-            _OneWrite(self, self.cycle)
+            self.scope["extensions"]["localalb.writer"] = _OneWrite(self, self.cycle)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:  # noqa: D102 - httptools callback
         super().on_message_complete()
@@ -162,6 +177,14 @@ class AlbProtocol(HttpToolsProtocol):
         if self.pipeline:
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
+
+    async def respond(self, scope: dict[str, Any], status: int, headers: Sequence[tuple[str, str]], body: bytes) -> int:
+        """Answer the request of ``scope`` with a whole response in one write, as uvicorn's ``send``
+        would for ``http.response.start`` then ``http.response.body``, without its per-message
+        work: ``headers`` must be checked already (names tokens, values without control
+        characters). Returns the bytes counted in the access log (headers and body)."""
+        writer: _OneWrite = scope["extensions"]["localalb.writer"]
+        return await writer.respond(status, headers, body)
 
     def _refuse_in_parser(self, status: int, reason: str) -> None:
         self._refusal = (status, reason)
@@ -268,6 +291,43 @@ class _OneWrite:
     def close(self) -> None:
         self.flush()
         self._transport.close()
+
+    async def respond(self, status: int, headers: Sequence[tuple[str, str]], body: bytes) -> int:
+        """The response as uvicorn's cycle writes it (status line, its default headers such as
+        date, names lower-cased, content-length, connection: close when the connection ends, no
+        body for HEAD), and the cycle's state after it, in one write; see ``AlbProtocol.respond``."""
+        fields = "".join([f"{name.lower()}: {value}\r\n" for name, value in headers])
+        if status in NO_BODY_STATUSES:
+            body = b""  # dropped, as HTTP requires: the next response on the connection stays framed
+        else:
+            fields += f"content-length: {len(body)}\r\n"
+        encoded = fields.encode()
+        cycle = self._cycle
+        if cycle.flow.write_paused and not cycle.disconnected:
+            await cycle.flow.drain()
+        if cycle.disconnected:
+            return len(encoded) + len(body)  # counted as uvicorn's send would have been
+        if cycle.response_started:
+            raise RuntimeError("the response has already started")
+        cycle.response_started = True
+        cycle.waiting_for_100_continue = False
+        head = [STATUS_LINES[status]]
+        for name, value in cycle.default_headers:
+            head += (name, b": ", value, b"\r\n")
+        head.append(encoded)
+        if not cycle.keep_alive:
+            head.append(b"connection: close\r\n")
+        head.append(b"\r\n")
+        if cycle.scope["method"] != "HEAD":
+            head.append(body)
+        self.flush()
+        self._transport.write(b"".join(head))
+        cycle.response_complete = True
+        cycle.message_event.set()
+        if not cycle.keep_alive:
+            self._transport.close()
+        cycle.on_response()
+        return len(encoded) + len(body)
 
     def is_closing(self) -> bool:
         return self._transport.is_closing()

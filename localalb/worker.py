@@ -4,8 +4,10 @@ Started by the pool as ``python worker.py`` with a socket on the fd named by ``L
 Frames are a binary header and a payload, so the hot path decodes only the event and encodes only
 the result: a request is ``REQUEST`` (payload length, request id, timeout in ms) and the event in
 marshal's format (the server runs this same Python); an answer is ``ANSWER`` (kind, duration in
-ms, payload length) and the result as JSON (what ALB's limits and checks apply to), the error, or
-nothing once after the init phase. The handler is imported
+ms, payload length) and the result already checked as ALB checks it (``localalb/response.py``, on
+the JSON Lambda would send): ``RESPONSE`` (status, length of the headers), the headers as names
+and values between NUL characters (neither can hold one), then the body; or the reason ALB
+refuses the result, or the error, as JSON; or nothing once after the init phase. The handler is imported
 once (the "init" phase, timed and reported with the first answer), so module state survives
 between requests as in a real execution environment.
 """
@@ -16,6 +18,7 @@ import ctypes
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import io
 import json
 import marshal
@@ -35,7 +38,8 @@ from typing import Any, TextIO
 LAMBDA_RUNTIME_PACKAGES = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six"})
 REQUEST = struct.Struct(">I36sI")
 ANSWER = struct.Struct(">BdI")
-READY, INIT_ERROR, RESULT, ERROR = range(4)
+RESPONSE = struct.Struct(">HI")
+READY, INIT_ERROR, RESULT, ERROR, INVALID = range(5)
 INIT_ALLOWANCE_S = 10.0
 # The worker's own deadline past the function's timeout: the server normally stops it first; this
 # stops it when the server is gone (killed with SIGKILL, say) and cannot.
@@ -182,6 +186,13 @@ class _Channel:
         self.sock.sendall(ANSWER.pack(kind, duration_ms, len(payload)) + payload)
 
 
+def encode_response(status: int, headers: Sequence[tuple[str, str]], body: bytes) -> bytes:
+    """A checked result as it crosses to the server (read by ``pool.decode_response``): plain
+    fields, so the server decodes nothing a function could make unsafe to decode."""
+    fields = "\0".join(f"{name}\0{value}" for name, value in headers).encode("utf-8")
+    return RESPONSE.pack(status, len(fields)) + fields + body
+
+
 def _error(kind: str, exc: BaseException) -> dict[str, Any]:
     return {
         "errorType": kind if kind.startswith("Runtime.") else type(exc).__name__,
@@ -219,6 +230,17 @@ def _deadline(seconds: float) -> None:
     signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
+def _response_checks() -> types.ModuleType:
+    """``localalb/response.py``, ALB's checks on a result, loaded by its path under a private name:
+    this folder is not on the function's import path, and the function's own modules keep theirs."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "response.py")
+    spec = importlib.util.spec_from_file_location("_localalb_response", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> None:
     # The pool stops workers itself; a Ctrl-C meant for the server must not interrupt a handler.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -230,6 +252,9 @@ def main() -> None:
     # open, and the server would see a crash only at the timeout.
     os.set_inheritable(fd, False)
     channel = _Channel(socket.socket(fileno=fd))
+    checks = _response_checks()
+    check, refused = checks.check_lambda_response, checks.AlbError
+    multi_value = os.environ.pop("LOCALALB_MULTI_VALUE", "0") == "1"  # the target group's header mode
     _Context.configure(os.environ)
     quiet = os.environ.get("LOCALALB_QUIET") == "1"
     out, err = _TaggedStream(None if quiet else sys.stdout), _TaggedStream(None if quiet else sys.stderr)
@@ -272,14 +297,25 @@ def main() -> None:
         try:
             context = _Context(request_id, time.time() * 1000 + timeout_ms)
             event = marshal.loads(encoded_event)  # noqa: S302 - written by the server, on a socket only it holds
-            kind, payload = RESULT, _encode(handler(event, context)).encode()
+            result = handler(event, context)
+            kind, payload = RESULT, _encode(result).encode()
         except Exception as exc:  # noqa: BLE001 - an unhandled function error, as Lambda reports it
             print(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}), file=sys.stderr)
             kind, payload = ERROR, json.dumps(_error(type(exc).__name__, exc)).encode()
         _deadline(0)
+        duration_ms = (time.perf_counter() - invoke_started) * 1000
         out.flush()
         err.flush()
-        channel.send(kind, (time.perf_counter() - invoke_started) * 1000, payload)
+        if kind == RESULT:
+            # ALB's checks, here rather than in the server: the server's one process serves every
+            # request, and this one has just encoded the JSON they apply to.
+            try:
+                payload = encode_response(*check(payload, multi_value, result))
+            except refused as exc:
+                kind, payload = INVALID, json.dumps([exc.status, exc.reason, exc.detail]).encode()
+            except Exception as exc:  # noqa: BLE001 - a body ALB cannot send, such as a lone surrogate
+                kind, payload = INVALID, json.dumps([502, "LambdaInvalidResponse", str(exc)]).encode()
+        channel.send(kind, duration_ms, payload)
 
 
 if __name__ == "__main__":

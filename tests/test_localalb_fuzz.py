@@ -105,3 +105,19 @@ def test_any_request_and_any_function_result_gets_a_status_alb_can_give(
         assert response.getheader("server") == "awselb/2.0"
     # Still serving after whatever that was.
     assert exchange(server, b"GET / HTTP/1.1\r\nHost: probe\r\n\r\n", "GET").status == 200
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        '{"statusCode": 200, "body": "\\ud800"}',
+        '{"statusCode": 200, "body": "x", "headers": {"X-Odd": "\\udc00"}}',
+    ],
+    ids=["body", "header"],
+)
+def test_a_result_with_a_lone_surrogate_gets_albs_502(server, result):
+    """JSON can carry half of a UTF-16 pair, which no UTF-8 response can: ALB's 502 page."""
+    raw = b"GET / HTTP/1.1\r\nHost: fuzz.test\r\nX-Result: " + base64.b64encode(result.encode()) + b"\r\n\r\n"
+    response = exchange(server, raw, "GET")
+    assert response.status == 502
+    assert response.getheader("server") == "awselb/2.0"
