@@ -165,6 +165,7 @@ class Running:
         self.port = int(self.wait_for(r"on http://127\.0\.0\.1:(\d+)").group(1))
 
     def _read(self):
+        assert self.process.stdout is not None  # started with stdout=PIPE
         for line in self.process.stdout:
             self.lines.append(line.rstrip("\n"))
 

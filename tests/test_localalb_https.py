@@ -90,9 +90,11 @@ def test_a_tls_1_3_policy_refuses_1_2_and_without_http_redirect_there_is_no_port
 
 
 def test_the_local_ca_is_kept_so_it_is_trusted_once(project, tls):
+    assert tls.tls is not None
     ca = tls.tls.ca_file.read_bytes()
     again = make_server(load_stack(project, "tls"), log_dir=project / "logs2", quiet=True)
     try:
+        assert again.tls is not None
         assert again.tls.ca_file.read_bytes() == ca
         assert oct(again.tls.ca_file.with_name("ca-key.pem").stat().st_mode & 0o777) == "0o600"
     finally:

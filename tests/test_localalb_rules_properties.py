@@ -165,5 +165,6 @@ def test_the_lowest_priority_whose_conditions_all_match_wins(specs, method, path
 def test_the_properties_run_the_chosen_profile(pytestconfig):
     """tests/conftest.py loads the profile before these tests are defined: 60 examples, or
     3000 with --fuzz, and no deadline (examples that start processes are slow)."""
+    assert DEFINED_WITH is not None
     assert DEFINED_WITH.max_examples == (3000 if pytestconfig.getoption("--fuzz") else 60)
     assert DEFINED_WITH.deadline is None

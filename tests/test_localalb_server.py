@@ -452,5 +452,6 @@ def test_serving_that_ends_in_an_error_still_writes_the_batched_log_lines(projec
         with pytest.raises(RuntimeError):
             server.serve_forever()
     finally:
+        assert server.socket is not None
         server.socket.close()
     assert "GET http://x/batched HTTP/1.1" in (tmp_path / "crash" / "access.log").read_text()
