@@ -152,21 +152,32 @@ def environment_args(fs: FunctionArgs) -> aws.lambda_.FunctionEnvironmentArgs | 
 
 
 def live_alias_routing(
-    fs: FunctionArgs, new_version: pulumi.Output[str]
+    fs: FunctionArgs, new_version: pulumi.Output[str], function_name: str = "function"
 ) -> tuple[pulumi.Input[str], aws.lambda_.AliasRoutingConfigArgs | None]:
     """What `live` serves: (primary version, routing to the new version).
 
     A canary keeps `live` on ``stableVersion`` and routes ``canaryWeight`` percent to the version just
     published. Both change in one UpdateAlias call, so the new version never serves more than its
-    weight, not even while the deploy is under way.
+    weight, not even while the deploy is under way. A canary without a new version (no code or
+    configuration change) would route to the version `live` serves, which Lambda refuses: that is
+    an error as soon as the version is known (in the preview when the function does not change).
     """
     if fs.canary_weight:
-        assert fs.stable_version is not None  # the settings require stableVersion with canaryWeight
+        stable = fs.stable_version
+        assert stable is not None  # the settings require stableVersion with canaryWeight
         weight = fs.canary_weight / 100
-        routing = aws.lambda_.AliasRoutingConfigArgs(
-            additional_version_weights=new_version.apply(lambda version: {version: weight})
-        )
-        return fs.stable_version, routing
+
+        def weights(version: str) -> dict[str, float]:
+            if version == stable:
+                raise pulumi.RunError(
+                    f"{function_name}: canaryWeight routes to the newest version, {version}, which is stableVersion "
+                    "itself (nothing new was published); Lambda cannot route a share to the version live serves. "
+                    "Deploy the canary's first step together with a code change (docs/operations.md)"
+                )
+            return {version: weight}
+
+        routing = aws.lambda_.AliasRoutingConfigArgs(additional_version_weights=new_version.apply(weights))
+        return stable, routing
     return fs.live_version or new_version, None
 
 
@@ -264,7 +275,7 @@ def create_function(
     )
     # The load balancer invokes the alias, never $LATEST: a bad release is rolled back by pinning
     # `live` to the previous version (function.liveVersion), without touching the code.
-    primary, routing = live_alias_routing(fs, function.version)
+    primary, routing = live_alias_routing(fs, function.version, function_name)
     live = aws.lambda_.Alias(
         f"{name}-live",
         name=LIVE_ALIAS,

@@ -329,3 +329,11 @@ def problems(values: dict) -> list[str]:
 def test_bad_operations_values_are_refused_by_name(values, expected):
     found = problems(values)
     assert any(expected in p for p in found), found
+
+
+def test_a_canary_with_nothing_new_published_is_an_error_naming_both_keys():
+    # The mocks publish version 7: a canary whose stableVersion is 7 would route to the version live
+    # already serves, which Lambda refuses; the program says so instead of the API's error.
+    with pytest.raises(Exception, match="canaryWeight routes to the newest version, 7, which is stableVersion") as info:
+        evaluate(with_("dev", function={"canaryWeight": 10, "stableVersion": "7"}))
+    assert "lambda-alb-dev: " in str(info.value) and "together with a code change" in str(info.value)
