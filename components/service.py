@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,39 +92,30 @@ class LambdaAlbService(pulumi.ComponentResource):
     function), as ``ServiceFunction``.
     """
 
-    # The outputs, each once: its annotation (the type in the component package) and its meaning.
-    # The component registers them, __main__.py exports them (camelCase) and the package declares
-    # them (components/provider.py): all from these lines (``outputs()`` below).
-    url: pulumi.Output[str]
-    """The service's URL."""
-    alb_dns_name: pulumi.Output[str]
-    """The load balancer's DNS name."""
-    alb_arn: pulumi.Output[str]
-    """The load balancer's ARN."""
-    listener_arns: pulumi.Output[list[str]]
-    """Every listener's ARN (port 80 first)."""
-    target_group_arn: pulumi.Output[str]
-    """The target group of the default action's function."""
-    function_name: pulumi.Output[str]
-    """The default action's function."""
-    function_arn: pulumi.Output[str]
-    """Its ARN."""
-    log_group_name: pulumi.Output[str]
-    """Its log group."""
-    access_logs_bucket: pulumi.Output[str] | None
-    """The access-log bucket (none when logs are off)."""
-    function_version: pulumi.Output[str]
-    """Its newest published version."""
-    live_alias_arn: pulumi.Output[str]
-    """Its live alias, what the load balancer invokes."""
-    web_acl_arn: pulumi.Output[str] | None
-    """The web ACL on the load balancer (with waf.enabled)."""
-    alarm_topic_arn: pulumi.Output[str] | None
-    """The SNS topic the alarms notify (with monitoring.alarms)."""
-    dashboard_url: pulumi.Output[str] | None
-    """The CloudWatch dashboard (with monitoring.dashboard)."""
-    functions_output: Annotated[pulumi.Output[dict[str, dict[str, str]]], Export("functions")]
-    """Per function: functionName, functionArn, liveAliasArn, logGroupName, targetGroupArn."""
+    # The outputs, each once: its type (the component package's too), its meaning and, when it is
+    # not the attribute's camelCase, its export's name. The component registers them, __main__.py
+    # exports them and the package declares them (components/provider.py): all from these lines.
+    url: Annotated[pulumi.Output[str], Doc("The service's URL.")]
+    alb_dns_name: Annotated[pulumi.Output[str], Doc("The load balancer's DNS name.")]
+    alb_arn: Annotated[pulumi.Output[str], Doc("The load balancer's ARN.")]
+    listener_arns: Annotated[pulumi.Output[list[str]], Doc("Every listener's ARN (port 80 first).")]
+    target_group_arn: Annotated[pulumi.Output[str], Doc("The target group of the default action's function.")]
+    function_name: Annotated[pulumi.Output[str], Doc("The default action's function.")]
+    function_arn: Annotated[pulumi.Output[str], Doc("Its ARN.")]
+    log_group_name: Annotated[pulumi.Output[str], Doc("Its log group.")]
+    access_logs_bucket: Annotated[pulumi.Output[str] | None, Doc("The access-log bucket (none when logs are off).")]
+    function_version: Annotated[pulumi.Output[str], Doc("Its newest published version.")]
+    live_alias_arn: Annotated[pulumi.Output[str], Doc("Its live alias, what the load balancer invokes.")]
+    web_acl_arn: Annotated[pulumi.Output[str] | None, Doc("The web ACL on the load balancer (with waf.enabled).")]
+    alarm_topic_arn: Annotated[
+        pulumi.Output[str] | None, Doc("The SNS topic the alarms notify (with monitoring.alarms).")
+    ]
+    dashboard_url: Annotated[pulumi.Output[str] | None, Doc("The CloudWatch dashboard (with monitoring.dashboard).")]
+    functions_output: Annotated[
+        pulumi.Output[dict[str, dict[str, str]]],
+        Export("functions"),
+        Doc("Per function: functionName, functionArn, liveAliasArn, logGroupName, targetGroupArn."),
+    ]
 
     def __init__(
         self,
@@ -383,6 +375,13 @@ class Export:
 
 
 @dataclass(frozen=True)
+class Doc:
+    """What an output means (the package's description of it)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class ServiceOutput:
     """One output of the component, as its class declares it."""
 
@@ -393,27 +392,20 @@ class ServiceOutput:
 
 
 def outputs() -> tuple[ServiceOutput, ...]:
-    """The component's outputs: its ``pulumi.Output`` annotations, each with the docstring under it."""
-    import ast
-    import inspect
-    import textwrap
-
-    tree = ast.parse(textwrap.dedent(inspect.getsource(LambdaAlbService)))
-    body = tree.body[0].body  # type: ignore[attr-defined]
+    """The component's outputs: its ``pulumi.Output`` annotations, each with its ``Doc``."""
     found = []
-    for node, after in zip(body, [*body[1:], None], strict=True):
-        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+    for attribute, text in LambdaAlbService.__annotations__.items():  # the class's own, as written
+        hint = eval(text, globals()) if isinstance(text, str) else text  # noqa: S307 - our own annotations
+        if typing.get_origin(hint) is not Annotated:
             continue
-        annotation = node.annotation
-        export = to_camel(node.target.id)
-        if isinstance(annotation, ast.Subscript) and ast.unparse(annotation.value) == "Annotated":
-            inner, marker = annotation.slice.elts  # type: ignore[attr-defined]
-            annotation, export = inner, ast.literal_eval(marker.args[0])
-        optional = isinstance(annotation, ast.BinOp)  # pulumi.Output[X] | None
-        output = annotation.left if optional else annotation  # type: ignore[attr-defined]
-        if not (isinstance(output, ast.Subscript) and ast.unparse(output.value) == "pulumi.Output"):
+        kind, *marks = typing.get_args(hint)
+        doc = next((m.text for m in marks if isinstance(m, Doc)), None)
+        if doc is None:
             continue
-        kind = ast.unparse(output.slice)
-        doc = after.value.value if isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant) else ""
-        found.append(ServiceOutput(node.target.id, export, f"Optional[{kind}]" if optional else kind, str(doc)))
+        export = next((m.name for m in marks if isinstance(m, Export)), to_camel(attribute))
+        optional = type(None) in typing.get_args(kind)
+        output = next(a for a in typing.get_args(kind) if a is not type(None)) if optional else kind
+        (inner,) = typing.get_args(output)
+        shown = inner.__name__ if isinstance(inner, type) and not typing.get_args(inner) else repr(inner)
+        found.append(ServiceOutput(attribute, export, f"Optional[{shown}]" if optional else shown, doc))
     return tuple(found)
