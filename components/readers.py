@@ -100,9 +100,12 @@ def environment(value: Any, context: Context) -> Any:
 
 
 def code(value: Any, context: Context) -> Any:
-    """A package given in code: only what the Pulumi side recognises as an archive (or an Output)."""
+    """A package given in code: only what the Pulumi side recognises as an archive (or an Output).
+    A stack file has no such key (its schema and docs leave it out)."""
     if value is None:
         return None
+    if context.get("style", CAMEL) == CAMEL:
+        raise Problem("only a program can give a package (a pulumi.Archive); a stack file gives codeDir")
     raise Problem(f"{value!r} is not a pulumi.Archive; give code_dir for a directory of code")
 
 

@@ -268,3 +268,9 @@ def test_routes_parse_to_rule_objects():
     )
     (rule,) = settings.routes
     assert rule == r.Rule(3, (r.PathPattern(("/api/*",)), r.HttpHeader("x-env", ("beta",))), r.Forward())
+
+
+def test_the_code_only_key_is_refused_in_a_stack_file_with_the_key_to_use_instead():
+    assert one_problem({"function": {"code": "x"}}) == (
+        "function.code: only a program can give a package (a pulumi.Archive); a stack file gives codeDir"
+    )
