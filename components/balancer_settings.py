@@ -9,7 +9,7 @@ from pydantic import Field
 
 from . import readers
 from . import rules as r
-from .function_settings import InputList, InputStr
+from .function_settings import InputList, InputStr, subnet_list
 from .kinds import Custom, Flag, Integer, OneOf, Text, Texts
 from .limits import (
     CERT_ARN_RE,
@@ -26,9 +26,7 @@ from .limits import (
     MATCHER_RE,
     MAX_SG_RULES,
     SSL_POLICIES,
-    SUBNET_RE,
     VPC_RE,
-    each_must_match,
     health_path_problem,
     known,
     matcher_problem,
@@ -100,13 +98,7 @@ class LoadBalancerArgs(Block):
     ] = Field(default=None, description="The VPC. Unset: the subnets' VPC, or the default VPC.")
 
     subnet_ids: Annotated[
-        InputList,
-        Texts(
-            example="subnet-0123456789abcdef0",
-            check=each_must_match(SUBNET_RE, "a subnet ID (subnet- and 8 or 17 hex digits)"),
-            pattern=SUBNET_RE.pattern,
-            allowed_text="two or more `subnet-...` IDs of one VPC in different availability zones",
-        ),
+        InputList, subnet_list("two or more `subnet-...` IDs of one VPC in different availability zones")
     ] = Field(default=(), description="The load balancer's subnets. Unset: the default VPC's default subnets.")
 
     allowed_cidrs: Annotated[

@@ -50,19 +50,23 @@ else:  # the kinds judge every value; pydantic only needs names it can resolve
     InputList = Any
 
 
+def subnet_list(allowed: str) -> Texts:
+    """The kind of a list of subnet IDs (a new one for each field that holds one)."""
+    return Texts(
+        example="subnet-0123456789abcdef0",
+        check=each_must_match(SUBNET_RE, "a subnet ID (subnet- and 8 or 17 hex digits)"),
+        pattern=SUBNET_RE.pattern,
+        allowed_text=allowed,
+    )
+
+
 class FunctionVpcArgs(Block):
     """Private network access for the function: ``function.vpc`` (its network interfaces in your
     subnets). Costs a NAT gateway for internet access and some cold-start time: use only to reach
     something private."""
 
     subnet_ids: Annotated[
-        InputList,
-        Texts(
-            example="subnet-0123456789abcdef0",
-            check=each_must_match(SUBNET_RE, "a subnet ID (subnet- and 8 or 17 hex digits)"),
-            pattern=SUBNET_RE.pattern,
-            allowed_text="one or more `subnet-...` of one VPC (two zones or more for availability)",
-        ),
+        InputList, subnet_list("one or more `subnet-...` of one VPC (two zones or more for availability)")
     ] = Field(default=(), description="The private subnets the function's network interfaces are placed in.")
 
     security_group_ids: Annotated[
