@@ -374,7 +374,7 @@ def read(
     Values pydantic refuses are reported, then dropped so that their defaults stand in and the
     rules joining fields still run on the rest. Returns ``(block or None, problems)``.
     """
-    context = dict(context or {})
+    context = {"style": style, **(context or {})}
     problems: list[str] = []
     bad: set[tuple[str | int, ...]] = set()
     current = copy.copy(raw)
@@ -390,7 +390,7 @@ def read(
                 current = _without(cls, current, tuple(e["loc"]))
     else:
         return None, problems
-    walk(block, "", style, problems, {loc[:-1] + (loc[-1],) for loc in bad}, context)
+    walk(block, "", style, problems, bad, context)
     return block, problems
 
 
