@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .settings import WafArgs
-from .waf_rules import BODY_SIZE_RULE, HOSTING_PROVIDER_RULE, MANAGED_RULE_GROUPS
+from .waf_rules import MANAGED_RULE_GROUPS, effective_overrides
 
 REDACTED_HEADERS = ("authorization", "cookie")
 
@@ -21,22 +21,6 @@ def _rule_visibility(metric: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
     return aws.wafv2.WebAclRuleVisibilityConfigArgs(
         cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
     )
-
-
-def effective_overrides(waf: WafArgs) -> dict[str, dict[str, str]]:
-    """Per managed group, the rules whose action is overridden: the stack's ``ruleOverrides``,
-    ``HostingProviderIPList`` counted unless ``blockHostingProviders``, and the 8 KB body rule
-    counted unless ``largeBodies: block``."""
-    overrides: dict[str, dict[str, str]] = {}
-    if not waf.block_hosting_providers:
-        group, rule = HOSTING_PROVIDER_RULE
-        overrides.setdefault(group, {})[rule] = "count"
-    if waf.large_bodies == "count":
-        group, rule = BODY_SIZE_RULE
-        overrides.setdefault(group, {})[rule] = "count"
-    for group, rule, action in waf.rule_overrides:
-        overrides.setdefault(group, {})[rule] = action
-    return overrides
 
 
 def _action_to_use(

@@ -7,6 +7,11 @@ add rules to a group, and an override naming a rule that is not listed here is r
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .settings import WafArgs
+
 MANAGED_RULE_GROUPS: dict[str, tuple[str, ...]] = {
     "AWSManagedRulesCommonRuleSet": (
         "NoUserAgent_HEADER",
@@ -63,3 +68,28 @@ HOSTING_PROVIDER_RULE = ("AWSManagedRulesAnonymousIpList", "HostingProviderIPLis
 # larger JSON meets it only in the stack with a WAF. waf.largeBodies decides its action.
 BODY_SIZE_RULE = ("AWSManagedRulesCommonRuleSet", "SizeRestrictions_BODY")
 BODY_SIZE_LIMIT = 8 * 1024
+
+
+def effective_overrides(waf: WafArgs) -> dict[str, dict[str, str]]:
+    """Per managed group, the rules whose action is overridden: the stack's ``ruleOverrides``,
+    ``HostingProviderIPList`` counted unless ``blockHostingProviders``, and the 8 KB body rule
+    counted unless ``largeBodies: block``."""
+    overrides: dict[str, dict[str, str]] = {}
+    if not waf.block_hosting_providers:
+        group, rule = HOSTING_PROVIDER_RULE
+        overrides.setdefault(group, {})[rule] = "count"
+    if waf.large_bodies == "count":
+        group, rule = BODY_SIZE_RULE
+        overrides.setdefault(group, {})[rule] = "count"
+    for group, rule, action in waf.rule_overrides:
+        overrides.setdefault(group, {})[rule] = action
+    return overrides
+
+
+def blocks_large_bodies(waf: WafArgs) -> bool:
+    """Whether the stack's own web ACL blocks a request body over ``BODY_SIZE_LIMIT`` (a shared
+    ACL's rules are not the stack's to know)."""
+    if not waf.enabled or waf.web_acl_arn:
+        return False
+    group, rule = BODY_SIZE_RULE
+    return effective_overrides(waf).get(group, {}).get(rule, "block") == "block"

@@ -245,6 +245,7 @@ def https_redirect(request: HttpRequest, https_port: int) -> HttpResponse:
 _PHRASES = {
     301: "Moved Permanently",
     400: "Bad Request",
+    403: "Forbidden",  # a web ACL's block
     405: "Method Not Allowed",
     408: "Request Time-out",
     413: "Request Entity Too Large",

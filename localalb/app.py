@@ -16,6 +16,7 @@ from typing import Any, Literal, TextIO
 
 from components import rules as r
 from components.limits import known
+from components.waf_rules import BODY_SIZE_LIMIT, blocks_large_bodies
 from localalb import alb
 from localalb.accesslog import AccessLog, AccessRecord
 from localalb.config import LocalStack
@@ -38,6 +39,8 @@ class LocalAlbApp:
         self.rules = tuple(sorted(stack.settings.rules, key=lambda rule: rule.priority))
         self.default_action = self.lb.default  # computed by the settings on every read
         self.multi_value = self.lb.multi_value_headers
+        # The stack's own web ACL, where its body-size rule blocks: the one WAF rule emulated here.
+        self.body_limit = BODY_SIZE_LIMIT if blocks_large_bodies(stack.settings.waf) else None
         self.quiet = quiet
         self.console = None if quiet else Console(out or sys.stdout)
         self.allowed = tuple(ipaddress.ip_network(cidr, strict=False) for cidr in known(self.lb.allowed_cidrs))
@@ -276,6 +279,10 @@ class LocalAlbApp:
             record.matched_rule, record.actions = "0", "redirect"
             record.redirect_url = dict(response.headers)["location"]
             return response
+        if self.body_limit is not None and (too_large or len(request.body) > self.body_limit):
+            # The web ACL answers before any rule or target: ALB's own 403 page, logged as WAF's.
+            record.matched_rule, record.actions = "-", "waf"
+            return alb.error_response(403)
         try:
             if too_large:
                 raise alb.AlbError(413, "-", "request body over 1 MB")

@@ -455,3 +455,38 @@ def test_serving_that_ends_in_an_error_still_writes_the_batched_log_lines(projec
         assert server.socket is not None
         server.socket.close()
     assert "GET http://x/batched HTTP/1.1" in (tmp_path / "crash" / "access.log").read_text()
+
+
+# --- the web ACL's body-size rule ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("waf", "blocked"),
+    [
+        ({"enabled": True, "largeBodies": "block"}, True),
+        ({"enabled": True}, False),  # largeBodies: count, the default
+        (
+            {"enabled": True, "ruleOverrides": {"AWSManagedRulesCommonRuleSet": {"SizeRestrictions_BODY": "block"}}},
+            True,
+        ),
+        ({"enabled": False, "largeBodies": "block"}, False),  # no web ACL at all
+    ],
+)
+def test_a_body_over_8_kb_meets_the_web_acls_body_size_rule_as_the_stack_sets_it(project, waf, blocked):
+    name = f"waf{abs(hash(json.dumps(waf, sort_keys=True))) % 10**6}"
+    config = (project / "Pulumi.single.yaml").read_text() + f"  lambda-alb:waf: {json.dumps(waf)}\n"
+    (project / f"Pulumi.{name}.yaml").write_text(config)
+    server = _serve(project, name)
+    try:
+        over = request(server, method="POST", path="/state", body=b"x" * (8 * 1024 + 1))
+        at_the_limit = request(server, method="POST", path="/state", body=b"x" * (8 * 1024))
+    finally:
+        server.stop()  # writes the access log out
+    status, _, body = over
+    assert (status == 403) == blocked, (status, body)
+    assert at_the_limit[0] == 200
+    if blocked:
+        assert b"<title>403 Forbidden</title>" in body
+        (log,) = (project / "logs" / name).rglob("*.log")
+        line = log.read_text().splitlines()[0]
+        assert line.split(" ")[8] == "403" and ' "waf" ' in line, line
