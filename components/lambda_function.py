@@ -273,6 +273,21 @@ def create_function(
             additional_secret_outputs=["environment"] if holds_output(fs.environment) else None,
         ),
     )
+    # Warm instances on `live`, the only thing the load balancer invokes; released (and no longer
+    # billed) when the key is removed. Lambda refuses to set them on an alias that routes a share to
+    # another version: when a canary starts, they are set first, on the alias as it still is.
+    canary = bool(fs.canary_weight)
+
+    def warm_instances(after: list[pulumi.Resource]) -> aws.lambda_.ProvisionedConcurrencyConfig:
+        return aws.lambda_.ProvisionedConcurrencyConfig(
+            f"{name}-provisioned",
+            function_name=function.name,
+            qualifier=LIVE_ALIAS,
+            provisioned_concurrent_executions=fs.provisioned_concurrency,
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=after),
+        )
+
+    provisioned = warm_instances([function]) if fs.provisioned_concurrency and canary else None
     # The load balancer invokes the alias, never $LATEST: a bad release is rolled back by pinning
     # `live` to the previous version (function.liveVersion), without touching the code.
     primary, routing = live_alias_routing(fs, function.version, function_name)
@@ -283,19 +298,10 @@ def create_function(
         function_version=primary,
         routing_config=routing,
         description="What the load balancer serves",
-        opts=opts,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[provisioned] if provisioned else None),
     )
-    provisioned = None
-    if fs.provisioned_concurrency:
-        # On `live`, the only thing the load balancer invokes; released (and no longer billed) when
-        # the key is removed.
-        provisioned = aws.lambda_.ProvisionedConcurrencyConfig(
-            f"{name}-provisioned",
-            function_name=function.name,
-            qualifier=live.name,
-            provisioned_concurrent_executions=fs.provisioned_concurrency,
-            opts=opts,
-        )
+    if fs.provisioned_concurrency and not canary:
+        provisioned = warm_instances([live])
     # After live has moved (and its warm instances with it): the versions nothing refers to any more.
     pinned = [v for v in (fs.live_version, fs.stable_version) if v is not None]
     pruning = VersionPruning(

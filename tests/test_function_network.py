@@ -147,3 +147,17 @@ def test_the_functions_security_group_waits_for_lambda_to_release_it_and_the_dep
     assert minutes >= 45
     jobs = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())["jobs"]
     assert all(jobs[stack]["timeout-minutes"] >= minutes + 15 for stack in ("dev", "prod"))
+
+
+@pytest.mark.parametrize(("canary", "first"), [(False, "alias"), (True, "warm instances")])
+def test_warm_instances_are_set_while_live_routes_to_one_version(canary, first):
+    # Lambda refuses provisioned concurrency on an alias that routes a share to a second version:
+    # when a canary starts, the warm instances are set first, on live as it still is; otherwise
+    # after live (which must exist before its warm instances).
+    function = {"provisionedConcurrency": 2, **({"canaryWeight": 10, "stableVersion": "6"} if canary else {})}
+    graph = evaluate(with_("dev", function=function))
+    warm = graph.one("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+    alias = graph.one("aws:lambda/alias:Alias")
+    assert warm.inputs["qualifier"] == alias.inputs["name"] == "live"
+    assert graph.depends_on(alias, warm) is canary
+    assert graph.depends_on(warm, alias) is not canary
