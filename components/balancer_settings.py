@@ -168,7 +168,7 @@ class LoadBalancerArgs(Block):
         str | None,
         Custom(
             reader=readers.lower,
-            json_schema={"type": "string", "pattern": DOMAIN_RE.pattern},
+            json_schema=readers.DOMAIN_SCHEMA,
             allowed_text="a DNS name inside `hostedZoneName`, e.g. `app.example.com`",
         ),
     ] = Field(
@@ -180,7 +180,7 @@ class LoadBalancerArgs(Block):
         str | None,
         Custom(
             reader=readers.lower,
-            json_schema={"type": "string", "pattern": DOMAIN_RE.pattern},
+            json_schema=readers.DOMAIN_SCHEMA,
             allowed_text="a public Route 53 zone, e.g. `example.com`",
         ),
     ] = Field(default=None, description="The zone that holds domainName.")
