@@ -30,7 +30,10 @@ def recorded() -> Iterator[list[str]]:
 
     def client(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         made = original(self, *args, **kwargs)
-        made.meta.events.register("before-call", record)
+        # Before the parameters are built, not "before-call": botocore's Stubber answers in a
+        # before-call handler of its own that runs first and ends the event, so calls answered by a
+        # Stubber (what moto does not model) would go unrecorded.
+        made.meta.events.register("before-parameter-build", record)
         return made
 
     boto3.session.Session.client = client  # type: ignore[method-assign]
