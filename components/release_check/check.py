@@ -1,0 +1,106 @@
+"""The release's built-in check: the hook CodeDeploy invokes before and after it shifts ``live``.
+
+Before traffic (``PHASE=before``) it sends the new version itself a GET for ``CHECK_PATH`` as the
+load balancer would, so a version that cannot answer never gets a request from a user; after traffic
+(``PHASE=after``) it sends the same request through the alias, which then serves the new version.
+A response passes when the function did not raise and answered ``EXPECTED_STATUS``.
+
+It always reports to CodeDeploy, also when something raises: a hook that never reports holds the
+deployment for an hour before CodeDeploy gives up on it. One JSON line in the log says what was
+checked and, on failure, why.
+
+Environment: ``TARGET_FUNCTION`` (the function's name), ``ALIAS`` (``live``), ``CHECK_PATH`` (``/``),
+``EXPECTED_STATUS`` (``200``), ``PHASE`` (``before`` or ``after``). Standard library and boto3 only
+(Lambda's Python runtime has boto3), for Python 3.11 to 3.13.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+
+USER_AGENT = "lambda-alb-release-check"
+
+
+def alb_event(path: str) -> dict[str, Any]:
+    """A GET as the load balancer sends it (single-value headers, no body)."""
+    return {
+        "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:release-check"}},
+        "httpMethod": "GET",
+        "path": path,
+        "queryStringParameters": {},
+        "headers": {"user-agent": USER_AGENT, "x-forwarded-proto": "https"},
+        "body": "",
+        "isBase64Encoded": False,
+    }
+
+
+def target_version(codedeploy: Any, deployment_id: str) -> str:
+    """The version the deployment shifts to: ``TargetVersion`` in its AppSpec (the release writes it
+    as JSON). GetDeployment's ``revision`` has room for the AppSpec's content (botocore's model:
+    RevisionLocation.appSpecContent.content) and moto returns it; when AWS answers with its sha256
+    alone, GetApplicationRevision gives the content for that revision."""
+    info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+    revision = info["revision"]
+    content = (revision.get("appSpecContent") or {}).get("content")
+    if not content:
+        stored = codedeploy.get_application_revision(applicationName=info["applicationName"], revision=revision)
+        content = stored["revision"]["appSpecContent"]["content"]
+    (resource,) = json.loads(content)["Resources"][0].values()
+    return str(resource["Properties"]["TargetVersion"])
+
+
+def judge(function_error: str | None, payload: bytes, expected: str) -> str | None:
+    """Why the response fails the check, or None when it passes."""
+    text = payload.decode("utf-8", "replace")
+    if function_error:
+        return f"the function raised ({function_error}): {text[:500]}"
+    try:
+        response = json.loads(text)
+    except ValueError:
+        return f"the response is not JSON: {text[:200]!r}"
+    if not isinstance(response, dict) or "statusCode" not in response:
+        return f"the response has no statusCode: {text[:200]!r}"
+    if str(response["statusCode"]) != expected:
+        return f"status {response['statusCode']}, expected {expected}"
+    return None
+
+
+def check(event: Mapping[str, Any], codedeploy: Any, lam: Any, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Run the check, log it, report it to CodeDeploy; the log record."""
+    deployment_id, execution_id = event["DeploymentId"], event["LifecycleEventHookExecutionId"]
+    record: dict[str, Any] = {"deploymentId": deployment_id, "phase": environ.get("PHASE")}
+    status = "Failed"
+    try:
+        function, alias, phase = environ["TARGET_FUNCTION"], environ["ALIAS"], environ["PHASE"]
+        path, expected = environ["CHECK_PATH"], environ["EXPECTED_STATUS"].strip()
+        if phase not in ("before", "after"):
+            raise ValueError(f"PHASE is {phase!r}, not before or after")
+        version = target_version(codedeploy, deployment_id)
+        # Before traffic the alias still serves the old version: the new one is asked directly.
+        qualifier = version if phase == "before" else alias
+        record.update(function=function, targetVersion=version, qualifier=qualifier, path=path, expected=expected)
+        response = lam.invoke(FunctionName=function, Qualifier=qualifier, Payload=json.dumps(alb_event(path)).encode())
+        record.update(executedVersion=response.get("ExecutedVersion"))
+        reason = judge(response.get("FunctionError"), response["Payload"].read(), expected)
+        if reason is None:
+            status = "Succeeded"
+        else:
+            record.update(reason=reason)
+    except Exception as exc:  # noqa: BLE001 - reported as Failed, or CodeDeploy waits an hour for the hook
+        record.update(reason=f"the check itself failed: {exc!r}")
+    record.update(level="INFO" if status == "Succeeded" else "ERROR", result=status)
+    print(json.dumps(record), flush=True)
+    codedeploy.put_lifecycle_event_hook_execution_status(
+        deploymentId=deployment_id, lifecycleEventHookExecutionId=execution_id, status=status
+    )
+    return record
+
+
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """Entry point configured as ``check.handler``."""
+    return check(event, boto3.client("codedeploy"), boto3.client("lambda"), os.environ)
