@@ -43,6 +43,7 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test_change_safety.py", ("stacks",)),
     ("test_review_stacks.py", ("stacks",)),
     ("test_pruning.py", ("stacks", "integration")),  # moto, the program under mocks, a process
+    ("test_release.py", ("integration",)),  # moto, Stubber, a process
     ("test_*.py", ("unit",)),
 )
 
