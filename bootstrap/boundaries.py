@@ -13,8 +13,13 @@ def function_boundary_policy(account: str, prefix: str, stack: str, key_arn: str
     """The most a function role of ``stack`` can ever do: write to the stack's function log groups,
     send traces (X-Ray has no resource-level permissions, hence ``*``), decrypt its variables with
     the stack's key, and, for a function in a VPC, manage network interfaces with security groups
-    that carry the stack's tag (each role's own policy narrows them to its subnets and groups)."""
+    that carry the stack's tag (each role's own policy narrows them to its subnets and groups). The
+    roles of releases carry it too: CodeDeploy's may move the stack's aliases and run its checks, a
+    check may invoke the stack's functions and report on the stack's deployments."""
     log_groups = [f"arn:aws:logs:*:{account}:log-group:/aws/lambda/{name}" for name in exact_names(prefix, stack)]
+    functions = [f"arn:aws:lambda:*:{account}:function:{name}" for name in exact_names(prefix, stack)]
+    groups = [f"arn:aws:codedeploy:*:{account}:deploymentgroup:{name}/*" for name in exact_names(prefix, stack)]
+    applications = [f"arn:aws:codedeploy:*:{account}:application:{name}" for name in exact_names(prefix, stack)]
     ec2 = f"arn:aws:ec2:*:{account}"
     variables: list[Statement] = (
         # Lambda decrypts the variables with the function's role (function.kmsKeyArn).
@@ -70,6 +75,41 @@ def function_boundary_policy(account: str, prefix: str, stack: str, key_arn: str
                     "Sid": "DescribeNetworkInterfaces",
                     "Effect": "Allow",
                     "Action": ["ec2:DescribeNetworkInterfaces"],
+                    "Resource": "*",
+                },
+                {
+                    # A release (function.deployment): CodeDeploy's role moves live and runs the
+                    # checks; a check invokes the new version. The stack's own functions only.
+                    "Sid": "ReleaseFunctions",
+                    "Effect": "Allow",
+                    "Action": [
+                        "lambda:GetAlias",
+                        "lambda:GetProvisionedConcurrencyConfig",
+                        "lambda:InvokeFunction",
+                        "lambda:UpdateAlias",
+                    ],
+                    "Resource": sorted({r for f in functions for r in (f, f"{f}:*", f"{f}-*")}),
+                },
+                {
+                    # CodeDeploy reads the alarms it watches (no resource-level permissions).
+                    "Sid": "ReleaseAlarms",
+                    "Effect": "Allow",
+                    "Action": ["cloudwatch:DescribeAlarms"],
+                    "Resource": "*",
+                },
+                {
+                    # A check reads its deployment (and the stored revision): the stack's own only.
+                    "Sid": "ReleaseChecks",
+                    "Effect": "Allow",
+                    "Action": ["codedeploy:GetApplicationRevision", "codedeploy:GetDeployment"],
+                    "Resource": [*applications, *groups],
+                },
+                {
+                    # ... and reports its verdict, an action AWS defines no resource for; it names a
+                    # deployment and a hook run by the IDs CodeDeploy's invocation carries.
+                    "Sid": "ReleaseCheckVerdicts",
+                    "Effect": "Allow",
+                    "Action": ["codedeploy:PutLifecycleEventHookExecutionStatus"],
                     "Resource": "*",
                 },
             ],

@@ -68,6 +68,9 @@ READ_ACTIONS = {
         "cloudwatch:DescribeAlarms",
         "cloudwatch:GetDashboard",
         "cloudwatch:ListTagsForResource",
+        "codedeploy:GetApplication",
+        "codedeploy:GetDeploymentGroup",
+        "codedeploy:ListTagsForResource",
         "sns:GetSubscriptionAttributes",
         "sns:GetTopicAttributes",
         "sns:ListTagsForResource",
@@ -98,6 +101,8 @@ TAGGING_ACTIONS = [
     "acm:RemoveTagsFromCertificate",
     "cloudwatch:TagResource",
     "cloudwatch:UntagResource",
+    "codedeploy:TagResource",
+    "codedeploy:UntagResource",
     "ec2:CreateTags",
     "ec2:DeleteTags",
     "elasticloadbalancing:AddTags",
@@ -155,3 +160,21 @@ CERTIFICATE_CHANGES = [
     "acm:RemoveTagsFromCertificate",
     "acm:UpdateCertificateOptions",
 ]
+
+
+# A release (components/release.py, inside `pulumi up`): the calls it makes and those CodeDeploy
+# checks with the caller's permissions when a deployment is created (its API permissions reference:
+# CreateDeployment also needs GetDeploymentConfig, GetApplicationRevision and
+# RegisterApplicationRevision). tests/test_permissions.py derives the calls the code makes.
+RELEASE_ACTIONS = {
+    "groups": [
+        "codedeploy:CreateDeployment",
+        "codedeploy:GetDeployment",
+        "codedeploy:ListDeployments",
+    ],
+    "applications": [
+        "codedeploy:GetApplicationRevision",
+        "codedeploy:RegisterApplicationRevision",
+    ],
+    "configs": ["codedeploy:GetDeploymentConfig"],
+}

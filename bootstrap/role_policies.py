@@ -14,6 +14,7 @@ from bootstrap.iam_actions import (
     FUNCTION_ROLE_ACTIONS,
     FUNCTION_ROLE_TAGGING,
     READ_ACTIONS,
+    RELEASE_ACTIONS,
     TAGGING_ACTIONS,
     UNSCOPABLE,
 )
@@ -131,6 +132,8 @@ def deploy_policy(
     roles = [f"arn:aws:iam::{account}:role/{n}" for n in named]
     topics = [f"arn:aws:sns:*:{account}:{n}" for n in named]
     alarms = [f"arn:aws:cloudwatch:*:{account}:alarm:{n}" for n in named]
+    applications = [f"arn:aws:codedeploy:*:{account}:application:{n}" for n in exact]
+    groups = [f"arn:aws:codedeploy:*:{account}:deploymentgroup:{n}/*" for n in exact]
     statements = _reads(account, prefix, stack) + [
         _statement(
             # Creating a group in a VPC changes nothing in the VPC; the group itself must be tagged.
@@ -226,6 +229,30 @@ def deploy_policy(
             _functions(account, prefix, stack),
         ),
         _statement(
+            # The stack's CodeDeploy application and its functions' deployment groups, named as the
+            # service and its functions (function.deployment).
+            "ReleaseSetup",
+            [
+                "codedeploy:CreateApplication",
+                "codedeploy:CreateDeploymentGroup",
+                "codedeploy:DeleteApplication",
+                "codedeploy:DeleteDeploymentGroup",
+                "codedeploy:TagResource",
+                "codedeploy:UntagResource",
+                "codedeploy:UpdateApplication",
+                "codedeploy:UpdateDeploymentGroup",
+            ],
+            [*applications, *groups],
+        ),
+        _statement("Releases", RELEASE_ACTIONS["groups"], groups),
+        _statement("ReleaseRevisions", RELEASE_ACTIONS["applications"], applications),
+        _statement(
+            # CodeDeploy's predefined Lambda configurations, AWS's and read-only to everyone.
+            "ReleaseConfigurations",
+            RELEASE_ACTIONS["configs"],
+            f"arn:aws:codedeploy:*:{account}:deploymentconfig:CodeDeployDefault.Lambda*",
+        ),
+        _statement(
             # Every change to a function role, its trust policy included, needs the stack's
             # boundary on it: whoever the role trusts, it can do no more than the boundary allows.
             "FunctionRoleWithBoundary",
@@ -242,10 +269,11 @@ def deploy_policy(
             {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
         ),
         _statement(
-            "PassFunctionRoleToLambdaOnly",
+            # A function's role to Lambda, a deployment group's role to CodeDeploy: never elsewhere.
+            "PassRolesToLambdaAndCodeDeployOnly",
             ["iam:PassRole"],
             roles,
-            {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+            {"StringEquals": {"iam:PassedToService": ["codedeploy.amazonaws.com", "lambda.amazonaws.com"]}},
         ),
         _statement(
             "Logs",

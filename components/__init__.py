@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .settings import (
     AccessLogsArgs,
+    DeploymentArgs,
     FixedResponseArgs,
     FunctionArgs,
     FunctionVpcArgs,
@@ -22,6 +23,7 @@ from .settings import (
     MonitoringArgs,
     RedirectArgs,
     RouteArgs,
+    TrafficCheckArgs,
     WafArgs,
 )
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccessLogsArgs",
+    "DeploymentArgs",
     "FixedResponseArgs",
     "FunctionArgs",
     "FunctionVpcArgs",
@@ -40,6 +43,7 @@ __all__ = [
     "MonitoringArgs",
     "RedirectArgs",
     "RouteArgs",
+    "TrafficCheckArgs",
     "WafArgs",
 ]
 

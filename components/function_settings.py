@@ -37,6 +37,7 @@ from .limits import (
     must_match,
 )
 from .model import Block, Report
+from .release_settings import DeploymentArgs
 
 if TYPE_CHECKING:
     import pulumi
@@ -227,6 +228,13 @@ class FunctionArgs(Block):
         Custom(reader=readers.version, json_schema=readers.VERSION_SCHEMA, allowed_text="a published version number"),
     ] = Field(default=None, description="The version live keeps serving the rest of the traffic with during a canary.")
 
+    deployment: DeploymentArgs | None = Field(
+        default=None,
+        description="Releases each new version through CodeDeploy: traffic shifted in steps, watched by the alarms, "
+        "rolled back on its own; `pulumi up` waits for the outcome. Unset: live moves at once.",
+        json_schema_extra={"allowed": "see `deployment.*`"},
+    )
+
     keep_versions: Annotated[int, Integer(lo=2, hi=1000)] = Field(
         default=10,
         description="Published versions kept: each deploy deletes the older ones, never one an alias serves or "
@@ -303,6 +311,14 @@ class FunctionArgs(Block):
                 f"{report.at('reserved_concurrency')} ({reserved}); Lambda cannot keep more instances ready than "
                 "the function may run"
             )
+        if self.deployment is not None:
+            for key in ("live_version", "canary_weight", "stable_version"):
+                if report.key(key) in given:
+                    report.add(
+                        f"{report.at(key)}: set with {report.at('deployment')}, where CodeDeploy moves live; remove "
+                        f"{report.key(key)} (to roll back during a release, stop it: docs/operations.md#releases)"
+                    )
+            return
         weight, stable = self.canary_weight, self.stable_version
         if weight and stable is None and report.key("stable_version") not in bad:
             report.add(

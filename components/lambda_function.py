@@ -298,23 +298,37 @@ def create_function(
         function_version=primary,
         routing_config=routing,
         description="What the load balancer serves",
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[provisioned] if provisioned else None),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=[provisioned] if provisioned else None,
+            # With function.deployment, CodeDeploy moves live (components/releases.py): Pulumi sets
+            # the version when it creates the alias, never again, and the drift check ignores both.
+            ignore_changes=["functionVersion", "routingConfig"] if fs.deployment is not None else None,
+        ),
     )
     if fs.provisioned_concurrency and not canary:
         provisioned = warm_instances([live])
-    # After live has moved (and its warm instances with it): the versions nothing refers to any more.
+    return FunctionParts(
+        function, role, log_group, policy, live, network.security_group if network else None, provisioned
+    )
+
+
+def prune_versions(
+    name: str, fs: FunctionArgs, parts: FunctionParts, parent: pulumi.Resource, after: list[pulumi.Resource]
+) -> VersionPruning:
+    """The versions nothing refers to any more, deleted once live has moved (and its warm instances
+    with it), and after ``after`` (a release, which moves live itself)."""
     pinned = [v for v in (fs.live_version, fs.stable_version) if v is not None]
-    pruning = VersionPruning(
+    waits_for: list[pulumi.Resource] = [parts.live, *([parts.provisioned] if parts.provisioned else []), *after]
+    parts.pruning = VersionPruning(
         f"{name}-versions",
-        function_name=function.name,
-        version=function.version,
+        function_name=parts.function.name,
+        version=parts.function.version,
         keep=fs.keep_versions,
         pinned=pinned,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[live] + ([provisioned] if provisioned else [])),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=waits_for),
     )
-    return FunctionParts(
-        function, role, log_group, policy, live, network.security_group if network else None, provisioned, pruning
-    )
+    return parts.pruning
 
 
 @dataclass

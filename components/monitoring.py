@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .lambda_function import LIVE_ALIAS
+from .release_settings import RELEASE_ALARM_KEYS
 from .settings import FunctionArgs, MonitoringArgs
 
 
@@ -129,6 +130,14 @@ class Observed:
     canary_version: pulumi.Input[str] | None = None
 
 
+@dataclass
+class Alarms:
+    """The alarm topic, and per function (by its label) the names of the alarms its releases watch."""
+
+    topic: aws.sns.Topic
+    watched: dict[str | None, list[pulumi.Output[str]]]
+
+
 def create_alarms(
     name: str,
     monitoring: MonitoringArgs,
@@ -136,7 +145,7 @@ def create_alarms(
     tags: dict[str, str],
     invoke: pulumi.InvokeOptions,
     parent: pulumi.Resource,
-) -> aws.sns.Topic:
+) -> Alarms:
     """The topic (and its e-mail subscription), its KMS key unless ``monitoring.kmsKeyArn`` names one,
     and one alarm per ``alarm_specs``."""
     opts = pulumi.ResourceOptions(parent=parent)
@@ -169,8 +178,8 @@ def create_alarms(
             f"{name}-alarms-email", topic=topic.arn, protocol="email", endpoint=monitoring.alarm_email, opts=opts
         )
 
-    def alarm(logical: str, spec: AlarmSpec, dimensions: dict[str, pulumi.Input[str]]) -> None:
-        aws.cloudwatch.MetricAlarm(
+    def alarm(logical: str, spec: AlarmSpec, dimensions: dict[str, pulumi.Input[str]]) -> pulumi.Output[str]:
+        return aws.cloudwatch.MetricAlarm(
             logical,
             alarm_description=spec.description,
             namespace=spec.namespace,
@@ -188,13 +197,18 @@ def create_alarms(
             ok_actions=[topic.arn],
             tags=tags,
             opts=opts,
-        )
+        ).name
 
-    # The load balancer's own signals once; the function's for each function.
+    # The load balancer's own signals once; the function's for each function. A release watches
+    # both kinds (RELEASE_ALARM_KEYS): a bad version's malformed answers are the load balancer's 5xx.
     lb_suffix = functions[0].lb_suffix
+    shared = []
     for spec in alarm_specs(monitoring, functions[0].function):
         if spec.dimensions == "lb":
-            alarm(f"{name}-alarm-{spec.key}", spec, {"LoadBalancer": lb_suffix})
+            made = alarm(f"{name}-alarm-{spec.key}", spec, {"LoadBalancer": lb_suffix})
+            if spec.key in RELEASE_ALARM_KEYS:
+                shared.append(made)
+    watched: dict[str | None, list[pulumi.Output[str]]] = {}
     for observed in functions:
         prefix = name if observed.label is None else f"{name}-{observed.label}"
         dimensions = {
@@ -215,9 +229,12 @@ def create_alarms(
                           "AWS/Lambda", "ProvisionedConcurrencySpilloverInvocations", "alias", 1,
                           period=300, evaluation_periods=3, datapoints_to_alarm=2)
             )  # fmt: skip
+        watched[observed.label] = list(shared)
         for spec in specs:
-            alarm(f"{prefix}-alarm-{spec.key}", spec, dimensions[spec.dimensions])
-    return topic
+            made = alarm(f"{prefix}-alarm-{spec.key}", spec, dimensions[spec.dimensions])
+            if spec.key in RELEASE_ALARM_KEYS:
+                watched[observed.label].append(made)
+    return Alarms(topic, watched)
 
 
 def canary_dimensions(observed: Observed, version: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:

@@ -14,6 +14,32 @@ from .service import LambdaAlbService as _Service
 from .service import problem_report, read_args
 
 
+class TrafficCheckInputs(TypedDict, total=False):
+    """A check CodeDeploy runs on the new version, before or after traffic moves to it: the
+    component's check function invokes it with a load-balancer GET of ``path`` and expects
+    ``expectedStatus``; any other answer rolls the release back."""
+
+    path: pulumi.Input[str]
+    """The path of the GET the check sends. Default: `/`. Allowed: a path starting with / (at most 1024 characters)."""
+    expected_status: pulumi.Input[int]
+    """The status the function must answer. Default: `200`. Allowed: 100-599."""
+
+
+class DeploymentInputs(TypedDict, total=False):
+    """Releases shifted by CodeDeploy: ``function.deployment``. CodeDeploy moves `live` to each new
+    version in steps, watches the alarms and rolls back on its own; `pulumi up` waits for the
+    outcome and fails with the reason when the release is rolled back."""
+
+    type: pulumi.Input[str]
+    """How traffic moves: a canary (10 percent, the rest after N minutes), linear (10 percent every N minutes) or all at once. Required. Default: unset. Allowed: `Canary10Percent5Minutes`, `Canary10Percent10Minutes`, `Canary10Percent15Minutes`, `Canary10Percent30Minutes`, `Linear10PercentEvery1Minute`, `Linear10PercentEvery2Minutes`, `Linear10PercentEvery3Minutes`, `Linear10PercentEvery10Minutes`, `AllAtOnce`."""
+    alarms: pulumi.Input[list[pulumi.Input[str]]]
+    """More alarms that roll a release back; the function's own (errors, 5xx, duration, latency) are always watched. Default: `[]`. Allowed: CloudWatch alarm names; with the function's own, at most 10."""
+    pre_traffic: pulumi.Input[TrafficCheckInputs]
+    """A check of the new version before it gets any traffic. Default: unset. Allowed: see `deployment.preTraffic.*`."""
+    post_traffic: pulumi.Input[TrafficCheckInputs]
+    """A check through live once all traffic has moved. Default: unset. Allowed: see `deployment.postTraffic.*`."""
+
+
 class FunctionVpcInputs(TypedDict, total=False):
     """Private network access for the function: ``function.vpc`` (its network interfaces in your
     subnets). Costs a NAT gateway for internet access and some cold-start time: use only to reach
@@ -66,6 +92,8 @@ class FunctionInputs(TypedDict, total=False):
     """Percent of live's traffic routed to the newest version during a canary; needs stableVersion. Default: `0`. Allowed: 0-100 (percent)."""
     stable_version: pulumi.Input[str]
     """The version live keeps serving the rest of the traffic with during a canary. Default: unset. Allowed: a published version number."""
+    deployment: pulumi.Input[DeploymentInputs]
+    """Releases each new version through CodeDeploy: traffic shifted in steps, watched by the alarms, rolled back on its own; `pulumi up` waits for the outcome. Unset: live moves at once. Default: unset. Allowed: see `deployment.*`."""
     keep_versions: pulumi.Input[int]
     """Published versions kept: each deploy deletes the older ones, never one an alias serves or routes to nor a pinned liveVersion or stableVersion (Lambda's code storage is 75 GB per region). Default: `10`. Allowed: 2-1000."""
     vpc: pulumi.Input[FunctionVpcInputs]

@@ -14,13 +14,14 @@ import pulumi_aws as aws
 from . import rules as r
 from .access_logs import create_access_log_bucket
 from .domain import create_alias_record, create_certificate
-from .lambda_function import FunctionParts, create_function, package_code
+from .lambda_function import FunctionParts, create_function, package_code, prune_versions
 from .limits import OWN_TAG_KEYS
 from .listener import ForwardTo, create_listeners, create_rules
 from .model import SNAKE, as_raw, to_camel
 from .monitoring import Observed, create_alarms, create_dashboard
 from .naming import name_problem
 from .network import create_security_group, resolve_network
+from .releases import create_application, create_release
 from .settings import (
     FunctionArgs,
     LambdaAlbServiceArgs,
@@ -215,8 +216,21 @@ class LambdaAlbService(pulumi.ComponentResource):
             for key, (fn, target_group) in parts.items()
         ]  # fmt: skip
         self.alarm_topic_arn = None
+        watched: dict[str | None, list[pulumi.Output[str]]] = {}
         if args.monitoring.alarms:
-            self.alarm_topic_arn = create_alarms(name, args.monitoring, observed, tags, invoke, self).arn
+            alarms = create_alarms(name, args.monitoring, observed, tags, invoke, self)
+            self.alarm_topic_arn, watched = alarms.topic.arn, alarms.watched
+        # Releases (function.deployment) once the alarms they watch exist; then each function's old
+        # versions are pruned, after live has moved.
+        releasing = [key for key, fargs in targets.items() if fargs.deployment is not None]
+        application = create_application(name, tags, self) if releasing else None
+        for key, (fn, _) in parts.items():
+            label = naming_key(key, targets[key])
+            base = function_base(name, label)
+            after: list[pulumi.Resource] = []
+            if application is not None and key in releasing:
+                after.append(create_release(base, targets[key], fn, application, watched[label], tags, self).release)
+            prune_versions(base, targets[key], fn, self, after)
         self.dashboard_url = create_dashboard(name, observed, invoke, self) if args.monitoring.dashboard else None
         # The single-function outputs and attributes describe the function the default action
         # forwards to (with several, the first one when the default action does not forward).

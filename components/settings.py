@@ -49,10 +49,12 @@ from .limits import (
 )
 from .model import CAMEL, Block, Report, read
 from .naming import MAX_NAME_LENGTH
+from .release_settings import MAX_RELEASE_ALARMS, RELEASE_ALARM_KEYS, DeploymentArgs, TrafficCheckArgs
 from .route_settings import FixedResponseArgs, RedirectArgs, RouteArgs, read_routes
 
 __all__ = [
     "AccessLogsArgs",
+    "DeploymentArgs",
     "FixedResponseArgs",
     "FunctionArgs",
     "FunctionVpcArgs",
@@ -62,6 +64,7 @@ __all__ = [
     "MonitoringArgs",
     "RedirectArgs",
     "RouteArgs",
+    "TrafficCheckArgs",
     "SettingsError",
     "WafArgs",
     "parse_settings",
@@ -386,6 +389,27 @@ class LambdaAlbServiceArgs(Block):
         """Routes name functions that exist; every function is reached; HTTPS never redirects to HTTP."""
         self._check_functions(report, given)
         self._check_redirects(report)
+        self._check_releases(report)
+
+    def _check_releases(self, report: Report) -> None:
+        """A release rolls back on the function's own alarms: they must exist, and CodeDeploy
+        watches at most ten alarms per function."""
+        for key, function in self.targets().items():
+            if function.deployment is None:
+                continue
+            where = report.key("function") if key is None else function_path(report, key)
+            deployment = f"{where}.{report.key('deployment')}"
+            if not self.monitoring.alarms:
+                report.add(
+                    f"{deployment}: needs {report.key('monitoring')}.alarms: true; CodeDeploy rolls a release back on "
+                    "the function's alarms, which monitoring.alarms creates"
+                )
+            room = MAX_RELEASE_ALARMS - len(RELEASE_ALARM_KEYS)
+            if len(function.deployment.alarms) > room:
+                report.add(
+                    f"{deployment}.alarms: {len(function.deployment.alarms)} alarms; CodeDeploy watches at most "
+                    f"{MAX_RELEASE_ALARMS} and the function's own take {len(RELEASE_ALARM_KEYS)}: give at most {room}"
+                )
 
     def _check_functions(self, report: Report, given: frozenset[str]) -> None:
         routes, lb, functions = report.key("routes"), report.key("load_balancer"), report.key("functions")

@@ -173,6 +173,7 @@ class Registration:
     delete_before_replace: bool = False
     replace_with: tuple[str, ...] = ()  # URNs whose replacement replaces it too
     delete_timeout: str = ""  # customTimeouts.delete ("" for the provider's default)
+    ignore_changes: tuple[str, ...] = ()  # inputs Pulumi sets on create and never updates
 
 
 class RecordingMonitor(MockMonitor):
@@ -202,6 +203,7 @@ class RecordingMonitor(MockMonitor):
                 delete_before_replace=request.deleteBeforeReplace,
                 replace_with=tuple(request.replace_with),
                 delete_timeout=request.customTimeouts.delete,
+                ignore_changes=tuple(request.ignoreChanges),
             )
         )
         return response

@@ -206,9 +206,11 @@ POLICIES: tuple[Policy, ...] = (
         iam_no_unconditional_destructive_wildcard,
         # The accepted exceptions: actions AWS gives no resource type or condition key to scope
         # (WAF logging to CloudWatch Logs); the same list as bootstrap/iam_actions.py's UNSCOPABLE.
-        # X-Ray has no resource-level permissions at all.
+        # X-Ray has no resource-level permissions at all, nor has a release check's verdict
+        # (codedeploy:PutLifecycleEventHookExecutionStatus, which names its deployment by ID).
         defaults={
             "acceptedUnscoped": [
+                "codedeploy:PutLifecycleEventHookExecutionStatus",
                 "elasticloadbalancing:SetWebAcl",
                 "logs:CreateLogDelivery",
                 "logs:DeleteLogDelivery",

@@ -300,6 +300,8 @@ SAMPLES: dict[str, Any] = {
     "function.environment": {"APP_ENV": "prod", "FEATURE": "on"},
     "function.liveVersion": "3",
     "function.stableVersion": "3",
+    # Releases through CodeDeploy switched on, with both checks (prod has its alarms).
+    "function.deployment": {"type": "Canary10Percent5Minutes", "preTraffic": {"path": "/"}, "postTraffic": {}},
     "function.permissionsBoundary": BOUNDARY,
     "function.kmsKeyArn": KEY,
     "function.vpc": {"subnetIds": SUBNETS, "egressCidrs": ["10.0.0.0/16"]},

@@ -33,6 +33,7 @@ KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test_costs.py", ("stacks",)),
     ("test_deploy_correctness.py", ("stacks",)),
     ("test_functions.py", ("stacks",)),
+    ("test_releases.py", ("stacks",)),
     ("test_function_network.py", ("stacks",)),
     ("test_package.py", ("stacks",)),
     ("test_policy.py", ("stacks",)),

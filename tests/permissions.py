@@ -22,7 +22,7 @@ from bootstrap import access
 from components.stackfiles import REVIEW_STACK_RE
 from tests.harness import ACCOUNT, Graph, Registration, evaluate, load_stack
 from tests.iam_policy import Request, allows, decide
-from tests.own_calls import DYNAMIC, pruner_actions
+from tests.own_calls import CREATE_DEPLOYMENT_ALSO_CHECKS, DYNAMIC, pruner_actions, release_actions
 
 DATA = Path(__file__).parent / "data" / "iam"
 PROJECT = "lambda-alb"
@@ -267,8 +267,8 @@ class Stack:
     def _resources(self, tf: str, reg: Registration, action: str) -> tuple[str, ...]:
         service = action.split(":")[0]
         inputs = reg.inputs
-        if action == "iam:PassRole":
-            return (self.function_role,)
+        if action == "iam:PassRole":  # a function's role, or CodeDeploy's role of a deployment group
+            return (f"{inputs.get('serviceRoleArn') or inputs['role']}-{SUFFIX}",)
         if service == "kms" and inputs.get("kmsKeyArn"):
             return (inputs["kmsKeyArn"],)  # a function's variables, encrypted with the stack's key
         if action == "iam:CreateServiceLinkedRole":
@@ -309,8 +309,14 @@ class Stack:
             return self.arn("lambda", f"function:{inputs['functionName']}:{inputs['qualifier']}")
         if tf == "aws_lambda_permission":
             return self.arn("lambda", f"function:{name}:{inputs.get('qualifier') or 'live'}")
-        if tf in ("aws_iam_role", "aws_iam_role_policy"):
-            return self.function_role
+        if tf == "aws_iam_role":
+            return f"arn:aws:iam::{ACCOUNT}:role/{autoname(reg)}"
+        if tf == "aws_iam_role_policy":  # on its role, whose ID the mocks give as <name>-id
+            return f"arn:aws:iam::{ACCOUNT}:role/{inputs['role'].removesuffix('-id')}-{SUFFIX}"
+        if tf == "aws_codedeploy_app":
+            return self.arn("codedeploy", f"application:{inputs['name']}")
+        if tf == "aws_codedeploy_deployment_group":
+            return self.arn("codedeploy", f"deploymentgroup:{inputs['appName']}/{inputs['deploymentGroupName']}")
         if tf == "aws_cloudwatch_log_group":
             return self.arn("logs", f"log-group:{inputs['name']}")
         if tf == "aws_lb":
@@ -392,7 +398,9 @@ def context(
             # An update removes a team's own tag, or sets the tags again.
             ctx |= {"aws:TagKeys": ["cost-centre"]} if removing else tag_context(tags)
     if action == "iam:PassRole":
-        ctx["iam:PassedToService"] = "lambda.amazonaws.com"
+        ctx["iam:PassedToService"] = (
+            "codedeploy.amazonaws.com" if "serviceRoleArn" in inputs else "lambda.amazonaws.com"
+        )
     if action in BOUNDED_ROLE_ACTIONS:
         ctx["iam:PermissionsBoundary"] = BOUNDARIES[scope_of(stack)]
     if action == "kms:CreateGrant":
@@ -431,15 +439,33 @@ def actions_for(reg: Registration, tf: str, operation: str) -> set[str]:
 
 
 def own_code_requests(stack: Stack, reg: Registration, operation: str, tags: Mapping[str, str]) -> Iterator[Request]:
-    """A version pruning's calls (made when it is created or updated, none on delete or refresh): on
-    its function and that function's versions."""
+    """Our dynamic resources' calls (made when one is created or updated, none on delete or
+    refresh): a version pruning's on its function and that function's versions; a release's on the
+    function, its deployment group, and what CodeDeploy checks besides (the configuration the group
+    uses, the application's revisions)."""
     if operation not in ("create", "update"):
         return
     function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{reg.inputs['function_name']}"
-    for action in sorted(pruner_actions()):
-        resources = (f"{function}:7",) if action == "lambda:DeleteFunction" else (function,)
+    if "deployment_group" in reg.inputs:  # components/release.py
+        application = reg.inputs["application"]
+        (group,) = [
+            g for g in stack.graph.of_type("aws:codedeploy/deploymentGroup:DeploymentGroup")
+            if g.inputs["deploymentGroupName"] == reg.inputs["deployment_group"]
+        ]  # fmt: skip
+        on = {
+            "deploymentgroup": stack.arn(
+                "codedeploy", f"deploymentgroup:{application}/{reg.inputs['deployment_group']}"
+            ),
+            "application": stack.arn("codedeploy", f"application:{application}"),
+            "deploymentconfig": stack.arn("codedeploy", f"deploymentconfig:{group.inputs['deploymentConfigName']}"),
+        }
+        calls = {a: (function if a.startswith("lambda:") else on["deploymentgroup"]) for a in release_actions()}
+        calls |= {a: on[kind] for a, kind in CREATE_DEPLOYMENT_ALSO_CHECKS.items()}
+    else:  # components/pruning.py
+        calls = {a: (f"{function}:7" if a == "lambda:DeleteFunction" else function) for a in pruner_actions()}
+    for action, resource in sorted(calls.items()):
         ctx = context(action, operation, tags, False, stack.stack, reg.inputs)
-        yield Request(action, resources, ctx, f"{operation} {reg.name} (our own code)")
+        yield Request(action, (resource,), ctx, f"{operation} {reg.name} (our own code)")
 
 
 def requests(stack: Stack, operation: str) -> Iterator[Request]:
@@ -508,6 +534,12 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     }),
     "prod-unprotected-logs": ("prod", {"accessLogs": {"protect": False, "forceDestroy": True}}),
     "review": (REVIEW_STACK, {}),
+    # Releases through CodeDeploy, with both checks, and warm instances on live.
+    "prod-releases": ("prod", {
+        "function": {"deployment": {"type": "Canary10Percent5Minutes", "alarms": ["orders-latency"],
+                                    "preTraffic": {"path": "/"}, "postTraffic": {}},
+                     "provisionedConcurrency": 2},
+    }),
     "dev-private-warm": ("dev", {
         "function": {"vpc": {"subnetIds": ["subnet-0a1b2c3d4e5f60711", "subnet-0a1b2c3d4e5f60712"],
                              "egressCidrs": ["10.0.0.0/16"]},

@@ -200,9 +200,15 @@ def test_each_stack_has_its_own_boundary_and_key_and_its_roles_carry_them(graph,
     policies = {p.inputs["name"]: p for p in graph.of_type("aws:iam/policy:Policy")}
     document = json.loads(policies[f"lambda-alb-{stack}-function-boundary"].inputs["policy"])
     allowed = {a: s["Resource"] for s in document["Statement"] for a in s["Action"]}
-    # Logs, traces, the stack's key and a VPC function's network interfaces: nothing else
-    # (tests/test_function_network.py checks that a function's own policy is within it).
-    assert {a.split(":")[0] for a in allowed} == {"logs", "xray", "ec2", "kms"}
+    # Logs, traces, the stack's key, a VPC function's network interfaces, and a release's moves of
+    # live and its checks: nothing else (tests/test_function_network.py and tests/test_releases.py
+    # check that each role's own policy is within it).
+    assert {a.split(":")[0] for a in allowed} == {"logs", "xray", "ec2", "kms", "lambda", "codedeploy", "cloudwatch"}
+    # What a release may do to functions and deployments, on this stack's own only.
+    for action, resources in allowed.items():
+        if action.startswith("lambda:") or action in ("codedeploy:GetDeployment", "codedeploy:GetApplicationRevision"):
+            assert resources and all(f":lambda-alb-{stack}" in r for r in resources), (action, resources)
+    assert allowed["cloudwatch:DescribeAlarms"] == "*"  # no resource-level permissions
     assert allowed["kms:Decrypt"] == key
     # Logs only in the stack's own function log groups; X-Ray has no resource-level permissions.
     assert sorted(allowed["logs:PutLogEvents"]) == [
@@ -235,13 +241,17 @@ def test_the_account_log_policy_for_waf_is_the_bootstraps(graph):
         assert not any("logs:PutResourcePolicy" in s["Action"] for s in policy_of(graph, role)["Statement"]), role
 
 
-def test_pass_role_only_to_lambda(graph):
-    statement = next(
+def test_pass_role_only_to_lambda_and_codedeploy(graph):
+    # A function's role goes to Lambda, a deployment group's to CodeDeploy; no deploy role passes a
+    # role to any other service.
+    passing = [
         s
         for s in policy_of(graph, "ci-lambda-alb-deploy-dev")["Statement"]
-        if s["Sid"] == "PassFunctionRoleToLambdaOnly"
-    )
-    assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
+        if "iam:PassRole" in s["Action"] and s["Effect"] == "Allow"
+    ]
+    assert [s["Condition"] for s in passing] == [
+        {"StringEquals": {"iam:PassedToService": ["codedeploy.amazonaws.com", "lambda.amazonaws.com"]}}
+    ]
 
 
 def test_self_managed_state_bucket_each_role_reads_and_writes_only_its_own_stack():

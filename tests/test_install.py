@@ -39,6 +39,10 @@ def run_python(site: Path, code: str) -> subprocess.CompletedProcess[str]:
 
 def test_pip_install_gives_the_component_as_lambda_alb_and_nothing_named_components(installed):
     assert (installed / "lambda_alb" / "service.py").is_file()
+    # A release's check function is packaged from the installed copy (components/releases.py).
+    from components.releases import CHECK_CODE
+
+    assert (installed / "lambda_alb" / CHECK_CODE.name / "check.py").is_file()
     assert not (installed / "components").exists()
     result = run_python(
         installed,

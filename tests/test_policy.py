@@ -515,8 +515,15 @@ def test_the_packs_accepted_unscoped_actions_are_the_bootstraps_documented_ones(
     policy = next(p for p in rules.POLICIES if p.name == "iam-no-unconditional-destructive-wildcard")
     accepted = set(policy.defaults["acceptedUnscoped"])
     assert {a for a in UNSCOPABLE if rules._destructive(a)} <= accepted
-    # Besides the bootstrap's, only X-Ray's two actions, which have no resource-level permissions.
-    assert accepted - set(UNSCOPABLE) == {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+    # Besides the bootstrap's, only the destructive actions the function boundary grants on every
+    # resource: X-Ray's two and a release check's verdict, which AWS gives no resource type.
+    from bootstrap.access import function_boundary_policy
+    from tests.permissions import sar_action
+
+    boundary = json.loads(function_boundary_policy("111122223333", "lambda-alb", "dev", STACK_KEY))["Statement"]
+    on_everything = {a for s in boundary if s["Resource"] == "*" for a in s["Action"] if rules._destructive(a)}
+    assert accepted - set(UNSCOPABLE) == on_everything
+    assert all(not (sar_action(a) or {"resourceTypes": ["unknown"]})["resourceTypes"] for a in on_everything)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
