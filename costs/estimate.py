@@ -145,7 +145,10 @@ def estimate(graph: Graph, stack: str, region: str, a: Assumptions) -> Estimate:
         if not lb.inputs.get("internal"):
             add(Item("public-ipv4", "Public IPv4 addresses (one per zone)", zones, "addresses",
                      zones * hours * _usd(p["publicIpv4Hour"])))  # fmt: skip
-    functions = graph.of_type(FUNCTION)
+    # The functions behind the load balancer (each has its `live` alias): a release's checks
+    # (function.deployment) run a few invocations per deploy, which costs nothing measurable.
+    served = {alias.inputs.get("functionName") for alias in graph.of_type("aws:lambda/alias:Alias")}
+    functions = [fn for fn in graph.of_type(FUNCTION) if fn.inputs.get("name") in served]
     # With several functions (behind one load balancer), the assumed requests are shared evenly.
     all_health_checks = _health_checks_per_month(graph, zones, hours)
     invocations = a.requests_per_month + all_health_checks

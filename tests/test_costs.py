@@ -204,3 +204,12 @@ def test_the_monthly_figures_the_readme_and_docs_give_are_the_estimates_of_the_c
     prod_total = estimate(prod, "prod", "us-east-1", Assumptions()).total
     assert f"costs about ${dev_total:.0f} a month" in readme
     assert f"dev about ${dev_total:.0f} a month" in costs_doc and f"prod about ${prod_total:.0f} (" in costs_doc
+
+
+def test_a_releases_checks_take_no_share_of_the_requests_and_codedeploy_adds_no_item():
+    # CodeDeploy for Lambda is free; the checks run a few invocations per deploy, not the traffic.
+    deployment = {"type": "Canary10Percent5Minutes", "preTraffic": {}, "postTraffic": {}}
+    releasing = evaluate(with_("prod", function={"deployment": deployment}), "prod", preview=True)
+    assert len(releasing.of_type("aws:lambda/function:Function")) == 3  # the function and its two checks
+    plain = evaluate(with_("prod"), "prod", preview=True)
+    assert priced(releasing) == priced(plain)
