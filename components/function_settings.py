@@ -315,8 +315,9 @@ class FunctionArgs(Block):
             for key in ("live_version", "canary_weight", "stable_version"):
                 if report.key(key) in given:
                     report.add(
-                        f"{report.at(key)}: set with {report.at('deployment')}, where CodeDeploy moves live; remove "
-                        f"{report.key(key)} (to roll back during a release, stop it: docs/operations.md#releases)"
+                        f"{report.at(key)}: set with {report.at('deployment')}, where CodeDeploy moves live and rolls "
+                        f"a bad release back itself; remove {report.key(key)} (docs/operations.md#releases-shifted-"
+                        "by-codedeploy-functiondeployment)"
                     )
             return
         weight, stable = self.canary_weight, self.stable_version

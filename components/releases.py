@@ -5,7 +5,7 @@ CodeDeploy is the engine: it moves the `live` alias from the version it serves t
 the configured steps, runs the checks, watches the alarms and moves `live` back on its own when one
 fails. The program only publishes the version (the function) and starts the release
 (components/release.py, inside ``pulumi up``); the alias ignores the version and routing CodeDeploy
-owns. docs/operations.md#releases describes a release from the operator's side.
+owns. docs/operations.md#releases-shifted-by-codedeploy-functiondeployment describes a release from the operator's side.
 """
 
 from __future__ import annotations

@@ -411,6 +411,18 @@ def setting_pairs(config: Mapping[str, Any], stack: str = "prod") -> list[Pair]:
 FORWARD_API = {"forward": "api"}
 MIGRATIONS: tuple[Pair, ...] = (
     Pair(
+        "releases through CodeDeploy: another type, checks added",
+        "prod",
+        (("function.deployment", {"type": "AllAtOnce"}),),
+        (("function.deployment", {"type": "Linear10PercentEvery1Minute", "preTraffic": {}, "postTraffic": {}}),),
+    ),
+    Pair(
+        "releases through CodeDeploy removed (live back to Pulumi)",
+        "prod",
+        (("function.deployment", {"type": "Canary10Percent5Minutes", "preTraffic": {}}),),
+        (("function.deployment", None),),
+    ),
+    Pair(
         "function -> functions (a key of its own)",
         "prod",
         (),
