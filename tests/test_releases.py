@@ -91,6 +91,15 @@ def test_the_release_runs_after_live_and_its_group_and_the_old_versions_go_only_
     assert release.inputs["wait_minutes"] == release_minutes("Canary10Percent5Minutes") > 5
 
 
+def test_warm_instances_are_set_on_live_before_a_release_shifts_it():
+    # Lambda refuses provisioned concurrency on an alias with weights: it is set on live while live
+    # serves one version, and only then does a release start shifting.
+    graph = evaluate(with_("prod", function={"deployment": CANARY, "provisionedConcurrency": 2}), "prod", preview=True)
+    warm = graph.one("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+    assert graph.depends_on(warm, graph.one("aws:lambda/alias:Alias"))
+    assert graph.depends_on(dynamic(graph, "release"), warm)
+
+
 def test_each_check_asks_the_function_what_the_stack_file_says_and_logs_beside_it(prod):
     checks = {f.name: f for f in prod.of_type("aws:lambda/function:Function") if f.name.endswith("-check")}
     assert sorted(checks) == ["lambda-alb-prod-post-check", "lambda-alb-prod-pre-check"]
