@@ -175,8 +175,8 @@ class FunctionArgs(Block):
     delete_logs_with_function: Annotated[bool, Flag()] = Field(
         default=False,
         description="True: removing the function (or renaming its key) deletes its log group and the events in it. "
-        "False: the group is left in AWS, its retention still applying; a function of the same name later "
-        "cannot be created until it is deleted by hand.",
+        "False: the group is left in AWS, its retention still applying, and a function of the same name later "
+        "adopts it with its events.",
     )
 
     environment: Annotated[

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .dependencies import DependencyError, Target, build_function_package
+from .log_groups import kept_log_group
 from .network import holds_output, port_rules, vpc_of_subnets
 from .packaging import write_package
 from .pruning import VersionPruning
@@ -223,13 +224,16 @@ def create_function(
         opts=opts,
     )
     # Created by us, before the function, so Lambda never creates one that keeps logs forever.
-    log_group = aws.cloudwatch.LogGroup(
+    # Removing the function keeps its log events unless the stack file says to delete them; a group
+    # kept so is adopted when the function comes back (components/log_groups.py).
+    log_group = kept_log_group(
         f"{name}-fn-logs",
-        name=f"/aws/lambda/{function_name}",
-        retention_in_days=fs.log_retention_days,
-        tags=tags,
-        # Removing the function keeps its log events unless the stack file says to delete them.
-        opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=not fs.delete_logs_with_function),
+        f"/aws/lambda/{function_name}",
+        fs.log_retention_days,
+        tags,
+        not fs.delete_logs_with_function,
+        invoke,
+        parent,
     )
     tracing_active = fs.tracing == "Active"
     policy = aws.iam.RolePolicy(

@@ -77,7 +77,7 @@ class FunctionInputs(TypedDict, total=False):
     keeps_function_names: pulumi.Input[bool]
     """In functions only: this key is the stack's former `function` block, and keeps its names (function, log group, role, target group, alarms), so moving from function to functions replaces nothing and keeps the versions and logs. One key at most. Default: `false`. Allowed: `true`, `false`."""
     delete_logs_with_function: pulumi.Input[bool]
-    """True: removing the function (or renaming its key) deletes its log group and the events in it. False: the group is left in AWS, its retention still applying; a function of the same name later cannot be created until it is deleted by hand. Default: `false`. Allowed: `true`, `false`."""
+    """True: removing the function (or renaming its key) deletes its log group and the events in it. False: the group is left in AWS, its retention still applying, and a function of the same name later adopts it with its events. Default: `false`. Allowed: `true`, `false`."""
     environment: pulumi.Input[dict[str, pulumi.Input[str]]]
     """Environment variables of the function; a value may be a secret (docs/configuration.md#secrets). Default: `{}`. Allowed: names of two or more letters, digits and _ (not those Lambda reserves) to strings, 4 KB in total."""
     code_dir: pulumi.Input[str]
@@ -286,7 +286,7 @@ class WafInputs(TypedDict, total=False):
     log_retention_days: pulumi.Input[int]
     """Days the aws-waf-logs-<name> log group keeps its logs. Default: `365`. Allowed: a CloudWatch retention of at least 365 days."""
     delete_logs_with_acl: pulumi.Input[bool]
-    """True: turning the WAF off (or to a shared ACL) deletes the aws-waf-logs-<name> group and its logs. False: the group is left in AWS, its retention still applying (delete it by hand before turning this stack's own WAF on again). Default: `false`. Allowed: `true`, `false`."""
+    """True: turning the WAF off (or to a shared ACL) deletes the aws-waf-logs-<name> group and its logs. False: the group is left in AWS, its retention still applying, and turning this stack's own WAF on again adopts it with its logs. Default: `false`. Allowed: `true`, `false`."""
     block_hosting_providers: pulumi.Input[bool]
     """False: HostingProviderIPList only counts (it would block every caller on a cloud provider's addresses, GitHub-hosted runners and the smoke check included). Default: `false`. Allowed: `true`, `false`."""
     large_bodies: pulumi.Input[str]

@@ -205,7 +205,7 @@ class LambdaAlbService(pulumi.ComponentResource):
         else:
             self.url = load_balancer.dns_name.apply(lambda dns: f"{scheme}://{dns}/")
 
-        self.web_acl_arn = create_waf(name, args.waf, load_balancer, tags, self) if args.waf.enabled else None
+        self.web_acl_arn = create_waf(name, args.waf, load_balancer, tags, invoke, self) if args.waf.enabled else None
         observed = [
             Observed(
                 naming_key(key, targets[key]), targets[key], load_balancer.arn_suffix, target_group.arn_suffix,

@@ -229,8 +229,8 @@ class WafArgs(Block):
     delete_logs_with_acl: Annotated[bool, Flag()] = Field(
         default=False,
         description="True: turning the WAF off (or to a shared ACL) deletes the aws-waf-logs-<name> group and its "
-        "logs. False: the group is left in AWS, its retention still applying (delete it by hand before "
-        "turning this stack's own WAF on again).",
+        "logs. False: the group is left in AWS, its retention still applying, and turning this stack's own WAF "
+        "on again adopts it with its logs.",
     )
 
     block_hosting_providers: Annotated[bool, Flag()] = Field(

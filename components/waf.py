@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from .log_groups import kept_log_group
 from .settings import WafArgs
 from .waf_rules import MANAGED_RULE_GROUPS, effective_overrides
 
@@ -84,7 +85,12 @@ def web_acl_rules(name: str, waf: WafArgs) -> list[aws.wafv2.WebAclRuleArgs]:
 
 
 def create_waf(
-    name: str, waf: WafArgs, load_balancer: aws.lb.LoadBalancer, tags: dict[str, str], parent: pulumi.Resource
+    name: str,
+    waf: WafArgs,
+    load_balancer: aws.lb.LoadBalancer,
+    tags: dict[str, str],
+    invoke: pulumi.InvokeOptions,
+    parent: pulumi.Resource,
 ) -> pulumi.Output[str]:
     """Associate a web ACL with the load balancer; returns the ACL's ARN."""
     opts = pulumi.ResourceOptions(parent=parent)
@@ -102,13 +108,16 @@ def create_waf(
             opts=opts,
         )
         # WAF only logs to a log group whose name starts with aws-waf-logs-.
-        log_group = aws.cloudwatch.LogGroup(
+        # Turning the WAF off keeps a year of request logs unless the stack file says otherwise; on
+        # again, the kept group is adopted (components/log_groups.py).
+        log_group = kept_log_group(
             f"{name}-waf-logs",
-            name=f"aws-waf-logs-{name}",
-            retention_in_days=waf.log_retention_days,
-            tags=tags,
-            # Turning the WAF off keeps a year of request logs unless the stack file says otherwise.
-            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=not waf.delete_logs_with_acl),
+            f"aws-waf-logs-{name}",
+            waf.log_retention_days,
+            tags,
+            not waf.delete_logs_with_acl,
+            invoke,
+            parent,
         )
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-waf-logging",

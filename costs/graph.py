@@ -50,6 +50,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         subnet_vpc: str = "vpc-0123456789abcdef0",
         subnet_zones: str = "abcdef",
         provider_regions: dict[str, str] | None = None,
+        log_groups: tuple[str, ...] = (),
     ):
         self.region = region
         self.subnet_vpc = subnet_vpc
@@ -59,6 +60,8 @@ class AwsMocks(pulumi.runtime.Mocks):
         # Explicit providers by resource name, and their regions: what an invoke through one answers.
         self.provider_regions = provider_regions or {}
         self.invokes: list[str] = []
+        # Log groups that exist in the account before the program runs (retained by an earlier deploy).
+        self.log_groups = log_groups
         self.invoke_providers: list[tuple[str, str]] = []  # (token, provider reference)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
@@ -131,6 +134,11 @@ class AwsMocks(pulumi.runtime.Mocks):
             return {"region": region, "name": region, "id": region}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDA", "id": ACCOUNT}
+        if token == "aws:cloudwatch/getLogGroups:getLogGroups":
+            prefix = args.args.get("logGroupNamePrefix") or ""
+            names = [name for name in self.log_groups if name.startswith(prefix)]
+            arns = [f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{n}" for n in names]
+            return {"logGroupNames": names, "arns": arns, "id": self.region}
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         if token == "aws:ec2/getVpcs:getVpcs":
@@ -174,6 +182,7 @@ class Registration:
     replace_with: tuple[str, ...] = ()  # URNs whose replacement replaces it too
     delete_timeout: str = ""  # customTimeouts.delete ("" for the provider's default)
     ignore_changes: tuple[str, ...] = ()  # inputs Pulumi sets on create and never updates
+    import_id: str = ""  # the import option: an existing resource adopted instead of created
 
 
 class RecordingMonitor(MockMonitor):
@@ -204,6 +213,7 @@ class RecordingMonitor(MockMonitor):
                 replace_with=tuple(request.replace_with),
                 delete_timeout=request.customTimeouts.delete,
                 ignore_changes=tuple(request.ignoreChanges),
+                import_id=request.importId,
             )
         )
         return response
