@@ -17,12 +17,15 @@ from .service import problem_report, read_args
 class TrafficCheckInputs(TypedDict, total=False):
     """A check CodeDeploy runs on the new version, before or after traffic moves to it: the
     component's check function invokes it with a load-balancer GET of ``path`` and expects
-    ``expectedStatus``; any other answer rolls the release back."""
+    ``expectedStatus``; any other answer rolls the release back. Or a function of your own
+    (``function``, a key of ``functions``) runs as the check."""
 
     path: pulumi.Input[str]
     """The path of the GET the check sends. Default: `/`. Allowed: a path starting with / (at most 1024 characters)."""
     expected_status: pulumi.Input[int]
     """The status the function must answer. Default: `200`. Allowed: 100-599."""
+    function: pulumi.Input[str]
+    """A function of yours as the check, instead of the built-in one: CodeDeploy invokes it with the deployment's IDs and it reports its verdict (PutLifecycleEventHookExecutionStatus), which its role may. Default: unset. Allowed: a key of `functions` that no route forwards to."""
 
 
 class DeploymentInputs(TypedDict, total=False):
@@ -353,7 +356,7 @@ class LambdaAlbService(pulumi.ComponentResource):
     dashboard_url: pulumi.Output[Optional[str]]
     """The CloudWatch dashboard (with monitoring.dashboard)."""
     functions: pulumi.Output[dict[str, dict[str, str]]]
-    """Per function: functionName, functionArn, liveAliasArn, logGroupName, targetGroupArn."""
+    """Per function: functionName, functionArn, liveAliasArn, logGroupName, targetGroupArn (none for a check)."""
 
     def __init__(self, name: str, args: LambdaAlbServiceInputs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         # Checked before anything is registered, with the stack config's rules and messages.

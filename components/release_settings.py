@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from .kinds import Integer, OneOf, Text, Texts
-from .limits import health_path_problem
+from .limits import FUNCTION_KEY_RE, health_path_problem, must_match
 from .model import Block, Report
 
 # CodeDeploy's predefined Lambda configurations, in AWS SAM's spelling (DeploymentPreference.Type);
@@ -62,7 +62,8 @@ def release_minutes(release_type: str) -> int:
 class TrafficCheckArgs(Block):
     """A check CodeDeploy runs on the new version, before or after traffic moves to it: the
     component's check function invokes it with a load-balancer GET of ``path`` and expects
-    ``expectedStatus``; any other answer rolls the release back."""
+    ``expectedStatus``; any other answer rolls the release back. Or a function of your own
+    (``function``, a key of ``functions``) runs as the check."""
 
     path: Annotated[
         str,
@@ -72,6 +73,30 @@ class TrafficCheckArgs(Block):
     expected_status: Annotated[int, Integer(lo=100, hi=599)] = Field(
         default=200, description="The status the function must answer."
     )
+
+    function: Annotated[
+        str | None,
+        Text(
+            check=must_match(FUNCTION_KEY_RE, "a key of functions (lower-case letters, digits, -)"),
+            pattern=FUNCTION_KEY_RE.pattern,
+            allowed_text="a key of `functions` that no route forwards to",
+        ),
+    ] = Field(
+        default=None,
+        description="A function of yours as the check, instead of the built-in one: CodeDeploy invokes it with the "
+        "deployment's IDs and it reports its verdict (PutLifecycleEventHookExecutionStatus), which its role may.",
+    )
+
+    def cross_check(self, report: Report, given: frozenset[str]) -> None:
+        """A check of your own makes the built-in check's keys meaningless."""
+        if self.function is None:
+            return
+        built_in = [report.key(k) for k in ("path", "expected_status") if report.key(k) in given]
+        if built_in:
+            report.add(
+                f"{report.at('function')}: given with {', '.join(built_in)}, which only the built-in check uses; "
+                f"your function decides what it checks"
+            )
 
 
 class DeploymentArgs(Block):
@@ -97,6 +122,11 @@ class DeploymentArgs(Block):
         description="More alarms that roll a release back; the function's own (errors, 5xx, duration, latency) are "
         "always watched.",
     )
+
+    def checks(self) -> dict[str, TrafficCheckArgs]:
+        """The checks given, by phase: ``pre`` (before traffic), ``post`` (after)."""
+        found = {"pre": self.pre_traffic, "post": self.post_traffic}
+        return {phase: check for phase, check in found.items() if check is not None}
 
     pre_traffic: TrafficCheckArgs | None = Field(
         default=None,

@@ -60,23 +60,31 @@ def release_role_policy(function_arn: str, check_arns: list[str]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def check_role_policy(log_group_arn: str, function_arn: str, group_arn: str) -> str:
-    """A check writes to the function's log group, invokes the function's versions and alias, reads
-    the deployments of this function's group (and the application's stored revisions, when AWS
-    gives a deployment's AppSpec by its hash alone) and reports its verdict. AWS defines no resource
+def check_role_policy(log_group_arn: str | None, function_arn: str, group_arn: str) -> str:
+    """A check writes to the function's log group (the built-in check; yours has its own), invokes
+    the function's versions and alias, reads the deployments of this function's group (and the
+    application's stored revisions, when AWS gives a deployment's AppSpec by its hash alone) and
+    reports its verdict. AWS defines no resource
     for the report (PutLifecycleEventHookExecutionStatus): it names a deployment and a hook run by
     their IDs, which only CodeDeploy's invocation gives the check."""
     application_arn = group_arn.replace(":deploymentgroup:", ":application:").rsplit("/", 1)[0]
+    logs = (
+        [
+            {
+                "Sid": "WriteFunctionLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [log_group_arn, f"{log_group_arn}:*"],
+            }
+        ]
+        if log_group_arn is not None
+        else []
+    )
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Sid": "WriteFunctionLogs",
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": [log_group_arn, f"{log_group_arn}:*"],
-                },
+                *logs,
                 {
                     "Sid": "InvokeNewVersion",
                     "Effect": "Allow",
@@ -139,10 +147,13 @@ def create_release(
     parts: FunctionParts,
     application: aws.codedeploy.Application,
     alarm_names: list[pulumi.Output[str]],
+    own_checks: dict[str, FunctionParts],
     tags: dict[str, str],
     parent: pulumi.Resource,
 ) -> ReleaseParts:
-    """The deployment group, CodeDeploy's role, the checks and the release of one function."""
+    """The deployment group, CodeDeploy's role, the checks and the release of one function.
+    ``own_checks``: by phase, the functions of ``functions`` that run as checks instead of the
+    built-in one (their roles get what a check does)."""
     deployment = fs.deployment
     assert deployment is not None and deployment.type is not None  # the settings require both
     opts = pulumi.ResourceOptions(parent=parent)
@@ -160,8 +171,20 @@ def create_release(
     group_arn = pulumi.Output.all(function.arn, application.name).apply(lambda a: group_arn_of(a[0], a[1], base))
     checks: dict[str, aws.lambda_.Function] = {}
     check_policies: list[aws.iam.RolePolicy] = []
-    for phase, check in (("pre", deployment.pre_traffic), ("post", deployment.post_traffic)):
-        if check is not None:
+    for phase, check in deployment.checks().items():
+        if phase in own_checks:
+            # Your function: its role may read this release's deployment, invoke the function being
+            # released and report the verdict (its own logs it writes already).
+            checks[phase] = own_checks[phase].function
+            check_policies.append(
+                aws.iam.RolePolicy(
+                    f"{base}-{phase}-check-policy",
+                    role=own_checks[phase].role.id,
+                    policy=pulumi.Output.all(function.arn, group_arn).apply(lambda a: check_role_policy(None, *a)),
+                    opts=opts,
+                )
+            )
+        else:
             checks[phase], policy = _check_function(base, phase, check, fs, parts, group_arn, tags, parent)
             check_policies.append(policy)
     policy = aws.iam.RolePolicy(

@@ -115,7 +115,7 @@ class LambdaAlbService(pulumi.ComponentResource):
     functions_output: Annotated[
         pulumi.Output[dict[str, dict[str, str]]],
         Export("functions"),
-        Doc("Per function: functionName, functionArn, liveAliasArn, logGroupName, targetGroupArn."),
+        Doc("Per function: functionName, functionArn, liveAliasArn, logGroupName, targetGroupArn (none for a check)."),
     ]
 
     def __init__(
@@ -187,9 +187,15 @@ class LambdaAlbService(pulumi.ComponentResource):
 
         parts: dict[str | None, tuple[FunctionParts, aws.lb.TargetGroup]] = {}
         forwards: dict[str | None, ForwardTo] = {}
+        # Functions of yours that run as a release's check: not behind the load balancer.
+        check_keys = args.check_functions()
+        checks: dict[str, FunctionParts] = {}
         for key, fargs in targets.items():
             base = function_base(name, naming_key(key, fargs))
             fn = create_function(base, base, fargs, packages[key], tags, invoke, self)
+            if key in check_keys:
+                checks[key] = fn
+                continue
             target_group, registration = self._target(
                 name, naming_key(key, fargs), fn.live, lb_settings, load_balancer, tags
             )
@@ -224,12 +230,17 @@ class LambdaAlbService(pulumi.ComponentResource):
         # versions are pruned, after live has moved.
         releasing = [key for key, fargs in targets.items() if fargs.deployment is not None]
         application = create_application(name, tags, self) if releasing else None
-        for key, (fn, _) in parts.items():
+        every: dict[str | None, FunctionParts] = {key: fn for key, (fn, _) in parts.items()}
+        every.update(checks)
+        for key, fn in every.items():
             label = naming_key(key, targets[key])
             base = function_base(name, label)
             after: list[pulumi.Resource] = []
-            if application is not None and key in releasing:
-                after.append(create_release(base, targets[key], fn, application, watched[label], tags, self).release)
+            deployment = targets[key].deployment
+            if application is not None and deployment is not None:
+                own = {phase: checks[c.function] for phase, c in deployment.checks().items() if c.function}
+                release = create_release(base, targets[key], fn, application, watched.get(label, []), own, tags, self)
+                after.append(release.release)
             prune_versions(base, targets[key], fn, self, after)
         self.dashboard_url = create_dashboard(name, observed, invoke, self) if args.monitoring.dashboard else None
         # The single-function outputs and attributes describe the function the default action
@@ -262,7 +273,7 @@ class LambdaAlbService(pulumi.ComponentResource):
         self.functions = {
             key or "function": ServiceFunction(fn.function, fn.live, target_group, fn.role, fn.log_group)
             for key, (fn, target_group) in parts.items()
-        }
+        } | {key: ServiceFunction(fn.function, fn.live, None, fn.role, fn.log_group) for key, fn in checks.items()}
         summaries: dict[str, Any] = {key: child.summary() for key, child in self.functions.items()}
         self.functions_output = pulumi.Output.from_input(summaries)
         self.register_outputs({output.export: getattr(self, output.attribute) for output in outputs()})
@@ -331,19 +342,19 @@ class ServiceFunction:
 
     function: aws.lambda_.Function
     live_alias: aws.lambda_.Alias
-    target_group: aws.lb.TargetGroup
+    target_group: aws.lb.TargetGroup | None  # None for a release's check, which is not behind the load balancer
     execution_role: aws.iam.Role
     log_group: aws.cloudwatch.LogGroup
 
     def summary(self) -> dict[str, pulumi.Output[str]]:
         """What the ``functions`` output says of it."""
-        return {
+        summary = {
             "functionName": self.function.name,
             "functionArn": self.function.arn,
             "liveAliasArn": self.live_alias.arn,
             "logGroupName": self.log_group.name,
-            "targetGroupArn": self.target_group.arn,
         }
+        return summary | ({"targetGroupArn": self.target_group.arn} if self.target_group is not None else {})
 
 
 def resource_tags(own: Mapping[str, str]) -> dict[str, str]:

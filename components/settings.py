@@ -391,14 +391,36 @@ class LambdaAlbServiceArgs(Block):
         self._check_redirects(report)
         self._check_releases(report)
 
+    def check_functions(self) -> dict[str, tuple[str, str]]:
+        """The keys of ``functions`` that run as a release's check: (the released function, the phase)."""
+        found = {}
+        for key, function in self.functions.items():
+            for phase, check in (function.deployment.checks() if function.deployment else {}).items():
+                if check.function is not None:
+                    found[check.function] = (key, phase)
+        return found
+
     def _check_releases(self, report: Report) -> None:
         """A release rolls back on the function's own alarms: they must exist, and CodeDeploy
-        watches at most ten alarms per function."""
+        watches at most ten alarms per function. A check of your own is another function of
+        ``functions``."""
         for key, function in self.targets().items():
             if function.deployment is None:
                 continue
             where = report.key("function") if key is None else function_path(report, key)
             deployment = f"{where}.{report.key('deployment')}"
+            for phase, check in function.deployment.checks().items():
+                if check.function is None:
+                    continue
+                at = check_path(report, where, phase)
+                if check.function == key:
+                    report.add(f"{at}: {check.function!r} is the function being released; name another")
+                elif check.function not in self.functions:
+                    hint = did_you_mean(check.function, sorted(self.functions))
+                    known = (
+                        f"known: {', '.join(sorted(self.functions))}" if self.functions else "there is no functions map"
+                    )
+                    report.add(f"{at}: {check.function!r} is not one of the functions{hint}; {known}")
             if not self.monitoring.alarms:
                 report.add(
                     f"{deployment}: needs {report.key('monitoring')}.alarms: true; CodeDeploy rolls a release back on "
@@ -451,8 +473,18 @@ class LambdaAlbServiceArgs(Block):
                 report.add(f"{where}: {action.function!r} is not one of the functions{hint}; known: {', '.join(known)}")
             else:
                 reached.add(action.function)
+        checks = self.check_functions()
+        for where, action in forwards:
+            if action.function in checks:
+                named = check_path(
+                    report, function_path(report, checks[action.function][0]), checks[action.function][1]
+                )
+                report.add(
+                    f"{where}: {action.function!r} is a release's check ({named}), not behind the load balancer; "
+                    "forward to another function"
+                )
         for key in known:
-            if key not in reached:
+            if key not in reached and key not in checks:
                 report.add(
                     f"{function_path(report, key)}: no route or default action forwards to it; route to it or remove it"
                 )
@@ -469,6 +501,11 @@ class LambdaAlbServiceArgs(Block):
                 report.add(
                     f"{where}.protocol: HTTP on the HTTPS listener; ALB does not allow redirects from HTTPS to HTTP"
                 )
+
+
+def check_path(report: Report, where: str, phase: str) -> str:
+    """Where a check's function is named, under the function at ``where``, in the caller's spelling."""
+    return f"{where}.{report.key('deployment')}.{report.key(phase + '_traffic')}.{report.key('function')}"
 
 
 def function_path(report: Report, key: str, path: str = "functions") -> str:

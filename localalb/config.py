@@ -70,6 +70,7 @@ class LocalStack:
                 self.region,
             )
             for key, fn in self.settings.targets().items()
+            if key not in self.settings.check_functions()  # a release's check is not behind the load balancer
         }
 
     def primary(self) -> LocalFunction:

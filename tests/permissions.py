@@ -507,11 +507,14 @@ def requests(stack: Stack, operation: str) -> Iterator[Request]:
 EXISTING_ACL = f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/webacl/shared-edge-acl/0f0e0d0c-0b0a-0908-0706-050403020100"
 
 
-def _with(stack: str, **sections: dict[str, Any]) -> dict[str, Any]:
+def _with(stack: str, **sections: dict[str, Any] | None) -> dict[str, Any]:
     config = load_stack(stack)
     for section, values in sections.items():
         key = f"lambda-alb:{section}"
-        config[key] = {**(config.get(key) or {}), **values}
+        if values is None:  # the section removed (the function block, for several functions)
+            config.pop(key, None)
+        else:
+            config[key] = {**(config.get(key) or {}), **values}
     return config
 
 
@@ -540,6 +543,13 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
                                     "preTraffic": {"path": "/"}, "postTraffic": {}},
                      "provisionedConcurrency": 2},
     }),
+    # A release whose check before traffic is a function of the stack's own.
+    "dev-release-own-check": ("dev", {
+        "function": None,
+        "functions": {"api": {"deployment": {"type": "AllAtOnce", "preTraffic": {"function": "smoke"}}}, "smoke": {}},
+        "loadBalancer": {"defaultAction": {"forward": "api"}},
+        "monitoring": {"alarms": True},
+    }),
     "dev-private-warm": ("dev", {
         "function": {"vpc": {"subnetIds": ["subnet-0a1b2c3d4e5f60711", "subnet-0a1b2c3d4e5f60712"],
                              "egressCidrs": ["10.0.0.0/16"]},
@@ -554,8 +564,12 @@ def with_bootstrap_outputs(stack: str, config: dict[str, Any]) -> dict[str, Any]
     config = dict(config)
     if stack not in KEYS:
         return config  # a review stack: no key (its template holds no secret and no alarms)
-    function = config.get("lambda-alb:function") or {}
-    config["lambda-alb:function"] = {"kmsKeyArn": KEYS[stack], **function}
+    if config.get("lambda-alb:functions"):
+        functions = config["lambda-alb:functions"]
+        config["lambda-alb:functions"] = {key: {"kmsKeyArn": KEYS[stack], **fn} for key, fn in functions.items()}
+    else:
+        function = config.get("lambda-alb:function") or {}
+        config["lambda-alb:function"] = {"kmsKeyArn": KEYS[stack], **function}
     monitoring = config.get("lambda-alb:monitoring") or {}
     if monitoring.get("alarms"):
         config["lambda-alb:monitoring"] = {"kmsKeyArn": KEYS[stack], **monitoring}

@@ -230,3 +230,71 @@ def test_the_release_types_are_codedeploys_predefined_lambda_configurations():
     assert all(predefined.fullmatch(deployment_config(kind)) for kind in RELEASE_TYPES)
     slowest = ("Canary10Percent30Minutes", "Linear10PercentEvery10Minutes", "Linear10PercentEvery1Minute")
     assert [release_minutes(k) - release_minutes("AllAtOnce") for k in slowest] == [30, 100, 10]
+
+
+def releasing_with_a_check_of_your_own() -> dict[str, Any]:
+    config = with_(
+        "dev",
+        function=None,
+        functions={
+            "api": {"deployment": {"type": "AllAtOnce", "preTraffic": {"function": "smoke"}, "postTraffic": {}}},
+            "smoke": {},
+        },
+        loadBalancer={"defaultAction": {"forward": "api"}},
+        monitoring={"alarms": True},
+    )
+    return {k: v for k, v in config.items() if v is not None}
+
+
+def test_a_function_of_your_own_runs_as_a_check_outside_the_load_balancer_and_may_report():
+    graph = evaluate(releasing_with_a_check_of_your_own(), "dev")
+    release = dynamic_of(graph, "lambda-alb-dev-api-release")
+    assert release.inputs["before_hook"] == "lambda-alb-dev-smoke"  # yours, before traffic
+    assert release.inputs["after_hook"] == "lambda-alb-dev-api-post-check"  # the built-in one, after
+    # Not behind the load balancer: no target group, no registration, no target group in the outputs.
+    assert [tg.name for tg in graph.of_type("aws:lb/targetGroup:TargetGroup")] == ["lambda-alb-dev-api"]
+    assert "targetGroupArn" not in graph.outputs["functions"]["smoke"]
+    # Its role may do what a check does, for this release only; CodeDeploy's role may invoke it.
+    (grant,) = [
+        p for p in graph.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "lambda-alb-dev-api-pre-check-policy"
+    ]
+    assert grant.inputs["role"] == "lambda-alb-dev-smoke-role-id"
+    statements = json.loads(grant.inputs["policy"])["Statement"]
+    assert allows(statements, Request("codedeploy:PutLifecycleEventHookExecutionStatus", ("*",), {}))
+    group = f"arn:aws:codedeploy:us-east-1:{ACCOUNT}:deploymentgroup:lambda-alb-dev/lambda-alb-dev-api"
+    assert allows(statements, Request("codedeploy:GetDeployment", (group,), {}))
+    codedeploy = json.loads(
+        next(
+            p for p in graph.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "lambda-alb-dev-api-release-policy"
+        ).inputs["policy"]
+    )["Statement"]
+    smoke = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:lambda-alb-dev-smoke"
+    assert allows(codedeploy, Request("lambda:InvokeFunction", (smoke,), {}))
+
+
+def dynamic_of(graph: Graph, name: str) -> Registration:
+    (found,) = [r for r in graph.of_type(DYNAMIC) if r.name == name]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"routes": [{"priority": 1, "pathPatterns": ["/s"], "function": "smoke"}]},
+         "routes[0].function: 'smoke' is a release's check (functions.api.deployment.preTraffic.function)"),
+        ({"functions": {"api": {"deployment": {"type": "AllAtOnce", "preTraffic": {"function": "smok"}}}, "smoke": {}}},
+         "functions.api.deployment.preTraffic.function: 'smok' is not one of the functions (did you mean 'smoke'?)"),
+        ({"functions": {"api": {"deployment": {"type": "AllAtOnce", "preTraffic": {"function": "api"}}}}},
+         "functions.api.deployment.preTraffic.function: 'api' is the function being released"),
+        ({"functions": {"api": {"deployment": {"type": "AllAtOnce", "preTraffic": {"function": "smoke", "path": "/"}}},
+                        "smoke": {}}},
+         "functions.api.deployment.preTraffic.function: given with path, which only the built-in check uses"),
+    ],
+)  # fmt: skip
+def test_a_check_of_your_own_is_refused_by_name_when_it_cannot_work(change, expected):
+    config = releasing_with_a_check_of_your_own()
+    for key, value in change.items():
+        config[f"lambda-alb:{key}"] = value
+    message, monitor = failing(config)
+    assert expected in message
+    assert monitor.program_resources() == []
