@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
+from components.release_check.check import alb_event as check_event
+
 HELLO = "<h1>Hello from Lambda!</h1>"
 REQUIRED_OUTPUTS = ("url", "albArn", "listenerArns", "targetGroupArn", "functionName", "functionArn")
 
@@ -57,16 +59,8 @@ def region_of(arn: str) -> str:
 
 
 def alb_event(path: str = "/") -> dict:
-    """A GET as the load balancer sends it (single-value headers)."""
-    return {
-        "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:smoke"}},
-        "httpMethod": "GET",
-        "path": path,
-        "queryStringParameters": {},
-        "headers": {"user-agent": "lambda-alb-smoke", "x-forwarded-proto": "https"},
-        "body": "",
-        "isBase64Encoded": False,
-    }
+    """A GET as the load balancer sends it: the event a release's check sends, with our user agent."""
+    return check_event(path, "lambda-alb-smoke")
 
 
 def check_load_balancer(elbv2, outputs: dict, options: Options) -> Result:

@@ -18,6 +18,7 @@ from moto import mock_aws
 
 from components.release import TrafficRelease
 from components.release_check import check
+from tests.harness import ROOT
 from tests.own_calls import REGION, function_with_versions
 
 NAME = "svc"
@@ -363,3 +364,13 @@ def test_every_action_recorded_for_the_release_and_the_check_is_one_iam_knows():
     listed = release_actions() | release_dependent_actions() | check_actions()
     assert "lambda:InvokeFunction" in listed
     assert [a for a in sorted(listed) if not reference.actions.action_exists(*a.split(":"))] == []
+
+
+def test_the_checks_request_has_the_shape_of_a_real_load_balancer_event():
+    # The keys of a real single-value ALB event (tests/fixtures/alb, captured by other projects),
+    # so a function reading its event as the load balancer sends it answers the check as it would.
+    real = json.loads((ROOT / "tests" / "fixtures" / "alb" / "powertools__albEvent.json").read_text())
+    sent = check.alb_event("/health")
+    assert set(sent) <= set(real) and "multiValueHeaders" not in sent
+    assert set(sent["requestContext"]["elb"]) == set(real["requestContext"]["elb"])
+    assert sent["httpMethod"] == "GET" and sent["path"] == "/health" and sent["isBase64Encoded"] is False

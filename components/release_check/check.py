@@ -26,14 +26,15 @@ import boto3
 USER_AGENT = "lambda-alb-release-check"
 
 
-def alb_event(path: str) -> dict[str, Any]:
-    """A GET as the load balancer sends it (single-value headers, no body)."""
+def alb_event(path: str, user_agent: str = USER_AGENT) -> dict[str, Any]:
+    """A GET as the load balancer sends it (single-value headers, no body); the smoke check sends
+    the same one (smoke/checks.py), with its own user agent."""
     return {
-        "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:release-check"}},
+        "requestContext": {"elb": {"targetGroupArn": f"arn:aws:elasticloadbalancing:{user_agent}"}},
         "httpMethod": "GET",
         "path": path,
         "queryStringParameters": {},
-        "headers": {"user-agent": USER_AGENT, "x-forwarded-proto": "https"},
+        "headers": {"user-agent": user_agent, "x-forwarded-proto": "https"},
         "body": "",
         "isBase64Encoded": False,
     }
