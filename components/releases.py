@@ -114,6 +114,21 @@ def check_role_policy(log_group_arn: str | None, function_arn: str, group_arn: s
     )
 
 
+def bounded_role(
+    logical: str, service: str, description: str, fs: FunctionArgs, tags: dict[str, str], opts: pulumi.ResourceOptions
+) -> aws.iam.Role:
+    """A role only ``service`` (``lambda``, ``codedeploy``) may assume, under the function's
+    permissions boundary (the stack's, when the pipeline deploys: its roles must carry it)."""
+    return aws.iam.Role(
+        logical,
+        assume_role_policy=trust_policy(f"{service}.amazonaws.com"),
+        description=description,
+        permissions_boundary=fs.permissions_boundary,
+        tags=tags,
+        opts=opts,
+    )
+
+
 def group_arn_of(function_arn: str, application: str, group: str) -> str:
     """A deployment group's ARN, beside the function (same partition, region and account)."""
     _, partition, _, region, account, *_ = function_arn.split(":")
@@ -158,13 +173,13 @@ def create_release(
     assert deployment is not None and deployment.type is not None  # the settings require both
     opts = pulumi.ResourceOptions(parent=parent)
     function = parts.function
-    role = aws.iam.Role(
+    role = bounded_role(
         f"{base}-release-role",
-        assume_role_policy=trust_policy("codedeploy.amazonaws.com"),
-        description=f"CodeDeploy's role for the releases of the {base} function",
-        permissions_boundary=fs.permissions_boundary,
-        tags=tags,
-        opts=opts,
+        "codedeploy",
+        f"CodeDeploy's role for the releases of the {base} function",
+        fs,
+        tags,
+        opts,
     )
     # The group's ARN, known before the group exists (the checks' policies name it): in the
     # function's partition, region and account.
@@ -248,13 +263,8 @@ def _check_function(
     log group, next to what it checked."""
     opts = pulumi.ResourceOptions(parent=parent)
     name = f"{base}-{phase}-check"
-    role = aws.iam.Role(
-        f"{name}-role",
-        assume_role_policy=trust_policy("lambda.amazonaws.com"),
-        description=f"The {PHASES[phase]} check of the {base} function's releases",
-        permissions_boundary=fs.permissions_boundary,
-        tags=tags,
-        opts=opts,
+    role = bounded_role(
+        f"{name}-role", "lambda", f"The {PHASES[phase]} check of the {base} function's releases", fs, tags, opts
     )
     policy = aws.iam.RolePolicy(
         f"{name}-policy",
