@@ -17,6 +17,7 @@ from .domain import create_alias_record, create_certificate
 from .lambda_function import FunctionParts, create_function, package_code, prune_versions
 from .limits import OWN_TAG_KEYS
 from .listener import ForwardTo, create_listeners, create_rules
+from .live_guards import protected_replacements
 from .model import SNAKE, as_raw, to_camel
 from .monitoring import Observed, create_alarms, create_dashboard
 from .naming import name_problem
@@ -142,13 +143,16 @@ class LambdaAlbService(pulumi.ComponentResource):
         # Looked up before anything is registered: a missing default VPC, or subnets in one zone,
         # stop the program with nothing created.
         vpc_id, subnet_ids = resolve_network(lb_settings, invoke)
+        # A replacement AWS would refuse half-way (a protected load balancer) stops here, with nothing created.
+        tags = resource_tags(args.tags)
+        if guarded := protected_replacements(name, lb_settings, tags, invoke):
+            raise problem_report(component_name, guarded)
         targets = args.targets()
         packages = {
             key: package_code(function_base(name, naming_key(key, fargs)), fargs, project_dir)
             for key, fargs in targets.items()
         }
         super().__init__(TYPE_TOKEN, component_name, None, opts)
-        tags = resource_tags(args.tags)
         self.tags = tags
 
         lb_dependencies: list[pulumi.Resource] = []

@@ -51,6 +51,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         subnet_zones: str = "abcdef",
         provider_regions: dict[str, str] | None = None,
         log_groups: tuple[str, ...] = (),
+        load_balancers: tuple[dict[str, Any], ...] = (),
     ):
         self.region = region
         self.subnet_vpc = subnet_vpc
@@ -62,6 +63,8 @@ class AwsMocks(pulumi.runtime.Mocks):
         self.invokes: list[str] = []
         # Log groups that exist in the account before the program runs (retained by an earlier deploy).
         self.log_groups = log_groups
+        # Load balancers already in the account: getLoadBalancer's outputs, with their "tags".
+        self.load_balancers = load_balancers
         self.invoke_providers: list[tuple[str, str]] = []  # (token, provider reference)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
@@ -139,6 +142,12 @@ class AwsMocks(pulumi.runtime.Mocks):
             names = [name for name in self.log_groups if name.startswith(prefix)]
             arns = [f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{n}" for n in names]
             return {"logGroupNames": names, "arns": arns, "id": self.region}
+        if token == "aws:lb/getLbs:getLbs":
+            wanted = (args.args.get("tags") or {}).items()
+            arns = [lb["arn"] for lb in self.load_balancers if wanted <= lb.get("tags", {}).items()]
+            return {"arns": arns, "id": self.region}
+        if token == "aws:lb/getLoadBalancer:getLoadBalancer":
+            return next(lb for lb in self.load_balancers if lb["arn"] == args.args.get("arn"))
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         if token == "aws:ec2/getVpcs:getVpcs":

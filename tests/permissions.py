@@ -102,6 +102,9 @@ def mapping() -> dict[str, Calls]:
         }
         attrs[path.stem] = {k: set(v) for k, v in entry.get("attributes", {}).items()}
     for correction in corrections():
+        if correction["type"] not in ops:  # a type Pike has no entry for: its calls are all ours
+            ops[correction["type"]] = {"create": set(), "read": set(), "update": set(), "delete": set()}
+            attrs[correction["type"]] = {}
         kind, _, attribute = correction["operation"].partition(":")
         target = attrs[correction["type"]].setdefault(attribute, set()) if attribute else ops[correction["type"]][kind]
         target -= set(correction.get("remove", []))

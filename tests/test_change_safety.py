@@ -14,6 +14,8 @@ from tests.harness import Graph, evaluate, load_stack, with_
 PAIRS = [*cs.setting_pairs(load_stack("prod")), *cs.MIGRATIONS]
 # Changes that still fail, with what the docs tell a team to do (docs/operations.md, "Changing a
 # live stack"). Anything else that fails, fails this test.
+# What AWS refuses half-way. The first two the program refuses in the preview instead, when AWS
+# holds the stack's protected load balancer (test_a_replacement_aws_would_refuse_half_way_is_refused_first).
 KNOWN_FAILURES = {
     "loadBalancer.internal": "deletion protection: turn loadBalancer.deletionProtection off in one deploy first",
     "serviceName": "a new name is a new service: every resource is replaced, which deletion protection refuses",
@@ -216,3 +218,46 @@ def test_what_a_change_deletes_the_pipelines_deploy_role_may_delete():
             needing[pair.name] = refusals
     assert sorted(needing) == sorted(NEEDS_AN_ADMINISTRATOR), needing
     assert all(any(line.startswith("kms:ScheduleKeyDeletion") for line in lines) for lines in needing.values())
+
+
+def protected_load_balancer(name: str = "lambda-alb-prod-lb-0a1b2c3", internal: bool = False, protected: bool = True):
+    arn = f"arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/{name}/50dc6c495c0c9188"
+    return {"arn": arn, "id": arn, "name": name, "internal": internal, "enableDeletionProtection": protected,
+            "tags": {"project": "lambda-alb", "stack": "prod", "managed-by": "pulumi"}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("loadBalancer.internal", "loadBalancer.internal: true instead of false: deletion protection is on for the "
+                                  "load balancer lambda-alb-prod-lb-0a1b2c3, which this replaces"),
+        ("serviceName", "serviceName: 'lambda-alb-prod2' renames every resource (today's load balancer is "
+                        "lambda-alb-prod-lb-0a1b2c3)"),
+    ],
+)  # fmt: skip
+def test_a_replacement_aws_would_refuse_half_way_is_refused_first(change, expected):
+    """Deleting a protected load balancer fails after its replacement exists: with the stack's own
+    load balancer protected in AWS, these changes stop in the preview, naming the deploy to make first."""
+    import pulumi
+
+    from tests.harness import AwsMocks, RecordingMonitor
+
+    (pair,) = [p for p in PAIRS if p.name == change]
+    _, after = cs.configs(pair)
+    mocks = AwsMocks(load_balancers=(protected_load_balancer(),))
+    monitor = RecordingMonitor(mocks)
+    with pytest.raises(pulumi.RunError) as info:
+        evaluate(after, "prod", mocks=mocks, monitor=monitor)
+    assert expected in str(info.value)
+    assert "deploy loadBalancer.deletionProtection: false on its own first" in str(info.value)
+    assert monitor.program_resources() == []
+
+
+def test_the_same_stack_its_load_balancer_unprotected_or_another_stacks_goes_ahead():
+    from tests.harness import AwsMocks
+
+    before, after = cs.configs(next(p for p in PAIRS if p.name == "loadBalancer.internal"))
+    evaluate(before, "prod", mocks=AwsMocks(load_balancers=(protected_load_balancer(),)))  # nothing changes
+    evaluate(after, "prod", mocks=AwsMocks(load_balancers=(protected_load_balancer(protected=False),)))
+    dev = {**protected_load_balancer("lambda-alb-dev-lb-0a1b2c3"), "tags": {"project": "lambda-alb", "stack": "dev"}}
+    evaluate(after, "prod", mocks=AwsMocks(load_balancers=(dev,)))
