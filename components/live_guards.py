@@ -34,10 +34,10 @@ def protected_replacements(
             "loadBalancer.deletionProtection: false on its own first (docs/operations.md#changing-a-live-stack)"
         )
         if current.internal != lb.internal:
-            problems.append(f"loadBalancer.internal: {str(lb.internal).lower()} instead of {str(current.internal).lower()}: "
-                            f"{first}")  # fmt: skip
+            wanted, now = str(lb.internal).lower(), str(current.internal).lower()
+            problems.append(f"loadBalancer.internal: {wanted} instead of {now}: {first}")
         # Pulumi names it <service>-lb-<7 random hex>: another prefix is another service name.
         if not re.fullmatch(rf"{re.escape(name)}-lb-[0-9a-f]{{7}}", current.name):
-            problems.append(f"serviceName: {name!r} renames every resource (today's load balancer is {current.name}): "
-                            f"{first}")  # fmt: skip
+            today = f"today's load balancer is {current.name}"
+            problems.append(f"serviceName: {name!r} renames every resource ({today}): {first}")
     return problems

@@ -330,7 +330,7 @@ def test_the_preview_says_in_words_what_a_change_replaces_or_deletes():
     changes = _changes()
     digest = json.loads((ROOT / "tests" / "data" / "preview" / "replace-and-delete.json").read_text())
     text = changes.render("prod", digest)
-    assert text.startswith("<!-- lambda-alb-changes:prod -->\n### `prod`: what this change replaces or deletes")
+    assert text.startswith("<!-- lambda-alb-changes:prod -->\n### `prod`: what this change replaces, deletes or adopts")
     found = changes.lines(digest)
     assert len(found) == 5  # one line per resource, however many steps its replacement takes
     assert found[0].startswith(
@@ -344,6 +344,12 @@ def test_the_preview_says_in_words_what_a_change_replaces_or_deletes():
     )
     assert found[3].endswith("; **deletes the access-log objects in it**")
     assert not any("memorySize" in line or "Role" in line for line in found)  # updates and the unchanged: not here
+    # A kept log group coming back is adopted (an import step), with its events.
+    urn = "urn:pulumi:prod::lambda-alb::lambda-alb:components:LambdaAlbService$aws:cloudwatch/logGroup:LogGroup::x"
+    state = {"type": "aws:cloudwatch/logGroup:LogGroup", "inputs": {"name": "aws-waf-logs-lambda-alb-prod"}}
+    adopted = changes.lines({"steps": [{"op": "import", "urn": urn, "newState": state}]})
+    assert adopted == ["- **adopts** LogGroup x (aws-waf-logs-lambda-alb-prod): it exists in AWS (kept from before), "
+                       "with its log events"]  # fmt: skip
     nothing = json.loads((ROOT / "tests" / "data" / "preview" / "no-changes.json").read_text())
     assert "Nothing: every change is a create or an update in place." in changes.render("dev", nothing)
 

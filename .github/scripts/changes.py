@@ -26,6 +26,9 @@ def marker(stack: str) -> str:
 
 REPLACING = {"replace"}
 DELETING = {"delete", "delete-replaced"}
+# An existing resource taken into the stack (Pulumi's import option): a log group kept in AWS when
+# its resource left the stack, adopted when it comes back (components/log_groups.py).
+ADOPTING = {"import"}
 
 # What replacing or deleting a resource of each type means to someone outside the stack.
 REPLACED = {
@@ -71,7 +74,7 @@ def lines(digest: dict[str, Any]) -> list[str]:
     found, seen = [], set()
     for step in digest.get("steps") or []:
         op, urn = step.get("op"), step.get("urn")
-        if (urn, op) in seen or op not in REPLACING | DELETING:
+        if (urn, op) in seen or op not in REPLACING | DELETING | ADOPTING:
             continue
         seen.add((urn, op))
         typ = _type(step)
@@ -84,12 +87,15 @@ def lines(digest: dict[str, Any]) -> list[str]:
             )
         elif op == "delete":
             found.append(f"- **deletes** {short} {_name(step)}{_data_note(step, typ)}")
+        elif op in ADOPTING:
+            held = f", with {HOLDS_DATA[typ]}" if typ in HOLDS_DATA else ""
+            found.append(f"- **adopts** {short} {_name(step)}: it exists in AWS (kept from before){held}")
     return found
 
 
 def render(stack: str, digest: dict[str, Any]) -> str:
     found = lines(digest)
-    head = f"{marker(stack)}\n### `{stack}`: what this change replaces or deletes\n\n"
+    head = f"{marker(stack)}\n### `{stack}`: what this change replaces, deletes or adopts\n\n"
     if not found:
         return head + "Nothing: every change is a create or an update in place.\n"
     return head + "\n".join(found) + "\n\nThe full diff is in the preview's own comment (and the job's log).\n"
