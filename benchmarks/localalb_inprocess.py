@@ -6,8 +6,8 @@ Two measures, for each checkout given with ``--root`` (default: this one), in al
 
 1. **server**: the dev stack's app and listener protocol in one process, fed ``GET /`` on 20
    connections through a transport that only counts writes, with a pool whose invocation answers
-   at once with the hello function's result (as the worker sends it: checked fields for a
-   checkout that has ``localalb/response.py``, the JSON before). CPU time per request: HTTP
+   at once with the hello function's result (as the worker sends it: checked, for a checkout that
+   has ``localalb/response.py``, the JSON before). CPU time per request: HTTP
    parsing, the ASGI cycle, the event, the access-log line, the response; no system calls.
 2. **worker**: one worker process (``localalb/worker.py``) sent the hello event over its socket,
    one request at a time; its CPU per request from /proc (Linux): the frame, the event's decode,
@@ -47,9 +47,13 @@ import app as function
 result = function.handler({"httpMethod": "GET", "path": "/", "headers": {}}, None)
 payload = json.dumps(result, separators=(",", ":")).encode()
 if hasattr(pool, "decode_response"):  # the worker checks the result and sends plain fields
-    from localalb.response import check_lambda_response
+    from localalb import response as checks
     from localalb.worker import encode_response
-    fields = encode_response(*check_lambda_response(payload, False))
+    status, headers, body = checks.check_lambda_response(payload, False)
+    if hasattr(checks, "head_lines"):  # ... as the header lines the listener writes
+        fields = encode_response(status, checks.head_lines(status, headers, body), body)
+    else:
+        fields = encode_response(status, headers, body)
     def answer(outcome):
         outcome.response = pool.decode_response(fields)
 else:

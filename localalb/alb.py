@@ -15,8 +15,9 @@ from typing import Any
 
 from components import rules as r
 from localalb.response import MAX_BODY_BYTES as MAX_BODY_BYTES  # re-exported: the request limit too
+from localalb.response import NO_BODY_STATUSES as NO_BODY_STATUSES  # re-exported
 from localalb.response import AlbError as AlbError
-from localalb.response import check_lambda_response
+from localalb.response import check_lambda_response, head_lines
 
 MAX_HEADER_LINE = 16 * 1024  # request line or one header
 MAX_HEADERS_TOTAL = 64 * 1024
@@ -51,7 +52,6 @@ class HttpRequest:
         )
 
 
-NO_BODY_STATUSES = (204, 304)  # a response with these never carries a body or a length
 TRACE_ID_RE = re.compile(rb"^Root=1-[0-9a-f]{8}-[0-9a-f]{24}(;.*)?$")
 
 
@@ -184,7 +184,7 @@ def _event_body(request: HttpRequest) -> tuple[str, bool]:
     return base64.b64encode(request.body).decode("ascii"), True
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen, as HttpRequest: one is made per request
 class HttpResponse:
     """What the load balancer sends back to the client."""
 
@@ -194,6 +194,20 @@ class HttpResponse:
     # Header names are tokens and values free of control characters: checked as a function's
     # result is (response.py), or fixed here. Such a response is written without uvicorn's checks.
     checked: bool = False
+    # A function's result: its header lines as its worker wrote them (``head_lines``), ready to
+    # send; ``headers`` is then empty.
+    lines: bytes | None = None
+
+    def head_lines(self) -> bytes:
+        """The header lines written after the status line and the listener's own (checked only)."""
+        return self.lines if self.lines is not None else head_lines(self.status, self.headers, self.body)
+
+    def header_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The headers as (name, value) pairs, without content-length (the writer adds it)."""
+        if self.lines is None:
+            return self.headers
+        pairs = (line.split(": ", 1) for line in self.lines.decode().split("\r\n") if line)
+        return tuple((name, value) for name, value in pairs if name != "content-length")
 
 
 def parse_lambda_response(payload: bytes, multi_value: bool) -> HttpResponse:

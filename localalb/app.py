@@ -264,7 +264,8 @@ class LocalAlbApp:
         else:
             record.elb_status = response.status
             if response.checked and connection is not None:
-                record.sent_bytes = await connection.respond(scope, response.status, response.headers, response.body)
+                lines = response.head_lines()
+                record.sent_bytes = await connection.respond(scope, response.status, lines, response.body)
             else:
                 await self._send(send, response, record)
         record.response_time = 0.0
@@ -351,14 +352,14 @@ class LocalAlbApp:
             record.error_reason = reason
             self.say(f"  [{outcome.request_id}] {reason}: {shorten(detail)}")
             return alb.error_response(status)
-        response = alb.HttpResponse(*outcome.response, checked=True)
-        record.target_status = response.status
-        return response
+        status, lines, body = outcome.response
+        record.target_status = status
+        return alb.HttpResponse(status, (), body, checked=True, lines=lines)
 
     async def _send(self, send: Send, response: alb.HttpResponse, record: AccessRecord | None = None) -> None:
         headers = []
         size = 0
-        for name, value in response.headers:
+        for name, value in response.header_pairs():
             header = (name.encode("latin-1"), value.encode("utf-8"))
             headers.append(header)
             size += len(header[0]) + len(header[1]) + 4
