@@ -89,24 +89,30 @@ def matcher_accepts(matcher: str, status: int) -> bool:
 
 
 def check_request_limits(request: HttpRequest) -> None:
-    """What ALB refuses before any rule runs (raises ``AlbError``)."""
+    """What ALB refuses before any rule runs (raises ``AlbError``), the first of these that applies."""
     if request.method == "TRACE":
         raise AlbError(405, "-", "TRACE is not allowed")
-    upgrade = next((v for k, v in request.headers if k == b"upgrade"), None)
+    # One pass over the headers (the server's one process does this for every request).
+    upgrade = too_long = None
+    total = addresses = 0
+    for name, value in request.headers:
+        line = len(name) + len(value) + 4
+        total += line
+        if line > MAX_HEADER_LINE and too_long is None:
+            too_long = name
+        if name == b"upgrade":
+            upgrade = value if upgrade is None else upgrade
+        elif name == b"x-forwarded-for":
+            addresses += len([a for a in value.split(b",") if a.strip()])
     if upgrade is not None and upgrade.strip().lower() == b"websocket":
         raise AlbError(400, "-", "WebSocket upgrade to a Lambda target")
     if len(request.method) + len(request.raw_path) + len(request.raw_query) + 11 > MAX_HEADER_LINE:
         raise AlbError(400, "-", "request line over 16 KB")
-    total = 0
-    for name, value in request.headers:
-        line = len(name) + len(value) + 4
-        if line > MAX_HEADER_LINE:
-            raise AlbError(400, "-", f"header {name.decode('latin-1')} over 16 KB")
-        total += line
+    if too_long is not None:
+        raise AlbError(400, "-", f"header {too_long.decode('latin-1')} over 16 KB")
     if total > MAX_HEADERS_TOTAL:
         raise AlbError(400, "-", "headers over 64 KB in total")
-    forwarded = [v for k, v in request.headers if k == b"x-forwarded-for"]
-    if forwarded and sum(len([a for a in v.split(b",") if a.strip()]) for v in forwarded) > MAX_FORWARDED_FOR:
+    if addresses > MAX_FORWARDED_FOR:
         raise AlbError(463, "-", "more than 30 addresses in X-Forwarded-For")
     if len(request.body) > MAX_BODY_BYTES:
         raise AlbError(413, "-", "request body over 1 MB")
@@ -125,6 +131,8 @@ def _is_text(content_type: str) -> bool:
 
 
 def _query_pairs(raw_query: bytes) -> list[tuple[str, str]]:
+    if not raw_query:
+        return []
     pairs = []
     for part in raw_query.split(b"&"):
         if part:
