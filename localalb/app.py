@@ -227,7 +227,7 @@ class LocalAlbApp:
             listener_port=scope["server"][1] if scope.get("server") else 80,
             protocol=scope.get("scheme", "http"),
         )
-        host = user_agent = None
+        host = user_agent = trace = None
         head_bytes = 0  # the headers, as they came over the wire
         for name, value in request.headers:
             head_bytes += len(name) + len(value) + 4
@@ -235,6 +235,8 @@ class LocalAlbApp:
                 host = value
             elif name == b"user-agent" and user_agent is None:
                 user_agent = value
+            elif name == b"x-amzn-trace-id" and trace is None and alb.TRACE_ID_RE.match(value):
+                trace = value  # the first well-formed one: ALB continues the client's trace
         record = AccessRecord(
             received=received,
             client=f"{client_ip}:{client_port}",
@@ -257,7 +259,7 @@ class LocalAlbApp:
         if body is False:
             response = None
         else:
-            response = await self._respond(request, body is None, record)
+            response = await self._respond(request, body is None, record, trace)
         record.request_time = time.perf_counter() - started - max(record.target_time, 0)
         if response is None or (connection is not None and connection.lost):
             record.elb_status = CLIENT_GONE  # nothing is sent: the client is gone
@@ -273,7 +275,9 @@ class LocalAlbApp:
         if not self.quiet:
             self._summarise(request, record)
 
-    async def _respond(self, request: alb.HttpRequest, too_large: bool, record: AccessRecord) -> alb.HttpResponse:
+    async def _respond(
+        self, request: alb.HttpRequest, too_large: bool, record: AccessRecord, trace: bytes | None
+    ) -> alb.HttpResponse:
         if self.https_port is not None and request.protocol == "http":
             # The stack's port 80: its only action redirects to HTTPS, same host, path and query.
             response = alb.https_redirect(request, self.https_port)
@@ -301,22 +305,14 @@ class LocalAlbApp:
             response = alb.redirect_response(action, request)
             record.redirect_url = dict(response.headers)["location"]
             return response
-        return await self._forward(request, record, self.pools[action.function])
+        return await self._forward(request, record, self.pools[action.function], trace)
 
-    async def _forward(self, request: alb.HttpRequest, record: AccessRecord, pool: WorkerPool) -> alb.HttpResponse:
-        # A well-formed trace id from the client is kept (ALB continues the trace); anything else
-        # is replaced by a new one.
-        trace_id = (
-            next(
-                (
-                    v.decode("latin-1")
-                    for k, v in request.headers
-                    if k == b"x-amzn-trace-id" and alb.TRACE_ID_RE.match(v)
-                ),
-                None,
-            )
-            or alb.new_trace_id()
-        )
+    async def _forward(
+        self, request: alb.HttpRequest, record: AccessRecord, pool: WorkerPool, trace: bytes | None
+    ) -> alb.HttpResponse:
+        # A well-formed trace id from the client (``trace``) is kept: ALB continues the trace;
+        # anything else is replaced by a new one.
+        trace_id = trace.decode("latin-1") if trace is not None else alb.new_trace_id()
         record.trace_id = trace_id
         record.target_group_arn = pool.target_group_arn
         record.function = pool.function.key
