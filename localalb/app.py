@@ -211,8 +211,14 @@ class LocalAlbApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         received = time.time()
         started = time.perf_counter()
-        connection = scope.get("extensions", {}).get("localalb.connection")
-        body = await self._read_body(receive)
+        extensions = scope.get("extensions", {})
+        connection = extensions.get("localalb.connection")
+        writer = extensions.get("localalb.writer")
+        body = writer.whole_body() if writer is not None else None
+        if body is None:
+            body = await self._read_body(receive)
+        elif len(body) > alb.MAX_BODY_BYTES:
+            body = None
         if body is False and connection is not None and connection.refused:
             return  # the listener answered (408) and logged it already
         client_ip, client_port = scope.get("client") or ("127.0.0.1", 0)

@@ -327,6 +327,16 @@ class _OneWrite:
     def is_closing(self) -> bool:
         return self._transport.is_closing()
 
+    def whole_body(self) -> bytes | None:
+        """The request's body when all of it has arrived and nothing is owed to the client before
+        it is read (a 100 Continue): what uvicorn's ``receive`` would return, without awaiting it
+        and building its message. None otherwise (then ``receive`` is the way)."""
+        cycle = self._cycle
+        if cycle.more_body or cycle.waiting_for_100_continue or cycle.disconnected:
+            return None
+        body, cycle.body = bytes(cycle.body), bytearray()
+        return body
+
 
 def protocol_for(app: LocalAlbApp) -> type[AlbProtocol]:
     """The protocol class uvicorn instantiates per connection, bound to ``app``."""
