@@ -151,7 +151,10 @@ def build_event(request: HttpRequest, multi_value: bool, target_group_arn: str, 
             if key == "x-forwarded-for":
                 forwarded_for.append(_text(raw_value, "X-Forwarded-For"))  # every one the client sent
             continue
-        headers.append((key, _text(raw_value, f"header {key}")))
+        try:
+            headers.append((key, raw_value.decode("utf-8")))
+        except UnicodeDecodeError:
+            raise AlbError(400, "LambdaBadRequest", f"header {key} is not valid UTF-8") from None
     client_chain = ", ".join([*forwarded_for, request.client_ip])
     headers += [
         ("x-amzn-trace-id", trace_id),
