@@ -83,6 +83,13 @@ class _Worker(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # a socket transport, as connected
 
     def data_received(self, data: bytes) -> None:
+        waiter = self._waiter
+        if not self._buffer and waiter is not None and not waiter.done() and len(data) >= ANSWER.size:
+            kind, duration_ms, size = ANSWER.unpack_from(data)
+            if len(data) == ANSWER.size + size:
+                # The usual read: one whole answer, taken without a copy through the buffer.
+                waiter.set_result((kind, duration_ms, data[ANSWER.size :]))
+                return
         self._buffer += data
         self._deliver()
 
