@@ -1,17 +1,22 @@
 """The local ALB's own work per request, without sockets, wake-ups or other processes' noise.
 
     .venv/bin/python benchmarks/localalb_inprocess.py [--root DIR ...] [--requests 10000] [--runs 5]
+    .venv/bin/python benchmarks/localalb_inprocess.py --instructions [--root DIR ...]      (needs valgrind)
 
 Two measures, for each checkout given with ``--root`` (default: this one), in alternating runs:
 
 1. **server**: the dev stack's app and listener protocol in one process, fed ``GET /`` on 20
    connections through a transport that only counts writes, with a pool whose invocation answers
-   at once with the hello function's result (as the worker sends it: checked fields for a
-   checkout that has ``localalb/response.py``, the JSON before). CPU time per request: HTTP
-   parsing, the ASGI cycle, the event, the access-log line, the response; no system calls.
+   at once with the hello function's result (as the worker sends it: checked, for a checkout that
+   has ``localalb/response.py``, the JSON before). CPU time per request: HTTP parsing, the ASGI
+   cycle, the event, the access-log line, the response; no system calls.
 2. **worker**: one worker process (``localalb/worker.py``) sent the hello event over its socket,
    one request at a time; its CPU per request from /proc (Linux): the frame, the event's decode,
    the handler, the result's encoding and checks, the answer.
+
+``--instructions`` counts instead the instructions the server runs per request (valgrind's
+callgrind; the difference between a run of 1,000 and one of 3,000 requests, so start-up cancels
+out): exact and blind to the machine's load, for a change worth a microsecond or two.
 
 Both leave out what a loaded machine adds (the wake-up of a process, caches another process
 emptied): ``benchmarks/localalb_profile.py`` measures the whole under ``bench-local``'s load.
@@ -22,7 +27,9 @@ then the median and the slowest. Asserts nothing.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -47,9 +54,13 @@ import app as function
 result = function.handler({"httpMethod": "GET", "path": "/", "headers": {}}, None)
 payload = json.dumps(result, separators=(",", ":")).encode()
 if hasattr(pool, "decode_response"):  # the worker checks the result and sends plain fields
-    from localalb.response import check_lambda_response
+    from localalb import response as checks
     from localalb.worker import encode_response
-    fields = encode_response(*check_lambda_response(payload, False))
+    status, headers, body = checks.check_lambda_response(payload, False)
+    if hasattr(checks, "head_lines"):  # ... as the header lines the listener writes
+        fields = encode_response(status, checks.head_lines(status, headers, body), body)
+    else:
+        fields = encode_response(status, headers, body)
     def answer(outcome):
         outcome.response = pool.decode_response(fields)
 else:
@@ -161,13 +172,34 @@ def measure(script: str, root: Path, requests: int) -> float:
     return float(out.strip().splitlines()[-1])
 
 
+def instructions(root: Path) -> float:
+    """The server's instructions per request, by callgrind (slow: about two minutes)."""
+
+    def count(requests: int) -> int:
+        err = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", SERVER,
+             str(root), str(requests)],
+            capture_output=True, text=True, check=True,
+        ).stderr  # fmt: skip
+        return int(re.search(r"Collected : (\d+)", err).group(1))  # type: ignore[union-attr]
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        short, long = pool.map(count, (1000, 3000))
+    return (long - short) / 2000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", type=Path, action="append", help="a checkout to measure (repeatable)")
     parser.add_argument("--requests", type=int, default=10000, help="requests per run")
     parser.add_argument("--runs", type=int, default=5, help="alternating runs of each checkout")
+    parser.add_argument("--instructions", action="store_true", help="count the server's instructions (valgrind)")
     args = parser.parse_args()
     roots = [root.resolve() for root in (args.root or [ROOT])]
+    if args.instructions:
+        for root in roots:
+            print(f"server  {root}  {instructions(root):,.0f} instructions/request", flush=True)
+        return
     results: dict[tuple[str, Path], list[float]] = {}
     for run in range(args.runs):
         for root in roots if run % 2 == 0 else roots[::-1]:

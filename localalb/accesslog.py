@@ -30,11 +30,10 @@ def _escape(match: re.Match[str]) -> str:
 
 def _quoted(value: str) -> str:
     # Control characters (a newline above all) would split or forge a log line: escaped, as
-    # ALB writes them.
-    if not value or value == "-":
-        return '"-"'
-    if _UNSAFE_RE.search(value) is None:
-        return f'"{value}"'
+    # ALB writes them. isprintable() is false for every one of them: the regex runs only when a
+    # value has one, or a character such as a no-break space that is not printable but safe.
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value or "-"}"'
     return f'"{_UNSAFE_RE.sub(_escape, value)}"'
 
 

@@ -15,8 +15,9 @@ from typing import Any
 
 from components import rules as r
 from localalb.response import MAX_BODY_BYTES as MAX_BODY_BYTES  # re-exported: the request limit too
+from localalb.response import NO_BODY_STATUSES as NO_BODY_STATUSES  # re-exported
 from localalb.response import AlbError as AlbError
-from localalb.response import check_lambda_response
+from localalb.response import check_lambda_response, head_lines
 
 MAX_HEADER_LINE = 16 * 1024  # request line or one header
 MAX_HEADERS_TOTAL = 64 * 1024
@@ -51,7 +52,6 @@ class HttpRequest:
         )
 
 
-NO_BODY_STATUSES = (204, 304)  # a response with these never carries a body or a length
 TRACE_ID_RE = re.compile(rb"^Root=1-[0-9a-f]{8}-[0-9a-f]{24}(;.*)?$")
 
 
@@ -89,24 +89,30 @@ def matcher_accepts(matcher: str, status: int) -> bool:
 
 
 def check_request_limits(request: HttpRequest) -> None:
-    """What ALB refuses before any rule runs (raises ``AlbError``)."""
+    """What ALB refuses before any rule runs (raises ``AlbError``), the first of these that applies."""
     if request.method == "TRACE":
         raise AlbError(405, "-", "TRACE is not allowed")
-    upgrade = next((v for k, v in request.headers if k == b"upgrade"), None)
+    # One pass over the headers (the server's one process does this for every request).
+    upgrade = too_long = None
+    total = addresses = 0
+    for name, value in request.headers:
+        line = len(name) + len(value) + 4
+        total += line
+        if line > MAX_HEADER_LINE and too_long is None:
+            too_long = name
+        if name == b"upgrade":
+            upgrade = value if upgrade is None else upgrade
+        elif name == b"x-forwarded-for":
+            addresses += len([a for a in value.split(b",") if a.strip()])
     if upgrade is not None and upgrade.strip().lower() == b"websocket":
         raise AlbError(400, "-", "WebSocket upgrade to a Lambda target")
     if len(request.method) + len(request.raw_path) + len(request.raw_query) + 11 > MAX_HEADER_LINE:
         raise AlbError(400, "-", "request line over 16 KB")
-    total = 0
-    for name, value in request.headers:
-        line = len(name) + len(value) + 4
-        if line > MAX_HEADER_LINE:
-            raise AlbError(400, "-", f"header {name.decode('latin-1')} over 16 KB")
-        total += line
+    if too_long is not None:
+        raise AlbError(400, "-", f"header {too_long.decode('latin-1')} over 16 KB")
     if total > MAX_HEADERS_TOTAL:
         raise AlbError(400, "-", "headers over 64 KB in total")
-    forwarded = [v for k, v in request.headers if k == b"x-forwarded-for"]
-    if forwarded and sum(len([a for a in v.split(b",") if a.strip()]) for v in forwarded) > MAX_FORWARDED_FOR:
+    if addresses > MAX_FORWARDED_FOR:
         raise AlbError(463, "-", "more than 30 addresses in X-Forwarded-For")
     if len(request.body) > MAX_BODY_BYTES:
         raise AlbError(413, "-", "request body over 1 MB")
@@ -125,6 +131,8 @@ def _is_text(content_type: str) -> bool:
 
 
 def _query_pairs(raw_query: bytes) -> list[tuple[str, str]]:
+    if not raw_query:
+        return []
     pairs = []
     for part in raw_query.split(b"&"):
         if part:
@@ -143,7 +151,10 @@ def build_event(request: HttpRequest, multi_value: bool, target_group_arn: str, 
             if key == "x-forwarded-for":
                 forwarded_for.append(_text(raw_value, "X-Forwarded-For"))  # every one the client sent
             continue
-        headers.append((key, _text(raw_value, f"header {key}")))
+        try:
+            headers.append((key, raw_value.decode("utf-8")))
+        except UnicodeDecodeError:
+            raise AlbError(400, "LambdaBadRequest", f"header {key} is not valid UTF-8") from None
     client_chain = ", ".join([*forwarded_for, request.client_ip])
     headers += [
         ("x-amzn-trace-id", trace_id),
@@ -184,7 +195,7 @@ def _event_body(request: HttpRequest) -> tuple[str, bool]:
     return base64.b64encode(request.body).decode("ascii"), True
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen, as HttpRequest: one is made per request
 class HttpResponse:
     """What the load balancer sends back to the client."""
 
@@ -194,6 +205,20 @@ class HttpResponse:
     # Header names are tokens and values free of control characters: checked as a function's
     # result is (response.py), or fixed here. Such a response is written without uvicorn's checks.
     checked: bool = False
+    # A function's result: its header lines as its worker wrote them (``head_lines``), ready to
+    # send; ``headers`` is then empty.
+    lines: bytes | None = None
+
+    def head_lines(self) -> bytes:
+        """The header lines written after the status line and the listener's own (checked only)."""
+        return self.lines if self.lines is not None else head_lines(self.status, self.headers, self.body)
+
+    def header_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The headers as (name, value) pairs, without content-length (the writer adds it)."""
+        if self.lines is None:
+            return self.headers
+        pairs = (line.split(": ", 1) for line in self.lines.decode().split("\r\n") if line)
+        return tuple((name, value) for name, value in pairs if name != "content-length")
 
 
 def parse_lambda_response(payload: bytes, multi_value: bool) -> HttpResponse:

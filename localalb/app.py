@@ -211,8 +211,14 @@ class LocalAlbApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         received = time.time()
         started = time.perf_counter()
-        connection = scope.get("extensions", {}).get("localalb.connection")
-        body = await self._read_body(receive)
+        extensions = scope.get("extensions", {})
+        connection = extensions.get("localalb.connection")
+        writer = extensions.get("localalb.writer")
+        body = writer.whole_body() if writer is not None else None
+        if body is None:
+            body = await self._read_body(receive)
+        elif len(body) > alb.MAX_BODY_BYTES:
+            body = None
         if body is False and connection is not None and connection.refused:
             return  # the listener answered (408) and logged it already
         client_ip, client_port = scope.get("client") or ("127.0.0.1", 0)
@@ -227,7 +233,7 @@ class LocalAlbApp:
             listener_port=scope["server"][1] if scope.get("server") else 80,
             protocol=scope.get("scheme", "http"),
         )
-        host = user_agent = None
+        host = user_agent = trace = None
         head_bytes = 0  # the headers, as they came over the wire
         for name, value in request.headers:
             head_bytes += len(name) + len(value) + 4
@@ -235,6 +241,8 @@ class LocalAlbApp:
                 host = value
             elif name == b"user-agent" and user_agent is None:
                 user_agent = value
+            elif name == b"x-amzn-trace-id" and trace is None and alb.TRACE_ID_RE.match(value):
+                trace = value  # the first well-formed one: ALB continues the client's trace
         record = AccessRecord(
             received=received,
             client=f"{client_ip}:{client_port}",
@@ -257,14 +265,15 @@ class LocalAlbApp:
         if body is False:
             response = None
         else:
-            response = await self._respond(request, body is None, record)
+            response = await self._respond(request, body is None, record, trace)
         record.request_time = time.perf_counter() - started - max(record.target_time, 0)
         if response is None or (connection is not None and connection.lost):
             record.elb_status = CLIENT_GONE  # nothing is sent: the client is gone
         else:
             record.elb_status = response.status
             if response.checked and connection is not None:
-                record.sent_bytes = await connection.respond(scope, response.status, response.headers, response.body)
+                lines = response.head_lines()
+                record.sent_bytes = await connection.respond(scope, response.status, lines, response.body)
             else:
                 await self._send(send, response, record)
         record.response_time = 0.0
@@ -272,7 +281,9 @@ class LocalAlbApp:
         if not self.quiet:
             self._summarise(request, record)
 
-    async def _respond(self, request: alb.HttpRequest, too_large: bool, record: AccessRecord) -> alb.HttpResponse:
+    async def _respond(
+        self, request: alb.HttpRequest, too_large: bool, record: AccessRecord, trace: bytes | None
+    ) -> alb.HttpResponse:
         if self.https_port is not None and request.protocol == "http":
             # The stack's port 80: its only action redirects to HTTPS, same host, path and query.
             response = alb.https_redirect(request, self.https_port)
@@ -300,22 +311,14 @@ class LocalAlbApp:
             response = alb.redirect_response(action, request)
             record.redirect_url = dict(response.headers)["location"]
             return response
-        return await self._forward(request, record, self.pools[action.function])
+        return await self._forward(request, record, self.pools[action.function], trace)
 
-    async def _forward(self, request: alb.HttpRequest, record: AccessRecord, pool: WorkerPool) -> alb.HttpResponse:
-        # A well-formed trace id from the client is kept (ALB continues the trace); anything else
-        # is replaced by a new one.
-        trace_id = (
-            next(
-                (
-                    v.decode("latin-1")
-                    for k, v in request.headers
-                    if k == b"x-amzn-trace-id" and alb.TRACE_ID_RE.match(v)
-                ),
-                None,
-            )
-            or alb.new_trace_id()
-        )
+    async def _forward(
+        self, request: alb.HttpRequest, record: AccessRecord, pool: WorkerPool, trace: bytes | None
+    ) -> alb.HttpResponse:
+        # A well-formed trace id from the client (``trace``) is kept: ALB continues the trace;
+        # anything else is replaced by a new one.
+        trace_id = trace.decode("latin-1") if trace is not None else alb.new_trace_id()
         record.trace_id = trace_id
         record.target_group_arn = pool.target_group_arn
         record.function = pool.function.key
@@ -351,14 +354,14 @@ class LocalAlbApp:
             record.error_reason = reason
             self.say(f"  [{outcome.request_id}] {reason}: {shorten(detail)}")
             return alb.error_response(status)
-        response = alb.HttpResponse(*outcome.response, checked=True)
-        record.target_status = response.status
-        return response
+        status, lines, body = outcome.response
+        record.target_status = status
+        return alb.HttpResponse(status, (), body, checked=True, lines=lines)
 
     async def _send(self, send: Send, response: alb.HttpResponse, record: AccessRecord | None = None) -> None:
         headers = []
         size = 0
-        for name, value in response.headers:
+        for name, value in response.header_pairs():
             header = (name.encode("latin-1"), value.encode("utf-8"))
             headers.append(header)
             size += len(header[0]) + len(header[1]) + 4

@@ -30,15 +30,15 @@ from components.limits import known_str
 from components.packaging import source_files
 from localalb.config import LocalFunction, LocalStack
 from localalb.console import escape
-from localalb.response import Checked
 
 REQUEST = struct.Struct(">I36sI")  # event length, request id, timeout (ms); see worker.py
 # The event crosses to the worker in marshal's format: both ends run this Python, and it is the
 # standard library's fastest encoding of a dict of strings (a ninth of JSON's time, here).
 ANSWER = struct.Struct(">BdI")  # kind, duration (ms), payload length
-RESPONSE = struct.Struct(">HI")  # a checked result: status, length of the headers; see worker.py
+RESPONSE = struct.Struct(">HI")  # a checked result: status, length of the header lines; see worker.py
 READY, INIT_ERROR, RESULT, ERROR, INVALID = range(5)
 Answer = tuple[int, float, bytes]  # kind, duration (ms), payload
+Answered = tuple[int, bytes, bytes]  # a checked result: status, header lines ready to send, body
 WORKER_SCRIPT = Path(__file__).resolve().parent / "worker.py"
 INIT_ALLOWANCE_S = 10.0  # Lambda's init phase has its own 10-second limit
 # Without reserved concurrency, the local cap on simultaneous environments (Lambda's account
@@ -57,7 +57,7 @@ class Invocation:
     """The outcome of one invocation, as the load balancer sees it."""
 
     request_id: str
-    response: Checked | None = None  # the handler's result, checked by ALB's rules: status, headers, body
+    response: Answered | None = None  # the handler's result, checked by ALB's rules: status, header lines, body
     refused: tuple[int, str, str] | None = None  # or why ALB refuses it: status, reason, detail
     error: dict[str, Any] | None = None  # errorType, errorMessage, stackTrace
     failure: str | None = None  # "timeout" or "crash": the environment is gone
@@ -83,6 +83,13 @@ class _Worker(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # a socket transport, as connected
 
     def data_received(self, data: bytes) -> None:
+        waiter = self._waiter
+        if not self._buffer and waiter is not None and not waiter.done() and len(data) >= ANSWER.size:
+            kind, duration_ms, size = ANSWER.unpack_from(data)
+            if len(data) == ANSWER.size + size:
+                # The usual read: one whole answer, taken without a copy through the buffer.
+                waiter.set_result((kind, duration_ms, data[ANSWER.size :]))
+                return
         self._buffer += data
         self._deliver()
 
@@ -160,12 +167,11 @@ def _request_id() -> str:
     return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
 
 
-def decode_response(payload: bytes) -> Checked:
-    """A result the worker checked (``worker.encode_response``): status, headers, body."""
+def decode_response(payload: bytes) -> Answered:
+    """A result the worker checked (``worker.encode_response``): status, header lines, body."""
     status, size = RESPONSE.unpack_from(payload)
     end = RESPONSE.size + size
-    fields = payload[RESPONSE.size : end].decode("utf-8").split("\0") if size else []
-    return status, tuple(zip(fields[::2], fields[1::2], strict=False)), payload[end:]
+    return status, payload[RESPONSE.size : end], payload[end:]
 
 
 def _expire(waiter: asyncio.Future[Answer]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import http
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 # request (16 KB line, 64 KB of headers), so more bytes are never buffered.
 MAX_HEAD_BYTES = alb.MAX_HEADER_LINE + alb.MAX_HEADERS_TOTAL
 HTTP_VERSIONS = ("1.0", "1.1")
-NO_BODY_STATUSES = (204, 304)  # never a body or a length (alb.NO_BODY_STATUSES)
 
 
 def _status_line(status: int) -> bytes:
@@ -178,13 +176,14 @@ class AlbProtocol(HttpToolsProtocol):
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
 
-    async def respond(self, scope: dict[str, Any], status: int, headers: Sequence[tuple[str, str]], body: bytes) -> int:
+    async def respond(self, scope: dict[str, Any], status: int, lines: bytes, body: bytes) -> int:
         """Answer the request of ``scope`` with a whole response in one write, as uvicorn's ``send``
         would for ``http.response.start`` then ``http.response.body``, without its per-message
-        work: ``headers`` must be checked already (names tokens, values without control
-        characters). Returns the bytes counted in the access log (headers and body)."""
+        work: ``lines`` are the header lines of a checked response (``response.head_lines``: names
+        tokens, values without control characters, content-length). Returns the bytes counted in
+        the access log (headers and body)."""
         writer: _OneWrite = scope["extensions"]["localalb.writer"]
-        return await writer.respond(status, headers, body)
+        return await writer.respond(status, lines, body)
 
     def _refuse_in_parser(self, status: int, reason: str) -> None:
         self._refusal = (status, reason)
@@ -292,21 +291,17 @@ class _OneWrite:
         self.flush()
         self._transport.close()
 
-    async def respond(self, status: int, headers: Sequence[tuple[str, str]], body: bytes) -> int:
+    async def respond(self, status: int, lines: bytes, body: bytes) -> int:
         """The response as uvicorn's cycle writes it (status line, its default headers such as
-        date, names lower-cased, content-length, connection: close when the connection ends, no
-        body for HEAD), and the cycle's state after it, in one write; see ``AlbProtocol.respond``."""
-        fields = "".join([f"{name.lower()}: {value}\r\n" for name, value in headers])
-        if status in NO_BODY_STATUSES:
+        date, then ``lines``, connection: close when the connection ends, no body for HEAD), and
+        the cycle's state after it, in one write; see ``AlbProtocol.respond``."""
+        if status in alb.NO_BODY_STATUSES:
             body = b""  # dropped, as HTTP requires: the next response on the connection stays framed
-        else:
-            fields += f"content-length: {len(body)}\r\n"
-        encoded = fields.encode()
         cycle = self._cycle
         if cycle.flow.write_paused and not cycle.disconnected:
             await cycle.flow.drain()
         if cycle.disconnected:
-            return len(encoded) + len(body)  # counted as uvicorn's send would have been
+            return len(lines) + len(body)  # counted as uvicorn's send would have been
         if cycle.response_started:
             raise RuntimeError("the response has already started")
         cycle.response_started = True
@@ -314,7 +309,7 @@ class _OneWrite:
         head = [STATUS_LINES[status]]
         for name, value in cycle.default_headers:
             head += (name, b": ", value, b"\r\n")
-        head.append(encoded)
+        head.append(lines)
         if not cycle.keep_alive:
             head.append(b"connection: close\r\n")
         head.append(b"\r\n")
@@ -327,10 +322,20 @@ class _OneWrite:
         if not cycle.keep_alive:
             self._transport.close()
         cycle.on_response()
-        return len(encoded) + len(body)
+        return len(lines) + len(body)
 
     def is_closing(self) -> bool:
         return self._transport.is_closing()
+
+    def whole_body(self) -> bytes | None:
+        """The request's body when all of it has arrived and nothing is owed to the client before
+        it is read (a 100 Continue): what uvicorn's ``receive`` would return, without awaiting it
+        and building its message. None otherwise (then ``receive`` is the way)."""
+        cycle = self._cycle
+        if cycle.more_body or cycle.waiting_for_100_continue or cycle.disconnected:
+            return None
+        body, cycle.body = bytes(cycle.body), bytearray()
+        return body
 
 
 def protocol_for(app: LocalAlbApp) -> type[AlbProtocol]:

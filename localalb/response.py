@@ -2,7 +2,7 @@
 
 The server imports this through ``localalb.alb``; every worker loads it too (by its path, under
 a private module name, before the function's code), and checks the result it has just encoded
-there: the server then receives status, headers and body ready to send, or the reason ALB
+there: the server then receives status, header lines and body ready to send, or the reason ALB
 refuses the result, and never decodes the JSON itself. The checks are the same code either way.
 """
 
@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 MAX_BODY_BYTES = 1024 * 1024  # request body, and the function's response JSON
@@ -21,6 +22,7 @@ MAX_RESPONSE_HEADERS = 32 * 1024
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length"}
 )
+NO_BODY_STATUSES = (204, 304)  # a response with these never carries a body or a length
 _TOKEN_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -79,6 +81,16 @@ def check_lambda_response(payload: bytes, multi_value: bool, result: Any = None)
     if not typed:
         headers.append(("content-type", "application/octet-stream"))
     return status, tuple(headers), body
+
+
+def head_lines(status: int, headers: Sequence[tuple[str, str]], body: bytes) -> bytes:
+    """The header lines of a checked response as the listener writes them after its status line
+    and its own headers (date): names lower-cased, in the order given, then content-length, which
+    a 204 or 304 never has."""
+    lines = "".join([f"{name.lower()}: {value}\r\n" for name, value in headers])
+    if status not in NO_BODY_STATUSES:
+        lines += f"content-length: {len(body)}\r\n"
+    return lines.encode()
 
 
 def _plain(result: Any, multi_value: bool) -> bool:

@@ -5,9 +5,9 @@ Frames are a binary header and a payload, so the hot path decodes only the event
 the result: a request is ``REQUEST`` (payload length, request id, timeout in ms) and the event in
 marshal's format (the server runs this same Python); an answer is ``ANSWER`` (kind, duration in
 ms, payload length) and the result already checked as ALB checks it (``localalb/response.py``, on
-the JSON Lambda would send): ``RESPONSE`` (status, length of the headers), the headers as names
-and values between NUL characters (neither can hold one), then the body; or the reason ALB
-refuses the result, or the error, as JSON; or nothing once after the init phase. The handler is imported
+the JSON Lambda would send): ``RESPONSE`` (status, length of the header lines), the header lines
+as the listener writes them (``response.head_lines``), then the body; or the reason ALB refuses
+the result, or the error, as JSON; or nothing once after the init phase. The handler is imported
 once (the "init" phase, timed and reported with the first answer), so module state survives
 between requests as in a real execution environment.
 """
@@ -186,11 +186,12 @@ class _Channel:
         self.sock.sendall(ANSWER.pack(kind, duration_ms, len(payload)) + payload)
 
 
-def encode_response(status: int, headers: Sequence[tuple[str, str]], body: bytes) -> bytes:
-    """A checked result as it crosses to the server (read by ``pool.decode_response``): plain
-    fields, so the server decodes nothing a function could make unsafe to decode."""
-    fields = "\0".join(f"{name}\0{value}" for name, value in headers).encode("utf-8")
-    return RESPONSE.pack(status, len(fields)) + fields + body
+def encode_response(status: int, lines: bytes, body: bytes) -> bytes:
+    """A checked result as it crosses to the server (read by ``pool.decode_response``): status,
+    header lines ready to send (``response.head_lines``) and body. The server decodes nothing a
+    function could make unsafe to decode, and writes the lines as they are: the checks that made
+    them run here, where the result was just encoded."""
+    return RESPONSE.pack(status, len(lines)) + lines + body
 
 
 def _error(kind: str, exc: BaseException) -> dict[str, Any]:
@@ -253,7 +254,7 @@ def main() -> None:
     os.set_inheritable(fd, False)
     channel = _Channel(socket.socket(fileno=fd))
     checks = _response_checks()
-    check, refused = checks.check_lambda_response, checks.AlbError
+    check, refused, head_lines = checks.check_lambda_response, checks.AlbError, checks.head_lines
     multi_value = os.environ.pop("LOCALALB_MULTI_VALUE", "0") == "1"  # the target group's header mode
     _Context.configure(os.environ)
     quiet = os.environ.get("LOCALALB_QUIET") == "1"
@@ -310,7 +311,8 @@ def main() -> None:
             # ALB's checks, here rather than in the server: the server's one process serves every
             # request, and this one has just encoded the JSON they apply to.
             try:
-                payload = encode_response(*check(payload, multi_value, result))
+                status, headers, body = check(payload, multi_value, result)
+                payload = encode_response(status, head_lines(status, headers, body), body)
             except refused as exc:
                 kind, payload = INVALID, json.dumps([exc.status, exc.reason, exc.detail]).encode()
             except Exception as exc:  # noqa: BLE001 - a body ALB cannot send, such as a lone surrogate

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from localalb.config import load_stack
 from tests.test_localalb_cli import ROOT, Running, _alive, copy_test_project, get, serving
@@ -389,6 +391,15 @@ def test_access_log_fields_cannot_split_or_forge_a_line():
     line = format_line("app/x/local", record)
     assert "\n" not in line and "\x1b" not in line
     assert '"GET /a\\x0a\\"x\\" \\x1b[2J"' in line
+
+
+@given(st.text())
+def test_an_access_log_field_is_escaped_by_the_rule_whatever_path_it_takes(value):
+    """``_quoted`` skips the regex for printable text; the result is the regex's, whatever the text."""
+    from localalb.accesslog import _UNSAFE_RE, _escape, _quoted
+
+    expected = '"-"' if value in ("", "-") else f'"{_UNSAFE_RE.sub(_escape, value)}"'
+    assert _quoted(value) == expected
 
 
 def test_console_lines_are_dropped_and_counted_while_nobody_reads_then_it_says_so():

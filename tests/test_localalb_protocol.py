@@ -3,7 +3,8 @@ transport and ``data_received``, no sockets. Pins the seams localalb/protocol.py
 test each: the request cycle's ``transport``, ``response_started`` and ``on_response``; the
 keep-alive timer; ``send_400_response``; ``self.url``, ``self.headers``, ``self.scope``,
 ``self.client`` and ``parser.get_http_version()``/``get_method()``; the cycle's ``more_body``,
-``disconnected`` and ``message_event``; and uvicorn's handling of an upgrade without WebSockets."""
+``body``, ``waiting_for_100_continue``, ``disconnected`` and ``message_event``; and uvicorn's
+handling of an upgrade without WebSockets."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from uvicorn.server import ServerState
 
 from localalb.app import LocalAlbApp
 from localalb.config import load_stack
-from localalb.protocol import AlbProtocol, protocol_for
+from localalb.protocol import AlbProtocol, _OneWrite, protocol_for
 from tests.test_localalb_cli import copy_test_project
 
 
@@ -130,6 +131,30 @@ def test_100_continue_goes_out_before_the_body_is_sent(app):
     assert transport.writes[0] == b"HTTP/1.1 100 Continue\r\n\r\n"
     assert len(transport.writes) == 2
     assert transport.writes[1].startswith(b"HTTP/1.1 503 ")
+
+
+def test_a_whole_body_is_taken_from_uvicorns_cycle_and_a_partial_one_through_receive(app):
+    """``whole_body`` reads the cycle's ``more_body``, ``body`` and ``waiting_for_100_continue``
+    as uvicorn's ``receive`` leaves them: the body once all of it is there, else None (the app then
+    awaits ``receive``, which also sends a 100 Continue that is owed)."""
+
+    async def run() -> list[bytes | None]:
+        seen = []
+        for chunk in (
+            b"POST /maintenance HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+            b"POST /maintenance HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nhello",
+            b"POST /maintenance HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi",
+            b"GET /maintenance HTTP/1.1\r\nHost: x\r\n\r\n",
+        ):
+            protocol, _ = connect(app)
+            protocol.data_received(chunk)  # the request's task has not run yet
+            writer = protocol.scope["extensions"]["localalb.writer"]
+            assert isinstance(writer, _OneWrite)
+            seen.append(writer.whole_body())
+            protocol.connection_lost(None)
+        return seen
+
+    assert asyncio.run(run()) == [b"hello", None, None, b""]
 
 
 def test_a_refusal_while_a_head_is_held_sends_the_head_first(app):

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from localalb.response import AlbError, check_lambda_response
+from localalb.response import AlbError, check_lambda_response, head_lines
 
 ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # as the worker encodes a result
 
@@ -93,3 +93,14 @@ results = st.fixed_dictionaries(
 @given(result=results, multi_value=st.booleans())
 def test_any_result_gives_the_outcome_its_json_gives(result, multi_value):
     same_as_its_json(result, multi_value)
+
+
+def test_the_header_lines_a_worker_writes_are_the_ones_the_listener_sends():
+    """Names lower-cased in the function's order, a repeated header kept, the length last; a 204
+    or 304 has no length (the listener drops its body)."""
+    headers = (("Content-Type", "text/html"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"))
+    assert head_lines(200, headers, b"hello") == (
+        b"content-type: text/html\r\nset-cookie: a=1\r\nset-cookie: b=2\r\ncontent-length: 5\r\n"
+    )
+    assert head_lines(204, headers[:1], b"ignored") == b"content-type: text/html\r\n"
+    assert head_lines(200, (("X-Name", "caf\u00e9"),), b"") == "x-name: caf\u00e9\r\ncontent-length: 0\r\n".encode()
