@@ -3,10 +3,15 @@ each test's kind, given by its file, so that ``-m "not integration"`` is the fas
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from fnmatch import fnmatch
 from typing import Any
 
 import pytest
+
+from tests.harness import SHARED_GRAPHS
 
 # File name pattern -> the kinds (markers, registered in pyproject.toml) of every test in it;
 # the first pattern that matches wins. Integration tests start servers or other processes.
@@ -106,3 +111,15 @@ def _load_hypothesis_profile(config):
     settings.register_profile("default", max_examples=60, **common)
     settings.register_profile("fuzz", max_examples=3000, **common)
     settings.load_profile("fuzz" if config.getoption("--fuzz") else "default")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On the run's controller, before its workers start: the folder where they share the graphs
+    they evaluate (tests/harness.py); workers inherit it through the environment."""
+    if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
+        os.environ[SHARED_GRAPHS] = tempfile.mkdtemp(prefix="lambda-alb-graphs-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and (folder := os.environ.pop(SHARED_GRAPHS, None)):
+        shutil.rmtree(folder, ignore_errors=True)

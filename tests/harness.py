@@ -4,7 +4,11 @@ which ``python -m costs`` shares)."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import os
+import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,5 +61,28 @@ def evaluate(
         return run_program(*arguments)
     key = json.dumps([config, stack, preview, project, secret_keys], sort_keys=True, default=repr)
     if key not in _EVALUATED:
-        _EVALUATED[key] = run_program(*arguments)
+        _EVALUATED[key] = _shared(key, lambda: run_program(*arguments))
     return copy.deepcopy(_EVALUATED[key])
+
+
+# Set by tests/conftest.py on the run's controller, for its workers: a folder of their graphs.
+SHARED_GRAPHS = "LAMBDA_ALB_SHARED_GRAPHS"
+
+
+def _shared(key: str, run: Callable[[], Graph]) -> Graph:
+    """A graph another worker of this test run already evaluated, else ``run()``'s, left for the
+    others (a seventh of the suite's CPU went to evaluating graphs another worker had). The folder
+    is the run's own and goes with it, so a change of the program is never served an old graph."""
+    folder = os.environ.get(SHARED_GRAPHS)
+    if not folder:
+        return run()
+    path = Path(folder) / hashlib.sha256(key.encode()).hexdigest()
+    if path.exists():
+        with path.open("rb") as stored:
+            graph: Graph = pickle.load(stored)  # noqa: S301 - written by this run's own workers
+        return graph
+    graph = run()
+    partial = path.with_suffix(f".{os.getpid()}")
+    partial.write_bytes(pickle.dumps(graph))
+    os.replace(partial, path)  # whole or absent: another worker never reads half a graph
+    return graph

@@ -125,3 +125,23 @@ def test_files_that_evaluate_a_program_under_mocks_are_not_called_unit():
     evaluators = [p.name for p in TESTS.glob("test_*.py") if re.search(r"\bevaluate\(", p.read_text())]
     assert "test_stacks.py" in evaluators  # the pattern finds the known ones
     assert [name for name in evaluators if "unit" in kinds_of(name)] == []
+
+
+def test_the_workers_of_a_run_evaluate_each_graph_once_between_them(tmp_path, monkeypatch):
+    from tests import harness
+
+    calls: list[str] = []
+
+    def run(name: str) -> harness.Graph:
+        calls.append(name)
+        return harness.Graph([], {"name": name}, [])
+
+    monkeypatch.setenv(harness.SHARED_GRAPHS, str(tmp_path))
+    first = harness._shared("key", lambda: run("first"))
+    again = harness._shared("key", lambda: run("again"))  # as another worker would ask
+    other = harness._shared("other", lambda: run("other"))
+    assert calls == ["first", "other"] and again.outputs == first.outputs == {"name": "first"}
+    assert other.outputs == {"name": "other"}
+    monkeypatch.delenv(harness.SHARED_GRAPHS)
+    harness._shared("key", lambda: run("alone"))  # one process: nothing shared
+    assert calls[-1] == "alone"
