@@ -33,9 +33,9 @@ def kept_log_group(
 ) -> aws.cloudwatch.LogGroup:
     """The log group ``name``: retained on delete when ``retain``, adopted when it already exists.
 
-    An adoption must match the group as it is (the engine refuses an import whose inputs differ):
-    a group left with another retention or other tags stops the deploy with the differences, and
-    docs/operations.md says what to do."""
+    An adopted group then gets the stack file's retention and tags, as in any update (Pulumi 3.174
+    and later: the import reads the group, then the update applies the program's inputs); a shorter
+    retention drops the older events, which docs/operations.md says."""
     return aws.cloudwatch.LogGroup(
         logical,
         name=name,

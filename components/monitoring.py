@@ -107,11 +107,14 @@ def alarm_specs(monitoring: MonitoringArgs, function: FunctionArgs) -> list[Alar
 
 
 def canary_alarm_specs(monitoring: MonitoringArgs) -> list[AlarmSpec]:
-    """During a canary: errors of the version being tried alone, which the function-wide alarm
-    would dilute with the stable version's traffic."""
+    """During a canary, and with releases through CodeDeploy: errors of the newest version alone,
+    through live, which the function-wide alarm would dilute with the stable version's traffic. One
+    minute suffices: a canary lasts minutes. It is the alarm a release watches, so an alarm already
+    firing for the old version never blocks the release of its fix."""
     return [
-        AlarmSpec("canary-errors", "The version in canary raises or times out", "AWS/Lambda", "Errors", "canary",
-                  monitoring.errors_threshold),
+        AlarmSpec("canary-errors", "The newest version (a canary's, or a release's) raises or times out",
+                  "AWS/Lambda", "Errors", "canary", monitoring.errors_threshold, evaluation_periods=1,
+                  datapoints_to_alarm=1),
     ]  # fmt: skip
 
 
@@ -200,7 +203,8 @@ def create_alarms(
         ).name
 
     # The load balancer's own signals once; the function's for each function. A release watches
-    # both kinds (RELEASE_ALARM_KEYS): a bad version's malformed answers are the load balancer's 5xx.
+    # the newest version's own (RELEASE_ALARM_KEYS), never one the old version or another function
+    # can set off.
     lb_suffix = functions[0].lb_suffix
     shared = []
     for spec in alarm_specs(monitoring, functions[0].function):

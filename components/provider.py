@@ -36,7 +36,7 @@ class DeploymentInputs(TypedDict, total=False):
     type: pulumi.Input[str]
     """How traffic moves: a canary (10 percent, the rest after N minutes), linear (10 percent every N minutes) or all at once. Required. Default: unset. Allowed: `Canary10Percent5Minutes`, `Canary10Percent10Minutes`, `Canary10Percent15Minutes`, `Canary10Percent30Minutes`, `Linear10PercentEvery1Minute`, `Linear10PercentEvery2Minutes`, `Linear10PercentEvery3Minutes`, `Linear10PercentEvery10Minutes`, `AllAtOnce`."""
     alarms: pulumi.Input[list[pulumi.Input[str]]]
-    """More alarms that roll a release back; the function's own (errors, 5xx, duration, latency) are always watched. Default: `[]`. Allowed: CloudWatch alarm names; with the function's own, at most 10."""
+    """More alarms that roll a release back (while one fires, no release starts); the new version's errors alarm is always watched. Default: `[]`. Allowed: CloudWatch alarm names; with the function's own, at most 10."""
     pre_traffic: pulumi.Input[TrafficCheckInputs]
     """A check of the new version before it gets any traffic. Default: unset. Allowed: see `deployment.preTraffic.*`."""
     post_traffic: pulumi.Input[TrafficCheckInputs]

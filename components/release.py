@@ -91,6 +91,12 @@ def _provider() -> Any:
             return json.dumps({**spec, "Hooks": hooks} if hooks else spec)
 
         @staticmethod
+        def description(name: str, alias: str, current: str, version: str) -> str:
+            """The deployment's description; the check reads the target version from its end when it
+            can read the AppSpec no other way (components/release_check/check.py)."""
+            return f"{name}:{alias} from version {current} to version {version}"
+
+        @staticmethod
         def serving(alias: dict[str, Any]) -> str:
             """What an alias serves, in words: ``version 6`` or ``version 6, and 10% to version 7``."""
             weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
@@ -157,7 +163,7 @@ def _provider() -> Any:
                     "revisionType": "AppSpecContent",
                     "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()},
                 },
-                description=f"{name}:{alias} from version {live['FunctionVersion']} to version {version}",
+                description=self.description(name, alias, live["FunctionVersion"], version),
             )["deploymentId"]
             self.say(f"{deployment_id}: releasing {name} version {version} on {alias} (now {self.serving(live)})")
 
@@ -167,9 +173,17 @@ def _provider() -> Any:
                 return {**props, "deployment_id": deployment_id, "served": version}
             error = info.get("errorInformation") or {}
             reason = f"{error.get('code', 'no code')}: {error.get('message', 'no message')}"
-            rollback = (info.get("rollbackInfo") or {}).get("rollbackMessage")
+            rollback_info = info.get("rollbackInfo") or {}
+            rollback = rollback_info.get("rollbackMessage")
             now = self.serving(lam.get_alias(FunctionName=name, Name=alias))
-            what = "rolled back" if info["status"] == "Failed" else "stopped"
+            # An alarm stops the deployment and CodeDeploy rolls back in a deployment of its own,
+            # which may still be moving live: the message names it.
+            if info["status"] == "Failed":
+                what = "rolled back"
+            elif rollback_info.get("rollbackDeploymentId"):
+                what = f"stopped and rolled back by deployment {rollback_info['rollbackDeploymentId']}"
+            else:
+                what = "stopped"
             raise RuntimeError(
                 f"The release of {name} version {version} was {what} (deployment {deployment_id}, {info['status']}): "
                 f"{reason}{f' ({rollback})' if rollback else ''}\n{alias} serves {now}. Fix the cause and deploy "

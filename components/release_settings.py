@@ -26,10 +26,12 @@ RELEASE_TYPES = (
 )
 # CodeDeploy watches at most 10 alarms per deployment group.
 MAX_RELEASE_ALARMS = 10
-# The function's own alarms (components/monitoring.py's keys) that roll its release back: what a bad
-# version shows in (its errors, its 5xx, the load balancer's 5xx for its malformed answers, its
-# duration and latency), not capacity (throttles, warm-instance spillover).
-RELEASE_ALARM_KEYS = ("elb-5xx", "target-5xx", "errors", "duration-p99", "latency-p99")
+# The function's own alarms (components/monitoring.py's keys) that roll its release back: the errors
+# of the newest version alone, a minute at a time. Not the function-wide or load-balancer-wide ones:
+# CodeDeploy stops a release while any watched alarm fires, so an alarm the old version (or another
+# function) set off would block the release of the fix; and those evaluate over 5-15 minutes, longer
+# than a short canary lasts. A malformed answer the pre-traffic check sees before any traffic.
+RELEASE_ALARM_KEYS = ("canary-errors",)
 ALARM_NAME_RE = re.compile(r"^[^\x00-\x1f]{1,255}$")
 # How long a release may take beyond its traffic shift: the checks (each a Lambda invocation of at
 # most CHECK_TIMEOUT_S), CodeDeploy's own steps, and polling.
@@ -119,8 +121,8 @@ class DeploymentArgs(Block):
         ),
     ] = Field(
         default=(),
-        description="More alarms that roll a release back; the function's own (errors, 5xx, duration, latency) are "
-        "always watched.",
+        description="More alarms that roll a release back (while one fires, no release starts); the new version's "
+        "errors alarm is always watched.",
     )
 
     def checks(self) -> dict[str, TrafficCheckArgs]:

@@ -163,12 +163,14 @@ def create_release(
     application: aws.codedeploy.Application,
     alarm_names: list[pulumi.Output[str]],
     own_checks: dict[str, FunctionParts],
+    multi_value: bool,
     tags: dict[str, str],
     parent: pulumi.Resource,
 ) -> ReleaseParts:
     """The deployment group, CodeDeploy's role, the checks and the release of one function.
     ``own_checks``: by phase, the functions of ``functions`` that run as checks instead of the
-    built-in one (their roles get what a check does)."""
+    built-in one (their roles get what a check does). ``multi_value``: the target group sends
+    multi-value headers, so the built-in check does too."""
     deployment = fs.deployment
     assert deployment is not None and deployment.type is not None  # the settings require both
     opts = pulumi.ResourceOptions(parent=parent)
@@ -200,7 +202,7 @@ def create_release(
                 )
             )
         else:
-            checks[phase], policy = _check_function(base, phase, check, fs, parts, group_arn, tags, parent)
+            checks[phase], policy = _check_function(base, phase, check, fs, parts, group_arn, multi_value, tags, parent)
             check_policies.append(policy)
     policy = aws.iam.RolePolicy(
         f"{base}-release-policy",
@@ -255,6 +257,7 @@ def _check_function(
     fs: FunctionArgs,
     parts: FunctionParts,
     group_arn: pulumi.Output[str],
+    multi_value: bool,
     tags: dict[str, str],
     parent: pulumi.Resource,
 ) -> tuple[aws.lambda_.Function, aws.iam.RolePolicy]:
@@ -291,6 +294,7 @@ def _check_function(
                 "PHASE": "before" if phase == "pre" else "after",
                 "CHECK_PATH": check.path,
                 "EXPECTED_STATUS": str(check.expected_status),
+                "MULTI_VALUE": "true" if multi_value else "false",
             }
         ),
         logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=parts.log_group.name),

@@ -220,8 +220,9 @@ class LambdaAlbService(pulumi.ComponentResource):
             Observed(
                 naming_key(key, targets[key]), targets[key], load_balancer.arn_suffix, target_group.arn_suffix,
                 fn.function.name,
-                # During a canary the alarms and the dashboard also watch the version being tried.
-                fn.function.version if targets[key].canary_weight else None,
+                # During a canary, and with releases, the alarms and the dashboard also watch the
+                # newest version alone.
+                fn.function.version if targets[key].canary_weight or targets[key].deployment else None,
             )
             for key, (fn, target_group) in parts.items()
         ]  # fmt: skip
@@ -243,7 +244,9 @@ class LambdaAlbService(pulumi.ComponentResource):
             deployment = targets[key].deployment
             if application is not None and deployment is not None:
                 own = {phase: checks[c.function] for phase, c in deployment.checks().items() if c.function}
-                release = create_release(base, targets[key], fn, application, watched.get(label, []), own, tags, self)
+                multi_value = lb_settings.multi_value_headers
+                alarms_of = watched.get(label, [])
+                release = create_release(base, targets[key], fn, application, alarms_of, own, multi_value, tags, self)
                 after.append(release.release)
             prune_versions(base, targets[key], fn, self, after)
         self.dashboard_url = create_dashboard(name, observed, invoke, self) if args.monitoring.dashboard else None

@@ -404,11 +404,19 @@ class LambdaAlbServiceArgs(Block):
         """A release rolls back on the function's own alarms: they must exist, and CodeDeploy
         watches at most ten alarms per function. A check of your own is another function of
         ``functions``."""
+        checks = self.check_functions()
         for key, function in self.targets().items():
             if function.deployment is None:
                 continue
             where = report.key("function") if key is None else function_path(report, key)
             deployment = f"{where}.{report.key('deployment')}"
+            if key in checks and checks[key][0] != key:  # (its own check: reported below)
+                named = check_path(report, function_path(report, checks[key][0]), checks[key][1])
+                report.add(
+                    f"{deployment}: {key!r} is a release's check ({named}), which CodeDeploy invokes as it is "
+                    "($LATEST), not through live; it has no release of its own: remove deployment"
+                )
+                continue
             for phase, check in function.deployment.checks().items():
                 if check.function is None:
                     continue

@@ -206,10 +206,14 @@ def test_the_monthly_figures_the_readme_and_docs_give_are_the_estimates_of_the_c
     assert f"dev about ${dev_total:.0f} a month" in costs_doc and f"prod about ${prod_total:.0f} (" in costs_doc
 
 
-def test_a_releases_checks_take_no_share_of_the_requests_and_codedeploy_adds_no_item():
+def test_a_releases_checks_take_no_share_of_the_requests_and_a_release_adds_one_alarm():
     # CodeDeploy for Lambda is free; the checks run a few invocations per deploy, not the traffic.
     deployment = {"type": "Canary10Percent5Minutes", "preTraffic": {}, "postTraffic": {}}
     releasing = evaluate(with_("prod", function={"deployment": deployment}), "prod", preview=True)
     assert len(releasing.of_type("aws:lambda/function:Function")) == 3  # the function and its two checks
     plain = evaluate(with_("prod"), "prod", preview=True)
-    assert priced(releasing) == priced(plain)
+    with_release, without = priced(releasing), priced(plain)
+    # One more alarm (the new version's errors, which the release watches); nothing else changes.
+    alarm = load_prices("us-east-1")[0]["alarmMonth"]
+    assert with_release.pop("alarms") == pytest.approx(without.pop("alarms") + float(alarm["usd"]))
+    assert with_release == without

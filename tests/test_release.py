@@ -165,6 +165,13 @@ def test_a_release_stopped_by_an_alarm_names_the_alarm(lam, deploy):
     with pytest.raises(RuntimeError) as raised:
         provider().release(PROPS)
     assert "version 3 was stopped (deployment d-1, Stopped): ALARM_ACTIVE: " + alarm in str(raised.value)
+    # CodeDeploy rolls back in a deployment of its own, which the message names.
+    rolled = deployment("Stopped", errorInformation={"code": "ALARM_ACTIVE", "message": alarm},
+                        rollbackInfo={"rollbackDeploymentId": "d-2"})  # fmt: skip
+    starts(deploy, rolled)
+    with pytest.raises(RuntimeError) as again:
+        provider().release(PROPS)
+    assert "was stopped and rolled back by deployment d-2 (deployment d-1, Stopped)" in str(again.value)
     assert "live serves version 2." in str(raised.value)
 
 
@@ -344,6 +351,17 @@ def test_the_target_version_comes_from_the_stored_revision_when_the_deployment_g
     assert check.target_version(cd.client, "d-1") == "3"
 
 
+def test_the_target_version_comes_from_the_releases_description_when_no_appspec_can_be_read(hook):
+    cd, _, _ = hook
+    only_hash = {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": "0" * 64}}
+    info = {"applicationName": "svc-app", "revision": only_hash, "description": "svc:live from version 2 to version 3"}
+    cd.add_response("get_deployment", deployment("InProgress", **info))
+    cd.add_client_error("get_application_revision", "RevisionDoesNotExistException")
+    assert check.target_version(cd.client, "d-1") == "3"
+    # The release writes that description (components/release.py), so the two stay together.
+    assert TrafficRelease.description("svc", "live", "2", "3") == "svc:live from version 2 to version 3"
+
+
 def test_the_handler_reads_its_settings_from_the_environment(hook, monkeypatch):
     expect(hook, {"Payload": {"statusCode": 200}}, "Succeeded", qualifier="live")
     cd, fn, _ = hook
@@ -374,3 +392,7 @@ def test_the_checks_request_has_the_shape_of_a_real_load_balancer_event():
     assert set(sent) <= set(real) and "multiValueHeaders" not in sent
     assert set(sent["requestContext"]["elb"]) == set(real["requestContext"]["elb"])
     assert sent["httpMethod"] == "GET" and sent["path"] == "/health" and sent["isBase64Encoded"] is False
+    # With the target group's multi-value headers on, the lists ALB sends then.
+    multi = json.loads((ROOT / "tests" / "fixtures" / "alb" / "powertools__albMultiValueHeadersEvent.json").read_text())
+    listed = check.alb_event("/health", multi_value=True)
+    assert set(listed) == set(multi) and listed["multiValueHeaders"]["user-agent"] == [check.USER_AGENT]

@@ -73,7 +73,12 @@ def test_the_group_watches_the_functions_own_alarms_and_the_extra_ones(prod):
     watched = [name for name in registered if name.split("-alarm-", 1)[1] in RELEASE_ALARM_KEYS]
     assert len(watched) == len(RELEASE_ALARM_KEYS)
     assert sorted(alarms["alarms"]) == sorted([*watched, "orders-latency"])
-    assert not any("throttles" in name for name in alarms["alarms"])  # capacity, not the release's quality
+    # Only alarms the new version alone can set off: one the old version (or another function) set
+    # off would stop the release of its fix before it starts.
+    (own,) = [a for a in prod.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.name in watched]
+    assert own.inputs["dimensions"]["ExecutedVersion"] == prod.outputs["functionVersion"]
+    assert own.inputs["dimensions"]["Resource"] == "lambda-alb-prod:live"
+    assert own.inputs["evaluationPeriods"] == 1 and own.inputs["period"] == 60  # a canary lasts minutes
 
 
 def test_the_release_runs_after_live_and_its_group_and_the_old_versions_go_only_after_it(prod):
@@ -106,9 +111,13 @@ def test_each_check_asks_the_function_what_the_stack_file_says_and_logs_beside_i
     pre, post = (checks[f"lambda-alb-prod-{p}-check"].inputs for p in ("pre", "post"))
     assert pre["environment"]["variables"] == {
         "TARGET_FUNCTION": "lambda-alb-prod", "ALIAS": "live", "PHASE": "before", "CHECK_PATH": "/health",
-        "EXPECTED_STATUS": "200",
+        "EXPECTED_STATUS": "200", "MULTI_VALUE": "false",
     }  # fmt: skip
     assert post["environment"]["variables"]["PHASE"] == "after"
+    multi = evaluate(with_("prod", function={"deployment": CANARY}, loadBalancer={"multiValueHeaders": True}), "prod",
+                     preview=True)  # fmt: skip
+    (check,) = [f for f in multi.of_type("aws:lambda/function:Function") if f.name == "lambda-alb-prod-pre-check"]
+    assert check.inputs["environment"]["variables"]["MULTI_VALUE"] == "true"  # the event shape ALB sends then
     assert post["environment"]["variables"]["EXPECTED_STATUS"] == "204"
     # No log group of their own: their lines go to the function's, next to what they checked.
     function_logs = prod.outputs["logGroupName"]
@@ -201,9 +210,11 @@ def test_the_manual_release_keys_are_refused_with_deployment_naming_both(key):
 
 
 def test_a_release_needs_the_alarms_it_rolls_back_on_and_room_for_the_extra_ones():
-    message, _ = failing(with_("dev", function={"deployment": {"type": "AllAtOnce", "alarms": ["a"] * 6}}))
+    room = 10 - len(RELEASE_ALARM_KEYS)
+    too_many = {"deployment": {"type": "AllAtOnce", "alarms": [f"a{i}" for i in range(room + 1)]}}
+    message, _ = failing(with_("dev", function=too_many))
     assert "function.deployment: needs monitoring.alarms: true" in message
-    assert "function.deployment.alarms: 6 alarms; CodeDeploy watches at most 10" in message
+    assert f"function.deployment.alarms: {room + 1} alarms; CodeDeploy watches at most 10" in message
     message, _ = failing(with_("dev", function={"deployment": {}}, monitoring={"alarms": True}))
     assert "function.deployment.type: missing; one of Canary10Percent5Minutes" in message
 
@@ -289,6 +300,9 @@ def dynamic_of(graph: Graph, name: str) -> Registration:
         ({"functions": {"api": {"deployment": {"type": "AllAtOnce", "preTraffic": {"function": "smoke", "path": "/"}}},
                         "smoke": {}}},
          "functions.api.deployment.preTraffic.function: given with path, which only the built-in check uses"),
+        ({"functions": {"api": {"deployment": {"type": "AllAtOnce", "preTraffic": {"function": "smoke"}}},
+                        "smoke": {"deployment": {"type": "AllAtOnce"}}}},
+         "functions.smoke.deployment: 'smoke' is a release's check (functions.api.deployment.preTraffic.function)"),
     ],
 )  # fmt: skip
 def test_a_check_of_your_own_is_refused_by_name_when_it_cannot_work(change, expected):

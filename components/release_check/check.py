@@ -10,7 +10,8 @@ deployment for an hour before CodeDeploy gives up on it. One JSON line in the lo
 checked and, on failure, why.
 
 Environment: ``TARGET_FUNCTION`` (the function's name), ``ALIAS`` (``live``), ``CHECK_PATH`` (``/``),
-``EXPECTED_STATUS`` (``200``), ``PHASE`` (``before`` or ``after``). Standard library and boto3 only
+``EXPECTED_STATUS`` (``200``), ``PHASE`` (``before`` or ``after``), ``MULTI_VALUE`` (``true`` when the
+target group sends multi-value headers). Standard library and boto3 only
 (Lambda's Python runtime has boto3), for Python 3.11 to 3.13.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,15 +28,21 @@ import boto3
 USER_AGENT = "lambda-alb-release-check"
 
 
-def alb_event(path: str, user_agent: str = USER_AGENT) -> dict[str, Any]:
-    """A GET as the load balancer sends it (single-value headers, no body); the smoke check sends
-    the same one (smoke/checks.py), with its own user agent."""
+def alb_event(path: str, user_agent: str = USER_AGENT, multi_value: bool = False) -> dict[str, Any]:
+    """A GET as the load balancer sends it, no body: single-value headers, or with the target
+    group's multi-value headers on (``MULTI_VALUE``) the lists ALB sends instead. The smoke check
+    sends the same one (smoke/checks.py), with its own user agent."""
+    headers = {"user-agent": user_agent, "x-forwarded-proto": "https"}
+    fields: dict[str, Any] = (
+        {"multiValueQueryStringParameters": {}, "multiValueHeaders": {k: [v] for k, v in headers.items()}}
+        if multi_value
+        else {"queryStringParameters": {}, "headers": headers}
+    )
     return {
         "requestContext": {"elb": {"targetGroupArn": f"arn:aws:elasticloadbalancing:{user_agent}"}},
         "httpMethod": "GET",
         "path": path,
-        "queryStringParameters": {},
-        "headers": {"user-agent": user_agent, "x-forwarded-proto": "https"},
+        **fields,
         "body": "",
         "isBase64Encoded": False,
     }
@@ -44,13 +52,20 @@ def target_version(codedeploy: Any, deployment_id: str) -> str:
     """The version the deployment shifts to: ``TargetVersion`` in its AppSpec (the release writes it
     as JSON). GetDeployment's ``revision`` has room for the AppSpec's content (botocore's model:
     RevisionLocation.appSpecContent.content) and moto returns it; when AWS answers with its sha256
-    alone, GetApplicationRevision gives the content for that revision."""
+    alone, GetApplicationRevision gives the content for that revision; and when that is refused too,
+    the description the release gives every deployment (``... to version N``) says it."""
     info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
     revision = info["revision"]
     content = (revision.get("appSpecContent") or {}).get("content")
     if not content:
-        stored = codedeploy.get_application_revision(applicationName=info["applicationName"], revision=revision)
-        content = stored["revision"]["appSpecContent"]["content"]
+        try:
+            stored = codedeploy.get_application_revision(applicationName=info["applicationName"], revision=revision)
+            content = stored["revision"]["appSpecContent"]["content"]
+        except Exception:  # noqa: BLE001 - the description below is the last way to know
+            found = re.search(r"to version (\d+)$", info.get("description") or "")
+            if found is None:
+                raise
+            return found.group(1)
     (resource,) = json.loads(content)["Resources"][0].values()
     return str(resource["Properties"]["TargetVersion"])
 
@@ -85,7 +100,8 @@ def check(event: Mapping[str, Any], codedeploy: Any, lam: Any, environ: Mapping[
         # Before traffic the alias still serves the old version: the new one is asked directly.
         qualifier = version if phase == "before" else alias
         record.update(function=function, targetVersion=version, qualifier=qualifier, path=path, expected=expected)
-        response = lam.invoke(FunctionName=function, Qualifier=qualifier, Payload=json.dumps(alb_event(path)).encode())
+        event = alb_event(path, multi_value=environ.get("MULTI_VALUE") == "true")
+        response = lam.invoke(FunctionName=function, Qualifier=qualifier, Payload=json.dumps(event).encode())
         record.update(executedVersion=response.get("ExecutedVersion"))
         reason = judge(response.get("FunctionError"), response["Payload"].read(), expected)
         if reason is None:
