@@ -304,6 +304,14 @@ def test_an_interrupted_deploy_stops_the_next_with_the_commands_that_resolve_it(
     )
     assert "named '/aws/lambda/lambda-alb-prod'" in out
     assert "pulumi refresh --stack prod --yes --clear-pending-creates" in out
+    # A release cut off: nothing to adopt, the deployment CodeDeploy may still run instead.
+    release = {"type": "creating", "resource": {"urn": f"{urn}::lambda-alb-prod-release", "type": pending.DYNAMIC,
+               "inputs": {"application": "lambda-alb-prod", "deployment_group": "lambda-alb-prod"}}}  # fmt: skip
+    said = "\n".join(pending.commands("prod", [release]))
+    assert "--import-pending-creates" not in said and "--clear-pending-creates" in said
+    assert (
+        "aws deploy list-deployments --application-name lambda-alb-prod --deployment-group-name lambda-alb-prod" in said
+    )
     assert "pulumi cancel --stack prod" in out
     clean = json.loads(fixture.read_text())
     del clean["deployment"]["pending_operations"]

@@ -17,6 +17,9 @@ import json
 import sys
 from typing import Any
 
+# The program's own dynamic resources (components/pruning.py, components/release.py).
+DYNAMIC = "pulumi-python:dynamic:Resource"
+
 
 def pending_operations(checkpoint: dict[str, Any]) -> list[dict[str, Any]]:
     return list((checkpoint.get("deployment") or {}).get("pending_operations") or [])
@@ -31,6 +34,19 @@ def commands(stack: str, operations: list[dict[str, Any]]) -> list[str]:
         inputs = resource.get("inputs") or {}
         physical = inputs.get("name") or inputs.get("bucket") or urn.rsplit("::", 1)[-1]
         lines.append(f"- {kind} {resource.get('type', '?')} {urn.rsplit('::', 1)[-1]}")
+        if resource.get("type") == DYNAMIC:
+            # Our own code (the version pruning, a release): nothing of it to adopt in AWS. A
+            # release cut off may still be running in CodeDeploy.
+            if kind == "creating":
+                pending_creates.append(urn)
+            if "deployment_group" in inputs:
+                lines.append(
+                    "  A release: CodeDeploy may still be shifting live. See it, then wait for it or stop it:\n"
+                    f"    aws deploy list-deployments --application-name {inputs.get('application', '?')} "
+                    f"--deployment-group-name {inputs['deployment_group']} --include-only-statuses InProgress\n"
+                    "    aws deploy stop-deployment --deployment-id <its id> --auto-rollback-enabled"
+                )
+            continue
         if kind == "creating":
             pending_creates.append(urn)
             lines.append(
