@@ -140,7 +140,6 @@ class FunctionParts:
     live: aws.lambda_.Alias  # what the load balancer invokes
     security_group: aws.ec2.SecurityGroup | None = None  # in a VPC, the group the component made
     provisioned: aws.lambda_.ProvisionedConcurrencyConfig | None = None
-    pruning: VersionPruning | None = None  # deletes the versions nothing refers to
 
 
 def environment_args(fs: FunctionArgs) -> aws.lambda_.FunctionEnvironmentArgs | None:
@@ -324,7 +323,7 @@ def prune_versions(
     with it), and after ``after`` (a release, which moves live itself)."""
     pinned = [v for v in (fs.live_version, fs.stable_version) if v is not None]
     waits_for: list[pulumi.Resource] = [parts.live, *([parts.provisioned] if parts.provisioned else []), *after]
-    parts.pruning = VersionPruning(
+    return VersionPruning(
         f"{name}-versions",
         function_name=parts.function.name,
         version=parts.function.version,
@@ -332,7 +331,6 @@ def prune_versions(
         pinned=pinned,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=waits_for),
     )
-    return parts.pruning
 
 
 @dataclass

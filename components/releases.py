@@ -11,7 +11,6 @@ owns. docs/operations.md#releases-shifted-by-codedeploy-functiondeployment descr
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -146,16 +145,6 @@ def create_application(name: str, tags: dict[str, str], parent: pulumi.Resource)
     )
 
 
-@dataclass
-class ReleaseParts:
-    """What ``create_release`` made for one function."""
-
-    group: aws.codedeploy.DeploymentGroup
-    role: aws.iam.Role
-    checks: dict[str, aws.lambda_.Function]  # by phase: "pre", "post"
-    release: Release
-
-
 def create_release(
     base: str,
     fs: FunctionArgs,
@@ -166,8 +155,9 @@ def create_release(
     multi_value: bool,
     tags: dict[str, str],
     parent: pulumi.Resource,
-) -> ReleaseParts:
-    """The deployment group, CodeDeploy's role, the checks and the release of one function.
+) -> Release:
+    """The deployment group, CodeDeploy's role, the checks and the release of one function; returns
+    the release (what the version pruning waits for).
     ``own_checks``: by phase, the functions of ``functions`` that run as checks instead of the
     built-in one (their roles get what a check does). ``multi_value``: the target group sends
     multi-value headers, so the built-in check does too."""
@@ -247,7 +237,7 @@ def create_release(
             depends_on=[group, parts.live, *([parts.provisioned] if parts.provisioned else []), *check_policies],
         ),
     )
-    return ReleaseParts(group, role, checks, release)
+    return release
 
 
 def _check_function(

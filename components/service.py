@@ -233,7 +233,7 @@ class LambdaAlbService(pulumi.ComponentResource):
             self.alarm_topic_arn, watched = alarms.topic.arn, alarms.watched
         # Releases (function.deployment) once the alarms they watch exist; then each function's old
         # versions are pruned, after live has moved.
-        releasing = [key for key, fargs in targets.items() if fargs.deployment is not None]
+        releasing = any(fargs.deployment is not None for fargs in targets.values())
         application = create_application(name, tags, self) if releasing else None
         every: dict[str | None, FunctionParts] = {key: fn for key, (fn, _) in parts.items()}
         every.update(checks)
@@ -247,7 +247,7 @@ class LambdaAlbService(pulumi.ComponentResource):
                 multi_value = lb_settings.multi_value_headers
                 alarms_of = watched.get(label, [])
                 release = create_release(base, targets[key], fn, application, alarms_of, own, multi_value, tags, self)
-                after.append(release.release)
+                after.append(release)
             prune_versions(base, targets[key], fn, self, after)
         self.dashboard_url = create_dashboard(name, observed, invoke, self) if args.monitoring.dashboard else None
         # The single-function outputs and attributes describe the function the default action
